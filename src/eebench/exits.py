@@ -1,0 +1,94 @@
+"""The exit-outputs contract: ``exits/{split}.npz`` holds ``logits`` float32 [N, L, C] (C = 1 for regression),
+``labels`` [N] and ``sample_ids`` [N]. Optional per-exit extras (e.g. ``lte_scores`` [N, L] of BERxiT's
+learning-to-exit heads) ride along under their own names."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+from .io import atomic_path
+
+
+@dataclass
+class ExitOutputs:
+    logits: np.ndarray
+    labels: np.ndarray
+    sample_ids: np.ndarray
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return self.logits.shape[0]
+
+    @property
+    def n_exits(self) -> int:
+        return self.logits.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return self.logits.shape[2]
+
+    def save(self, path: str | os.PathLike) -> None:
+        with atomic_path(path, suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh, logits=self.logits, labels=self.labels, sample_ids=self.sample_ids, **self.extras
+                )
+
+
+def validate_logits(logits, source=None, field_name: str = "logits", allow_empty: bool = False) -> np.ndarray:
+    """Check a [N, L, C] array of finite floats; return it as float32 (float64 kept if given)."""
+    where = f"'{source}', field '{field_name}'" if source else f"'{field_name}'"
+    arr = np.asarray(logits)
+    if arr.ndim != 3:
+        raise DataError(f"{where}: expected a 3-d array [samples, exits, classes], got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise DataError(f"{where}: expected floating-point values, got dtype {arr.dtype}")
+    if arr.shape[0] == 0 and not allow_empty:
+        raise DataError(f"{where}: no samples (shape {arr.shape}); an empty split cannot be fitted or evaluated")
+    if arr.shape[1] == 0 or arr.shape[2] == 0:
+        raise DataError(f"{where}: needs at least one exit and one class, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise DataError(
+            f"{where}: contains NaN or inf (first at sample {bad[0]}, exit {bad[1] + 1}); exit policies need finite logits"
+        )
+    return arr
+
+
+def validate_labels(labels, n: int, source=None, field_name: str = "labels") -> np.ndarray:
+    where = f"'{source}', field '{field_name}'" if source else f"'{field_name}'"
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise DataError(f"{where}: expected a 1-d array of {n} labels (one per sample), got shape {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise DataError(f"{where}: expected numeric labels, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        raise DataError(f"{where}: contains NaN or inf")
+    return arr
+
+
+def load_exit_outputs(path: str | os.PathLike) -> ExitOutputs:
+    """Read and validate an exits npz; a malformed file is one clear DataError naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"'{p}': file not found")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as exc:  # zip/format errors from numpy: report them against the file
+        raise DataError(f"'{p}': not a readable .npz file ({exc})") from None
+    for required in ("logits", "labels"):
+        if required not in arrays:
+            raise DataError(f"'{p}': missing field '{required}' (has: {sorted(arrays)})")
+    logits = validate_logits(arrays.pop("logits"), p)
+    labels = validate_labels(arrays.pop("labels"), logits.shape[0], p)
+    sample_ids = arrays.pop("sample_ids", np.arange(logits.shape[0]))
+    if np.asarray(sample_ids).shape != (logits.shape[0],):
+        raise DataError(f"'{p}', field 'sample_ids': expected shape ({logits.shape[0]},), got {np.shape(sample_ids)}")
+    return ExitOutputs(logits=logits, labels=labels, sample_ids=np.asarray(sample_ids), extras=arrays)

@@ -1,0 +1,23 @@
+"""Shared test fixtures. Real data comes from ../shared/data, or from the folder named by EEBENCH_SHARED_DATA;
+tests that need it skip with a clear reason when it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    return Path(os.environ.get("EEBENCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} is absent (set EEBENCH_SHARED_DATA to point at it)")
+    return path
