@@ -1,0 +1,153 @@
+"""Load and validate a configuration, and expand it into the grid of runs and policy cells.
+
+The JSON schema (workflow/schemas/config.schema.yaml) fixes the structure and the valid names; this module
+turns its errors into one clear message naming the file, the field and the allowed values, fills in the
+defaults and checks what a schema cannot (cross references, duplicated runs)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One trained model: a cell of task × backbone × strategy × seed."""
+
+    task: str
+    backbone: str
+    strategy: str
+    seed: int
+
+    @property
+    def path(self) -> str:
+        return f"{self.task}/{self.backbone}/{self.strategy}/seed{self.seed}"
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def load_config(path: str | Path, schema_path: Path = SCHEMA_PATH) -> dict:
+    """Read a YAML config file and return it validated, with defaults filled in."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"'{p}': config file not found")
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"'{p}': not valid YAML ({exc})") from None
+    return validate_config(raw, source=str(p), schema_path=schema_path)
+
+
+def validate_config(config: Any, source: str = "config", schema_path: Path = SCHEMA_PATH) -> dict:
+    """Validate `config` against the schema and the cross-field rules; return a copy with defaults."""
+    import jsonschema
+
+    if not isinstance(config, dict):
+        raise ConfigError(f"'{source}': the config must be a mapping of keys to values, got {type(config).__name__}")
+    schema = load_schema(schema_path)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        raise ConfigError(_describe_schema_error(errors[0], schema, source))
+    result = _with_defaults(config, schema)
+    _check_cross_references(result, source)
+    return result
+
+
+def _field_name(path) -> str:
+    parts = []
+    for part in path:
+        parts.append(f"[{part}]" if isinstance(part, int) else (("." if parts else "") + str(part)))
+    return "".join(parts) or "(top level)"
+
+
+def _describe_schema_error(error, schema: dict, source: str) -> str:
+    field = _field_name(error.absolute_path)
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"'{source}', field '{field}': unknown value {error.instance!r}; valid names: {allowed}"
+    if error.validator == "propertyNames":
+        # the offending key is reported by the nested error; name it and list the valid keys
+        sub = error.context[0] if error.context else error
+        allowed = sub.validator_value if sub.validator == "enum" else None
+        valid = f"; valid names: {', '.join(map(str, allowed))}" if allowed else f" ({sub.message})"
+        return f"'{source}', field '{field}': unknown key {sub.instance!r}{valid}"
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"'{source}', field '{field}': {error.message}; allowed keys: {allowed}"
+    if error.validator == "type":
+        return f"'{source}', field '{field}': expected {error.validator_value}, got {error.instance!r}"
+    return f"'{source}', field '{field}': {error.message}"
+
+
+def _with_defaults(config: dict, schema: dict) -> dict:
+    result = copy.deepcopy(config)
+    for key, prop in schema["properties"].items():
+        if key not in result and "default" in prop:
+            result[key] = copy.deepcopy(prop["default"])
+        if prop.get("type") == "object" and isinstance(result.get(key), dict):
+            for sub_key, sub_prop in prop.get("properties", {}).items():
+                if sub_key not in result[key] and "default" in sub_prop:
+                    result[key][sub_key] = copy.deepcopy(sub_prop["default"])
+    return result
+
+
+def _check_cross_references(config: dict, source: str) -> None:
+    seen: dict[tuple, int] = {}
+    for index, experiment in enumerate(config["experiments"]):
+        for backbone in experiment["backbones"]:
+            for strategy in experiment["strategies"]:
+                key = (experiment["task"], backbone, strategy)
+                if key in seen:
+                    raise ConfigError(
+                        f"'{source}', field 'experiments[{index}]': task {key[0]!r} with backbone {backbone!r} and "
+                        f"strategy {strategy!r} is already trained by experiments[{seen[key]}]; each run may appear once"
+                    )
+                seen[key] = index
+    unknown = [name for name in config["latency"]["policies"] if name not in config["policies"]]
+    if unknown:
+        raise ConfigError(
+            f"'{source}', field 'latency.policies': {unknown} are not configured policies; "
+            f"valid names: {', '.join(config['policies'])}"
+        )
+
+
+def runs(config: dict) -> list[Run]:
+    """Every trained model of the grid, in config order."""
+    return [
+        Run(experiment["task"], backbone, strategy, seed)
+        for experiment in config["experiments"]
+        for backbone in experiment["backbones"]
+        for strategy in experiment["strategies"]
+        for seed in config["seeds"]
+    ]
+
+
+def experiment_of(config: dict, task: str, backbone: str, strategy: str) -> dict:
+    for experiment in config["experiments"]:
+        if experiment["task"] == task and backbone in experiment["backbones"] and strategy in experiment["strategies"]:
+            return experiment
+    raise ConfigError(f"no experiment trains task {task!r} with backbone {backbone!r} and strategy {strategy!r}")
+
+
+def training_options(config: dict, task: str, backbone: str, strategy: str) -> dict:
+    """Global training defaults overridden key by key by the experiment's own."""
+    return {**config.get("training", {}), **experiment_of(config, task, backbone, strategy).get("training", {})}
+
+
+def policy_method(config: dict, name: str) -> str:
+    return config["policies"][name].get("method", name)
+
+
+def policy_params(config: dict, name: str) -> dict:
+    return {k: v for k, v in config["policies"][name].items() if k != "method"}
