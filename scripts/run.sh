@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job: set up, run the embedded default grid with Snakemake's local executor, build the HTML report.
+# Extra arguments go to snakemake (e.g. a target file, --configfile, -n).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+VENV=${EEBENCH_VENV:-.venv}
+export PATH="$PWD/$VENV/bin:$PATH"
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
+snakemake --cores all --scheduler greedy "$@"
+REPORT=$(python -c "import yaml,sys; print(yaml.safe_load(open('config/config.yaml')).get('results_dir','results'))")/report.html
+if [ "$#" -eq 0 ]; then
+    snakemake --report "$REPORT" >/dev/null 2>&1 || snakemake --report "$REPORT"
+    echo "eebench: report written to $PWD/$REPORT"
+fi
