@@ -60,7 +60,7 @@ def validate_config(config: Any, source: str = "config", schema_path: Path = SCH
     if errors:
         raise ConfigError(_describe_schema_error(errors[0], schema, source))
     result = _with_defaults(config, schema)
-    _check_cross_references(result, source)
+    _check_cross_references(result, source, valid_policies=schema["$defs"]["policy"]["enum"])
     return result
 
 
@@ -102,7 +102,13 @@ def _with_defaults(config: dict, schema: dict) -> dict:
     return result
 
 
-def _check_cross_references(config: dict, source: str) -> None:
+def _check_cross_references(config: dict, source: str, valid_policies: list[str]) -> None:
+    for name, options in config["policies"].items():
+        if "method" not in options and name not in valid_policies:
+            raise ConfigError(
+                f"'{source}', field 'policies.{name}': {name!r} is not a policy id, so it needs a 'method' key; "
+                f"valid policy ids: {', '.join(valid_policies)}"
+            )
     seen: dict[tuple, int] = {}
     for index, experiment in enumerate(config["experiments"]):
         for backbone in experiment["backbones"]:

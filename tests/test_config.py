@@ -1,0 +1,93 @@
+"""Config validation: every mistake a user can make is one clear message naming the field and what is allowed."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from eebench.config import SCHEMA_PATH, load_config, load_schema, runs, training_options, validate_config
+from eebench.errors import ConfigError
+
+DEFAULT = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+
+
+@pytest.fixture
+def config() -> dict:
+    return yaml.safe_load(DEFAULT.read_text())
+
+
+def test_default_config_is_valid_and_has_two_tasks_and_seeds():
+    config = load_config(DEFAULT)
+    grid = runs(config)
+    assert {run.task for run in grid} == {"digits", "synth-sentiment"}
+    assert len(config["seeds"]) >= 2
+    assert config["policy_fit"]["tolerance"] == 0.01
+    assert grid[0].path == "digits/mlp/joint/seed0"
+
+
+def test_experiment_training_overrides_defaults_key_by_key(config):
+    validated = validate_config(config)
+    options = training_options(validated, "digits", "mlp", "joint")
+    assert options["epochs"] == 30 and options["weight_decay"] == 0.0
+    assert options["max_length"] == config["training"]["max_length"]
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"experiments": [{"task": "nope", "backbones": ["mlp"], "strategies": ["joint"]}]},
+         ["experiments[0].task", "'nope'", "digits", "synth-sentiment"]),
+        ({"experiments": [{"task": "digits", "backbones": ["resnet9000"], "strategies": ["joint"]}]},
+         ["experiments[0].backbones[0]", "'resnet9000'", "mlp"]),
+        ({"experiments": [{"task": "digits", "backbones": ["mlp"], "strategies": ["magic"]}]},
+         ["experiments[0].strategies[0]", "'magic'", "joint"]),
+        ({"policies": {"mine": {"method": "telepathy"}}}, ["policies.mine.method", "'telepathy'", "maxprob"]),
+        ({"policies": {"telepathy": {}}}, ["policies.telepathy", "telepathy", "maxprob"]),
+        ({"seeds": "0,1"}, ["seeds", "expected array"]),
+        ({"seeds": [0, -1]}, ["seeds[1]"]),
+        ({"training": {"lr": "fast"}}, ["training.lr", "expected number"]),
+        ({"policy_fit": {"tolerance": 2}}, ["policy_fit.tolerance"]),
+        ({"colour": "blue"}, ["'colour' was unexpected", "allowed keys"]),
+        ({"latency": {"policies": ["ghost"]}}, ["latency.policies", "ghost"]),
+    ],
+)
+def test_bad_config_gives_one_clear_message(config, change, expected):
+    bad = copy.deepcopy(config)
+    bad.update(change)
+    with pytest.raises(ConfigError) as error:
+        validate_config(bad, source="my.yaml")
+    message = str(error.value)
+    assert message.startswith("'my.yaml'")
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_duplicate_run_is_rejected(config):
+    bad = copy.deepcopy(config)
+    bad["experiments"].append(copy.deepcopy(bad["experiments"][0]))
+    with pytest.raises(ConfigError, match="already trained by experiments\\[0\\]"):
+        validate_config(bad)
+
+
+def test_missing_or_malformed_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("seeds: [0, 1\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken)
+
+
+def test_schema_names_match_the_registries():
+    """Adding a method, task, backbone or strategy means registering it and naming it in the schema."""
+    from eebench.models import BACKBONES
+    from eebench.policies import POLICIES
+    from eebench.tasks import TASKS
+    from eebench.training import STRATEGIES
+
+    defs = load_schema(SCHEMA_PATH)["$defs"]
+    assert set(defs["task"]["enum"]) == set(TASKS)
+    assert set(defs["backbone"]["enum"]) == set(BACKBONES)
+    assert set(defs["strategy"]["enum"]) == set(STRATEGIES)
+    assert set(defs["policy"]["enum"]) == set(POLICIES)
