@@ -6,4 +6,4 @@ include: "workflow/Snakefile"
 rule all:
     default_target: True
     input:
-        aggregate_outputs(),
+        targets(),

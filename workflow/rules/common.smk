@@ -57,8 +57,17 @@ def tasks() -> list[str]:
     return list(dict.fromkeys(run.task for run in RUNS))
 
 
-def aggregate_outputs() -> list[str]:
+def latency_outputs() -> list[str]:
     return [
+        f"{RESULTS}/runs/{run.path}/policies/{policy}/latency.json"
+        for run in RUNS
+        for policy in config["latency"]["policies"]
+    ]
+
+
+def targets() -> list[str]:
+    """Everything `all` builds: tables and charts of every task, and the configured latency timings."""
+    return latency_outputs() + [
         f"{RESULTS}/{kind}/{task}{suffix}"
         for task in tasks()
         for kind, suffix in [("tables", ".csv"), ("tables", ".md"), ("plots", ".html"), ("plots", ".png")]
