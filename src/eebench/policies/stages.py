@@ -1,0 +1,219 @@
+"""The CLI-facing policy stages: fit (val) → fit.json, evaluate (test) → test.json, curve (test) → curve.csv, and
+`evaluate_logits` for users' own logits. Every output is written atomically; bad input is one EEBenchError."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ..exits import ExitOutputs, load_exit_outputs
+from ..io import read_json, write_json, write_text
+from ..metrics import task_metrics
+from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
+from .base import ExitPolicy, all_layer_predictions, gather_predictions, simulate
+from .registry import make_policy, policy_from_dict
+
+
+def check_metric_for_outputs(metric: str, outputs: ExitOutputs, source) -> None:
+    task_metrics.check_metric(metric)
+    regression = outputs.n_classes == 1
+    if regression != (metric in task_metrics.REGRESSION_METRICS):
+        kind = "regression outputs (C = 1)" if regression else f"class logits (C = {outputs.n_classes})"
+        allowed = task_metrics.REGRESSION_METRICS if regression else [
+            m for m in task_metrics.METRICS if m not in task_metrics.REGRESSION_METRICS
+        ]
+        raise ConfigError(f"'{source}': metric '{metric}' does not fit {kind}; use one of: {', '.join(allowed)}")
+
+
+def policy_inputs(policy: ExitPolicy, outputs: ExitOutputs, source) -> dict[str, np.ndarray]:
+    """The per-sample extras a policy reads (e.g. `lte_scores`), taken from the npz's extra fields."""
+    inputs = {}
+    for name in policy.sample_inputs:
+        if name == "labels":
+            continue
+        if name not in outputs.extras:
+            raise DataError(
+                f"'{source}': policy '{policy.id}' needs field '{name}' [N, L], which the file lacks "
+                f"(has: {', '.join(sorted(outputs.extras)) or 'no extra fields'})"
+            )
+        inputs[name] = outputs.extras[name]
+    return inputs
+
+
+def outcome_summary(metric, labels, exit_layers, predictions, n_exits, costs) -> dict[str, Any]:
+    """Metrics and speed-ups of one set of exit decisions."""
+    return {
+        "metric": metric,
+        "primary": task_metrics.primary(metric, labels, predictions),
+        "metrics": task_metrics.compute(metric, labels, predictions),
+        "layer_speedup": float(layer_speedup(exit_layers, n_exits)),
+        "flops_speedup": None if costs is None else float(flops_speedup(exit_layers, costs)),
+        "mean_exit_layer": float(np.mean(exit_layers)),
+        "exit_histogram": np.bincount(exit_layers, minlength=n_exits + 1)[1:].tolist(),
+        "n_samples": int(len(labels)),
+    }
+
+
+def _load_split(path: Path, metric: str) -> ExitOutputs:
+    outputs = load_exit_outputs(path)
+    check_metric_for_outputs(metric, outputs, path)
+    return outputs
+
+
+def _fit(val_path, costs_path, policy_id, params, metric, tolerance):
+    if not isinstance(params, dict):
+        raise ConfigError(f"policy '{policy_id}': params must be a mapping of name to value, got {params!r}")
+    val = _load_split(Path(val_path), metric)
+    costs = load_costs(costs_path, val.n_exits)
+    policy = make_policy(policy_id, **params)
+    inputs = policy_inputs(policy, val, val_path)
+    policy.fit(val.logits, val.labels, costs, metric=metric, tolerance=tolerance, **inputs)
+    exit_layers, predictions = simulate(policy, val.logits, val.labels, **inputs)
+    summary = outcome_summary(metric, val.labels, exit_layers, predictions, val.n_exits, costs)
+    return policy, summary
+
+
+def fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, out_path) -> dict[str, Any]:
+    """Fit a policy's knobs on val; fit.json holds id, params, fitted attributes and the val outcome."""
+    policy, summary = _fit(val_path, costs_path, policy_id, params, metric, tolerance)
+    record = {**policy.to_dict(), "tolerance": tolerance, "val": summary}
+    write_json(out_path, record)
+    return record
+
+
+def _load_fitted(fit_path) -> ExitPolicy:
+    data = read_json(fit_path)
+    try:
+        return policy_from_dict(data)
+    except DataError as exc:
+        raise DataError(f"'{fit_path}': {exc}") from None
+
+
+def _evaluate(policy: ExitPolicy, test: ExitOutputs, test_path, costs, metric) -> dict[str, Any]:
+    inputs = policy_inputs(policy, test, test_path)
+    exit_layers, predictions = simulate(policy, test.logits, test.labels, **inputs)
+    record = {
+        **policy.to_dict(),
+        **outcome_summary(metric, test.labels, exit_layers, predictions, test.n_exits, costs),
+    }
+    if hasattr(policy, "hindsight_exits"):
+        best_value, best_exits = policy.hindsight_exits(test.logits)
+        preds = gather_predictions(all_layer_predictions(test.logits), best_exits)
+        record["best_fixed_in_hindsight"] = {
+            "threshold": best_value,
+            **outcome_summary(metric, test.labels, best_exits, preds, test.n_exits, costs),
+        }
+    return record
+
+
+def evaluate_stage(fit_path, test_path, costs_path, metric, out_path) -> dict[str, Any]:
+    """Apply a fitted policy to test; test.json holds the metrics, speed-ups and exit-layer histogram."""
+    policy = _load_fitted(fit_path)
+    test = _load_split(Path(test_path), metric)
+    policy.check_logits(test.logits, test_path)
+    record = _evaluate(policy, test, test_path, load_costs(costs_path, test.n_exits), metric)
+    write_json(out_path, record)
+    return record
+
+
+def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, n_points) -> list[dict[str, Any]]:
+    """One row per knob value of the policy's sweep on `outputs` (vectorised)."""
+    inputs = policy_inputs(policy, outputs, source)
+    if "labels" in policy.sample_inputs:
+        inputs["labels"] = outputs.labels
+    logits = policy.check_logits(outputs.logits, source)
+    values = policy.curve_values(logits, n_points, **inputs)
+    exits = policy.sweep(logits, values, **inputs)
+    predictions = gather_predictions(all_layer_predictions(logits), exits)
+    metrics = task_metrics.compute_rows(metric, outputs.labels, predictions)
+    layer_speedups = layer_speedup(exits, outputs.n_exits)
+    flops = None if costs is None else flops_speedup(exits, costs)
+    rows = []
+    for k, value in enumerate(values):
+        rows.append({
+            "policy": policy.id,
+            "knob": policy.knob or "",
+            "knob_value": "" if policy.knob is None else np.asarray(value).item(),
+            "metric": metric,
+            "primary": float(metrics[metric][k]),
+            **{name: float(v[k]) for name, v in metrics.items() if name != metric},
+            "layer_speedup": float(layer_speedups[k]),
+            "flops_speedup": "" if flops is None else float(flops[k]),
+            "mean_exit_layer": float(exits[k].mean()),
+        })
+    return rows
+
+
+def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> list[dict[str, Any]]:
+    """Sweep the fitted policy's knob over `n_points` values on test and write curve.csv."""
+    if not (isinstance(n_points, int) and n_points >= 2):
+        raise ConfigError(f"curve: 'points' must be an integer >= 2, got {n_points!r}")
+    policy = _load_fitted(fit_path)
+    test = _load_split(Path(test_path), metric)
+    rows = curve_rows(policy, test, test_path, load_costs(costs_path, test.n_exits), metric, n_points)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(out_path, buffer.getvalue())
+    return rows
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """`name=value` from the command line; the value is read as JSON when it parses (numbers, true/false,
+    null, lists), else kept as a string (`restart=zero`)."""
+    import json
+
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise ConfigError(f"--param '{text}': expected name=value")
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+def format_row(policy_id: str, record: dict[str, Any], fitted: dict[str, Any]) -> str:
+    knobs = ", ".join(f"{k}={_short(v)}" for k, v in fitted.items() if k != "n_exits_")
+    flops = "" if record["flops_speedup"] is None else f"{record['flops_speedup']:.2f}x"
+    return (
+        f"| {policy_id} | {record['primary']:.4f} | {record['layer_speedup']:.2f}x | {flops} | "
+        f"{record['mean_exit_layer']:.2f} | {knobs} |"
+    )
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | np.ndarray):
+        return "[" + ", ".join(_short(v) for v in np.asarray(value).ravel().tolist()[:12]) + "]"
+    return str(value)
+
+
+def evaluate_logits(
+    val_path,
+    test_path,
+    policy_id: str,
+    params: dict[str, Any] | None = None,
+    costs_path=None,
+    metric: str = "accuracy",
+    tolerance: float = 0.01,
+    out: TextIO | None = None,
+) -> dict[str, Any]:
+    """Fit a policy on a user's val npz and evaluate it on their test npz; print the table row (the same
+    columns as eebench's tables) and return the test record."""
+    policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance)
+    test = _load_split(Path(test_path), metric)
+    policy.check_logits(test.logits, test_path)
+    record = _evaluate(policy, test, test_path, load_costs(costs_path, test.n_exits), metric)
+    out = out or sys.stdout
+    out.write(f"| policy | {metric} | layer speed-up | FLOPs speed-up | mean exit layer | fitted knobs |\n")
+    out.write("|---|---|---|---|---|---|\n")
+    out.write(format_row(policy.id, record, policy.fitted_attributes()) + "\n")
+    return record
