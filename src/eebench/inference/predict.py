@@ -1,0 +1,53 @@
+"""`predict_split`: one forward pass over a split keeping every exit's logits (the cache every policy reads)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..exits import ExitOutputs
+from ..models import ModelBundle, load_model
+from ..models.inputs import EncodedSplit
+
+PREDICT_BATCH_SIZE = 64
+
+
+def predict_split(model_dir: Path, data_dir: Path, split: str, out_path: Path) -> None:
+    """Write `out_path` (exits npz): logits [N, L, C], labels, sample_ids, and `lte_scores` [N, L] for models with
+    learning-to-exit heads (the `alternating` strategy)."""
+    from ..tasks import load_split
+
+    bundle = load_model(model_dir)
+    data = load_split(data_dir, split)
+    encoded = bundle.encoder.encode(data.inputs, source=f"{data_dir}/{split}")
+    logits, lte = all_exit_outputs(bundle, encoded, desc=f"predict {split}")
+    extras = {"lte_scores": lte} if lte is not None else {}
+    ExitOutputs(logits=logits, labels=np.asarray(data.labels), sample_ids=np.asarray(data.sample_ids), extras=extras).save(out_path)
+
+
+def length_sorted_batches(encoded: EncodedSplit, batch_size: int) -> list[np.ndarray]:
+    """Batches of similar length (less padding), in a fixed order; results are put back in input order."""
+    order = np.argsort(encoded.lengths(), kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+@torch.inference_mode()
+def all_exit_outputs(
+    bundle: ModelBundle, encoded: EncodedSplit, batch_size: int = PREDICT_BATCH_SIZE, desc: str = "predict"
+) -> tuple[np.ndarray, np.ndarray | None]:
+    from tqdm.auto import tqdm
+
+    model = bundle.model.eval()
+    n = len(encoded)
+    logits = np.zeros((n, model.n_exits, model.n_classes), dtype=np.float32)
+    lte = np.zeros((n, model.n_exits), dtype=np.float32) if model.has_lte else None
+    batches = length_sorted_batches(encoded, batch_size)
+    for indices in tqdm(batches, desc=desc, file=sys.stderr, mininterval=0.1 if sys.stderr.isatty() else 10.0):
+        out = model(encoded.batch(indices))
+        logits[indices] = out.logits.float().numpy()
+        if lte is not None:
+            lte[indices] = out.lte_scores.float().numpy()
+    return logits, lte

@@ -1,0 +1,128 @@
+"""The multi-exit wrapper: a backbone adapter (embed → layers → pool) plus one exit head after every layer.
+
+Training runs `forward` (all exits at once); real early-exit inference calls `embed`, `layer(i)` and `exit_head(i)`
+itself, layer by layer, on the samples still in flight. Both use the same modules, so their outputs agree.
+Layers and exits are numbered from 1, as the policies number them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class LayerContext:
+    """What every layer needs besides the hidden states (the prepared attention mask for transformers)."""
+
+    attention_mask: torch.Tensor | None = None
+
+    def take(self, indices: torch.Tensor) -> "LayerContext":
+        mask = self.attention_mask
+        return LayerContext(None if mask is None else mask[indices])
+
+
+class BackboneAdapter(nn.Module):
+    """One per backbone family. `n_layers` exits; `hidden_size` is the width of `pool`'s output."""
+
+    n_layers: int
+    hidden_size: int
+
+    def embed(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, LayerContext]:
+        raise NotImplementedError
+
+    def layer(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
+        raise NotImplementedError
+
+    def pool(self, hidden: torch.Tensor) -> torch.Tensor:
+        """[B, ..., H] → [B, H]: the representation every exit head reads."""
+        raise NotImplementedError
+
+    def pretrained_pooler(self) -> nn.Module | None:
+        """The checkpoint's own pooler (dense + tanh), copied into pooler-linear exit heads; None if it has none."""
+        return None
+
+
+class ExitHead(nn.Module):
+    """Linear classifier on the pooled [CLS]; `pooler=True` puts DeeBERT's dense+tanh pooler in front of it."""
+
+    def __init__(self, hidden_size: int, n_classes: int, dropout: float, pooler: bool):
+        super().__init__()
+        self.pooler = nn.Sequential(nn.Linear(hidden_size, hidden_size), nn.Tanh()) if pooler else nn.Identity()
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(hidden_size, n_classes)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.pooler(pooled)))
+
+
+@dataclass
+class MultiExitOutput:
+    logits: torch.Tensor  # [B, L, C]
+    lte_scores: torch.Tensor | None = None  # [B, L], BERxiT's predicted probability that each exit is correct
+
+
+class MultiExitModel(nn.Module):
+    def __init__(
+        self,
+        adapter: BackboneAdapter,
+        n_classes: int,
+        exit_head: str = "linear",
+        head_dropout: float = 0.1,
+        lte_heads: bool = False,
+    ):
+        super().__init__()
+        self.adapter = adapter
+        self.n_classes = n_classes
+        pooler = exit_head == "pooler-linear"
+        self.exits = nn.ModuleList(
+            ExitHead(adapter.hidden_size, n_classes, head_dropout, pooler) for _ in range(adapter.n_layers)
+        )
+        if pooler and adapter.pretrained_pooler() is not None:
+            for head in self.exits:
+                head.pooler[0].load_state_dict(adapter.pretrained_pooler().dense.state_dict())
+        # BERxiT's learning-to-exit heads: sigmoid(linear(pooled)) per exit, trained to predict "this exit is right".
+        self.lte = nn.ModuleList(nn.Linear(adapter.hidden_size, 1) for _ in range(adapter.n_layers)) if lte_heads else None
+
+    @property
+    def n_exits(self) -> int:
+        return self.adapter.n_layers
+
+    @property
+    def has_lte(self) -> bool:
+        return self.lte is not None
+
+    def embed(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, LayerContext]:
+        return self.adapter.embed(batch)
+
+    def layer(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
+        return self.adapter.layer(index, hidden, ctx)
+
+    def exit_head(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
+        return self.exits[index - 1](self.adapter.pool(hidden))
+
+    def lte_score(self, index: int, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.lte[index - 1](self.adapter.pool(hidden))).squeeze(-1)
+
+    def pooled_states(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """The pooled representation after every layer, [B, H] each."""
+        hidden, ctx = self.embed(batch)
+        pooled = []
+        for index in range(1, self.n_exits + 1):
+            hidden = self.layer(index, hidden, ctx)
+            pooled.append(self.adapter.pool(hidden))
+        return pooled
+
+    def forward(self, batch: dict[str, torch.Tensor], frozen_backbone: bool = False) -> MultiExitOutput:
+        """All exits. `frozen_backbone` runs the backbone without gradients (stage 2 of two-stage/distill)."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen_backbone):
+            pooled = self.pooled_states(batch)
+        logits = torch.stack([head(p) for head, p in zip(self.exits, pooled)], dim=1)
+        lte = None
+        if self.lte is not None:
+            lte = torch.cat([torch.sigmoid(head(p)) for head, p in zip(self.lte, pooled)], dim=1)
+        return MultiExitOutput(logits=logits, lte_scores=lte)
+
+    def backbone_parameters(self) -> list[nn.Parameter]:
+        return list(self.adapter.parameters())

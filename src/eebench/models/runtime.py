@@ -1,0 +1,56 @@
+"""Device, precision and seeding, shared by training and inference."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """`auto` → the first CUDA GPU when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"training option 'device': {name!r} is not one of auto, cpu, cuda, cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"training option 'device': {name!r} was asked for but no CUDA GPU is available")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"training option 'device': {name!r} is not one of auto, cpu, cuda, cuda:N")
+    return device
+
+
+def check_precision(precision: str, device: torch.device) -> str:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"training option 'precision': {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError("training option 'precision': fp16 needs a CUDA GPU; use bf16 or fp32 on the CPU")
+    return precision
+
+
+def autocast(precision: str, device: torch.device):
+    """Mixed precision for the forward pass; fp32 runs as is."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch and ask torch for deterministic kernels (same seed → same logits on CPU)."""
+    # cuBLAS is deterministic only with a fixed workspace; it must be set before the first CUDA matmul.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    # warn_only: a few CUDA kernels have no deterministic version; on the CPU every kernel used here does.
+    torch.use_deterministic_algorithms(True, warn_only=True)

@@ -1,0 +1,214 @@
+"""The training loop: phases of a strategy, linear warm-up/decay, AdamW, mixed precision, progress bars, a
+JSONL log, periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends
+SIGTERM at the time limit and on preemption), so rerunning the same command resumes where it stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..models.inputs import EncodedSplit
+from ..models.multi_exit import MultiExitModel
+from ..models.runtime import autocast
+from .checkpoint import latest_checkpoint, read_state, restore_checkpoint, save_checkpoint
+from .options import TrainingOptions
+from .strategies import Phase, Strategy
+
+
+@dataclass
+class TrainResult:
+    log: list[dict]
+    steps: int
+    seconds: float
+    examples: int
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: MultiExitModel,
+        strategy: Strategy,
+        opts: TrainingOptions,
+        device: torch.device,
+        seed: int,
+        data: EncodedSplit,
+        labels: torch.Tensor,
+        checkpoint_dir: Path,
+        signature: str,
+    ):
+        self.model, self.strategy, self.opts, self.device, self.seed = model, strategy, opts, device, seed
+        self.data, self.labels = data, labels
+        self.checkpoint_dir, self.signature = checkpoint_dir, signature
+        self.phases = strategy.phases(opts.epochs)
+        self.steps_per_epoch = math.ceil(len(data) / opts.batch_size)
+        self.log: list[dict] = []
+        self.stop_requested = False
+
+    def phase_steps(self, phase: Phase) -> int:
+        steps = max(1, math.ceil(phase.epochs * self.steps_per_epoch))
+        return min(steps, self.opts.max_steps) if self.opts.max_steps else steps
+
+    def run(self) -> TrainResult:
+        start_phase, start_step = self._resume_point()
+        started, examples = time.perf_counter(), 0
+        with _stop_on_sigterm(self):
+            for phase_index in range(start_phase, len(self.phases)):
+                first = start_step if phase_index == start_phase else 0
+                examples += self._run_phase(phase_index, first)
+        return TrainResult(self.log, len(self.log), time.perf_counter() - started, examples)
+
+    # -- one phase --------------------------------------------------------------------------------------------
+
+    def _run_phase(self, phase_index: int, first_step: int) -> int:
+        phase = self.phases[phase_index]
+        total = self.phase_steps(phase)
+        optimizer = self._optimizer(phase)
+        if first_step:
+            restore_checkpoint(latest_checkpoint(self.checkpoint_dir), self.model, optimizer)
+        scaler = torch.amp.GradScaler(self.device.type, enabled=self.opts.precision == "fp16")
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        desc = f"train {self.strategy.name}" + (f" [{phase.name}]" if len(self.phases) > 1 else "")
+        bar = _progress(total, first_step, desc)
+        examples = 0
+        for step in range(first_step, total):
+            self._set_train_mode(phase)
+            lr = self._set_lr(optimizer, step, total)
+            indices = self._batch_indices(phase_index, step)
+            batch = {k: v.to(self.device) for k, v in self.data.batch(indices).items()}
+            labels = self.labels[indices].to(self.device)
+            with autocast(self.opts.precision, self.device):
+                out = self.model(batch, frozen_backbone=phase.trains == "intermediate")
+            out.logits = out.logits.float()
+            if out.lte_scores is not None:
+                out.lte_scores = out.lte_scores.float()
+            loss = self.strategy.loss(phase_index, step, out, labels)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss.total).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(params, self.opts.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            examples += len(indices)
+            self.log.append({
+                "step": len(self.log) + 1, "phase": phase.name, "epoch": round((step + 1) / self.steps_per_epoch, 4),
+                "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr,
+            })
+            bar.update(1)
+            bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", refresh=False)
+            done = step + 1
+            if self.stop_requested or (done % self.opts.checkpoint_every == 0 and done < total):
+                self._checkpoint(phase_index, done, optimizer)
+            if self.stop_requested:
+                bar.close()
+                raise _Terminated()
+        bar.close()
+        return examples
+
+    def _batch_indices(self, phase_index: int, step: int) -> list[int]:
+        # The order of an epoch depends only on (seed, phase, epoch), so a resumed run sees the same batches.
+        epoch, position = divmod(step, self.steps_per_epoch)
+        order = np.random.default_rng([self.seed, phase_index, epoch]).permutation(len(self.data))
+        size = self.opts.batch_size
+        return order[position * size:(position + 1) * size].tolist()
+
+    def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
+        params = [p for p in self._trainable(phase) if p.requires_grad]
+        # No weight decay on biases and normalisation weights, as in BERT.
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
+        groups = [{"params": decay, "weight_decay": self.opts.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=self.opts.lr)
+
+    def _trainable(self, phase: Phase) -> list[torch.nn.Parameter]:
+        model = self.model
+        if phase.trains == "all":
+            return list(model.parameters())
+        if phase.trains == "final":
+            return model.backbone_parameters() + list(model.exits[-1].parameters())
+        lte = list(model.lte.parameters()) if model.has_lte else []
+        return [p for head in model.exits[:-1] for p in head.parameters()] + lte
+
+    def _set_train_mode(self, phase: Phase) -> None:
+        self.model.train()
+        if phase.trains == "intermediate":  # frozen parts run as at inference (no dropout)
+            self.model.adapter.eval()
+            self.model.exits[-1].eval()
+
+    def _set_lr(self, optimizer, step: int, total: int) -> float:
+        """Linear warm-up over warmup_ratio of the phase, then linear decay to zero (BERT's schedule)."""
+        warmup = round(self.opts.warmup_ratio * total)
+        if step < warmup:
+            factor = (step + 1) / warmup
+        else:
+            factor = (total - step) / max(1, total - warmup)
+        lr = self.opts.lr * factor
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    # -- resume -----------------------------------------------------------------------------------------------
+
+    def _checkpoint(self, phase_index: int, step: int, optimizer) -> None:
+        state = {"signature": self.signature, "phase": phase_index, "step": step, "log": self.log}
+        save_checkpoint(self.checkpoint_dir, len(self.log), self.model, optimizer, state)
+
+    def _resume_point(self) -> tuple[int, int]:
+        folder = latest_checkpoint(self.checkpoint_dir)
+        if folder is None:
+            return 0, 0
+        state = read_state(folder)
+        if state.get("signature") != self.signature:
+            print(f"eebench: ignoring checkpoint {folder} (made with other settings)", file=sys.stderr)
+            return 0, 0
+        print(f"eebench: resuming from {folder} (phase {state['phase'] + 1}, step {state['step']})", file=sys.stderr)
+        self.log = state["log"]
+        return state["phase"], state["step"]
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived; a checkpoint has been written."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm(trainer: Trainer):
+    """Turn SIGTERM into "finish this step, checkpoint, then die by SIGTERM" (only the main thread can)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum, frame):
+        trainer.stop_requested = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, previous)
+        print("eebench: SIGTERM received; checkpoint written, rerun the same command to resume", file=sys.stderr)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise SystemExit(128 + signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress(total: int, initial: int, desc: str):
+    from tqdm.auto import tqdm
+
+    # When stderr is not a terminal (Snakemake/SLURM logs), print a line every 10 s instead of redrawing.
+    return tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, dynamic_ncols=True,
+                mininterval=0.1 if sys.stderr.isatty() else 10.0)
+
+
+def write_log(log: list[dict]) -> str:
+    return "".join(json.dumps(entry) + "\n" for entry in log)

@@ -1,0 +1,78 @@
+"""`train_run`: the `eebench train` stage — data → multi-exit model → trained model folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from ..models import build_model, write_model_dir
+from ..models.registry import backbone_options as resolve_backbone_options
+from ..models.runtime import check_precision, seed_everything, select_device
+from .checkpoint import checkpoint_root
+from .loop import Trainer, write_log
+from .options import training_options
+from .strategies import make_strategy
+
+TRAIN_LOG = "train_log.jsonl"
+
+
+def train_run(
+    data_dir: Path,
+    out_dir: Path,
+    backbone: str,
+    backbone_options: dict,
+    strategy: str,
+    strategy_options: dict,
+    training: dict,
+    seed: int,
+) -> None:
+    """Train `backbone` with `strategy` on `data_dir`'s train split and write the model folder `out_dir`.
+    Rerunning after an interruption resumes from `{out_dir}.checkpoints/` when the settings are the same."""
+    from ..tasks import load_info, load_split
+
+    opts = training_options(training)
+    strat = make_strategy(strategy, strategy_options)
+    resolved_backbone = resolve_backbone_options(backbone, backbone_options)
+    device = select_device(opts.device)
+    check_precision(opts.precision, device)
+    info = load_info(data_dir)
+    train = load_split(data_dir, "train")
+
+    seed_everything(seed)
+    bundle = build_model(
+        backbone, resolved_backbone, info["n_classes"], info["modality"], train.inputs,
+        max_length=opts.max_length, lte_heads=strat.uses_lte,
+    )
+    model = bundle.model.to(device)
+    encoded = bundle.encoder.encode(train.inputs, source=f"{data_dir}/train")
+    labels = torch.as_tensor(train.labels, dtype=torch.float32 if info["n_classes"] == 1 else torch.long)
+
+    signature = _signature(backbone, resolved_backbone, strategy, strat.options, opts.to_dict(), seed, info, len(train))
+    ckpt_dir = checkpoint_root(out_dir)
+    trainer = Trainer(model, strat, opts, device, seed, encoded, labels, ckpt_dir, signature)
+    result = trainer.run()
+
+    bundle.model = model.cpu()
+    bundle.record["training"] = {
+        "strategy": strategy, "strategy_options": strat.options, "options": opts.to_dict(), "seed": seed,
+        "device": str(device), "steps": result.steps, "seconds_this_process": round(result.seconds, 2),
+        "examples_per_second": round(result.examples / result.seconds, 2) if result.seconds else None,
+        "task": info.get("task"), "train_size": len(train),
+    }
+    write_model_dir(bundle, Path(out_dir), extra_files={TRAIN_LOG: write_log(result.log)})
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    print(f"eebench: trained {backbone}/{strategy} seed {seed}: {result.steps} steps → {out_dir}", file=sys.stderr)
+
+
+def _signature(*parts) -> str:
+    """Settings a checkpoint must match to be resumed (device and checkpoint interval may differ)."""
+    backbone, bopts, strategy, sopts, training, seed, info, n_train = parts
+    relevant = {k: v for k, v in training.items() if k not in ("device", "checkpoint_every")}
+    blob = json.dumps([backbone, bopts, strategy, sopts, relevant, seed, info.get("task"), info.get("n_classes"), n_train],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
