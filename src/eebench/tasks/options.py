@@ -80,3 +80,22 @@ def resolve_options(task: str, declared: dict[str, Option], given: dict | None) 
         except ValueError as exc:
             raise ConfigError(f"task '{task}', option '{key}': got {value!r}, expected {exc}") from None
     return resolved
+
+
+def split_options(val_fraction: float = 0.1) -> dict[str, Option]:
+    """The options of every task with a train set and a held-out test set (see splitting.carve_splits)."""
+    return {
+        "val_fraction": Option(val_fraction, "share of the training data held out as the val split", fraction),
+        "max_train": Option(None, "cap on train samples (seeded subsample); null = all", optional_positive_int),
+        "max_val": Option(None, "cap on val samples; null = all", optional_positive_int),
+        "max_test": Option(None, "cap on test samples; null = all", optional_positive_int),
+    }
+
+
+def source_options(default: str = "hub") -> dict[str, Option]:
+    """`source: hub` (Hugging Face hub through `datasets`) or `source: local` with `path`."""
+    return {
+        "source": Option(default, "'hub' (Hugging Face hub, needs internet) or 'local' (files under 'path')",
+                         choice("hub", "local")),
+        "path": Option(None, "folder with the local files (source: local)", optional_path),
+    }

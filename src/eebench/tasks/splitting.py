@@ -52,3 +52,15 @@ def cap(labels: np.ndarray, limit: int | None, seed: int, purpose: str, stratify
     if limit is None or limit >= len(labels):
         return np.arange(len(labels))
     return take_stratified(labels, limit, rng_for(seed, purpose), stratify)
+
+
+def carve_splits(train_pool, test, options: dict, seed: int, stratify: bool = True) -> dict:
+    """The benchmark convention for datasets with a labelled train and a held-out set (GLUE dev, an image test
+    set): val = a seeded `val_fraction` of train, test = the held-out set; then each split is capped to
+    `max_train` / `max_val` / `max_test` samples (seeded, stratified) for quick runs."""
+    train_idx, val_idx = split_off(train_pool.labels, options["val_fraction"], seed, "val", stratify)
+    splits = {"train": train_pool.subset(train_idx), "val": train_pool.subset(val_idx), "test": test}
+    return {
+        name: split.subset(cap(split.labels, options[f"max_{name}"], seed, f"max_{name}", stratify))
+        for name, split in splits.items()
+    }
