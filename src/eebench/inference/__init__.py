@@ -1,5 +1,8 @@
 """Inference: cached exit logits for every policy, real early-exit execution, FLOPs and latency."""
 
+from .costs import measure_costs
+from .early_exit import EarlyExitResult, early_exit_predict, full_depth_predict
+from .latency import measure_latency
 from .predict import predict_split
 
-__all__ = ["predict_split"]
+__all__ = ["EarlyExitResult", "early_exit_predict", "full_depth_predict", "measure_costs", "measure_latency", "predict_split"]

@@ -11,6 +11,7 @@ import torch
 from ..exits import ExitOutputs
 from ..models import ModelBundle, load_model
 from ..models.inputs import EncodedSplit
+from ..models.runtime import select_device
 
 PREDICT_BATCH_SIZE = 64
 
@@ -21,6 +22,7 @@ def predict_split(model_dir: Path, data_dir: Path, split: str, out_path: Path) -
     from ..tasks import load_split
 
     bundle = load_model(model_dir)
+    bundle.model.to(select_device("auto"))
     data = load_split(data_dir, split)
     encoded = bundle.encoder.encode(data.inputs, source=f"{data_dir}/{split}")
     logits, lte = all_exit_outputs(bundle, encoded, desc=f"predict {split}")
@@ -41,13 +43,14 @@ def all_exit_outputs(
     from tqdm.auto import tqdm
 
     model = bundle.model.eval()
+    device = next(model.parameters()).device
     n = len(encoded)
     logits = np.zeros((n, model.n_exits, model.n_classes), dtype=np.float32)
     lte = np.zeros((n, model.n_exits), dtype=np.float32) if model.has_lte else None
     batches = length_sorted_batches(encoded, batch_size)
     for indices in tqdm(batches, desc=desc, file=sys.stderr, mininterval=0.1 if sys.stderr.isatty() else 10.0):
-        out = model(encoded.batch(indices))
-        logits[indices] = out.logits.float().numpy()
+        out = model({k: v.to(device) for k, v in encoded.batch(indices).items()})
+        logits[indices] = out.logits.float().cpu().numpy()
         if lte is not None:
-            lte[indices] = out.lte_scores.float().numpy()
+            lte[indices] = out.lte_scores.float().cpu().numpy()
     return logits, lte

@@ -1,0 +1,54 @@
+"""`measure_costs`: the cumulative FLOPs to produce each exit's output, measured per sample on the test split.
+
+FlopCounterMode counts matrix multiplications, convolutions and attention (the operations that dominate);
+element-wise operations, normalisation and softmax are not counted. Exit l's cost includes the embedding, layers
+1..l and every exit head evaluated on the way (exits 1..l, and learning-to-exit heads when the model has them),
+because early-exit inference evaluates all of them before it can stop at l."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..io import write_json
+from ..models import load_model
+from ..models.multi_exit import MultiExitModel
+
+COST_SAMPLES = 64  # samples of the test split averaged (costs vary with sentence length)
+
+
+def measure_costs(model_dir: Path, data_dir: Path, out_path: Path) -> None:
+    from ..tasks import load_split
+
+    bundle = load_model(model_dir)
+    test = load_split(data_dir, "test")
+    n = min(COST_SAMPLES, len(test))
+    encoded = bundle.encoder.encode(test.inputs[:n], source=f"{data_dir}/test")
+    per_sample = np.stack([cumulative_flops(bundle.model, encoded.batch([i])) for i in range(n)])
+    flops = per_sample.mean(axis=0)
+    write_json(out_path, {
+        "flops": [float(f) for f in flops],
+        "n_exits": bundle.model.n_exits,
+        "per_sample": True,
+        "method": "torch.utils.flop_counter.FlopCounterMode",
+        "input": f"mean over {n} samples of the test split",
+        "counted": "matmul, convolution and attention FLOPs; embedding, layers 1..l and every exit head up to l",
+    })
+
+
+@torch.inference_mode()
+def cumulative_flops(model: MultiExitModel, batch: dict[str, torch.Tensor]) -> np.ndarray:
+    """[L] FLOPs spent up to and including exit l for one batch."""
+    totals = []
+    with FlopCounterMode(display=False) as counter:
+        hidden, ctx = model.embed(batch)
+        for layer in range(1, model.n_exits + 1):
+            hidden = model.layer(layer, hidden, ctx)
+            model.exit_head(layer, hidden, ctx)
+            if model.has_lte:
+                model.lte_score(layer, hidden)
+            totals.append(counter.get_total_flops())
+    return np.asarray(totals, dtype=np.float64)

@@ -1,0 +1,137 @@
+"""Backbone registry, adapters and model folders: every family builds, runs layer by layer exactly like the
+all-exit forward pass, and survives a save/load round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from eebench.errors import ConfigError
+from eebench.models import BACKBONES, build_model, load_model, write_model_dir
+from eebench.models.registry import backbone_options
+
+TINY = {"n_layers": 2, "hidden_size": 32, "n_heads": 2, "intermediate_size": 64}
+TEXTS = ["a truly good film", "not bad at all", "terrible", "the plot was fine but the acting was not great"]
+PAIRS = [("a man plays", "someone is playing"), ("it rains", "the sun shines")]
+DIGITS = (np.arange(6 * 8 * 8).reshape(6, 8, 8) % 17).astype(np.uint8)
+MNIST_LIKE = (np.arange(4 * 28 * 28).reshape(4, 28, 28) % 256).astype(np.uint8)
+
+
+def layer_by_layer(model, batch) -> torch.Tensor:
+    hidden, ctx = model.embed(batch)
+    outputs = []
+    for index in range(1, model.n_exits + 1):
+        hidden = model.layer(index, hidden, ctx)
+        outputs.append(model.exit_head(index, hidden, ctx))
+    return torch.stack(outputs, dim=1)
+
+
+@pytest.mark.parametrize(
+    "name, options, modality, inputs",
+    [
+        ("mlp", {}, "image", DIGITS),
+        ("cnn", {}, "image", DIGITS),
+        ("cnn", {"n_layers": 3}, "image", MNIST_LIKE),
+        ("vit-small", TINY, "image", DIGITS),
+        ("vit-small", TINY, "image", MNIST_LIKE),
+        ("bert-tiny", {"n_layers": 2}, "text", TEXTS),
+        ("bert-small", TINY, "text-pair", PAIRS),
+        ("roberta-small", TINY, "text", TEXTS),
+        ("distilbert-small", TINY, "text", TEXTS),
+        ("albert-small", {**TINY, "exit_head": "pooler-linear"}, "text-pair", PAIRS),
+    ],
+)
+def test_layer_by_layer_equals_forward_and_round_trips(tmp_path, name, options, modality, inputs):
+    torch.manual_seed(0)
+    bundle = build_model(name, options, 3, modality, inputs, max_length=16)
+    model = bundle.model.eval()
+    batch = bundle.encoder.encode(inputs).batch(range(len(inputs)))
+    with torch.no_grad():
+        logits = model(batch).logits
+        assert logits.shape == (len(inputs), model.n_exits, 3)
+        torch.testing.assert_close(layer_by_layer(model, batch), logits, rtol=1e-5, atol=1e-5)
+
+    write_model_dir(bundle, tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    assert loaded.record["backbone"] == name and loaded.record["n_exits"] == model.n_exits
+    with torch.no_grad():
+        reloaded = loaded.model(loaded.encoder.encode(inputs).batch(range(len(inputs)))).logits
+    assert torch.equal(reloaded, logits)
+
+
+def test_padding_does_not_change_a_sentences_logits():
+    torch.manual_seed(0)
+    bundle = build_model("bert-small", TINY, 2, "text", TEXTS)
+    model = bundle.model.eval()
+    encoded = bundle.encoder.encode(TEXTS)
+    with torch.no_grad():
+        alone = model(encoded.batch([1])).logits  # short sentence, no padding
+        padded = model(encoded.batch([1, 3])).logits[:1]  # padded to the long sentence's length
+    torch.testing.assert_close(alone, padded, rtol=1e-5, atol=1e-5)
+
+
+def test_albert_shares_one_layer_across_its_exits():
+    bundle = build_model("albert-small", {**TINY, "n_layers": 4}, 2, "text", TEXTS)
+    assert bundle.model.n_exits == 4
+    assert len(bundle.model.adapter.model.encoder.albert_layer_groups) == 1
+
+
+def test_lte_heads_score_every_exit():
+    bundle = build_model("distilbert-small", TINY, 2, "text", TEXTS, lte_heads=True)
+    out = bundle.model.eval()(bundle.encoder.encode(TEXTS).batch(range(4)))
+    assert out.lte_scores.shape == (4, 2) and bool(((out.lte_scores > 0) & (out.lte_scores < 1)).all())
+
+
+def test_minilm_l6_loads_the_packaged_pretrained_weights():
+    from transformers import AutoModel
+
+    from eebench.models.pretrained import MINILM_PACKAGE, resolve_source
+
+    bundle = build_model("minilm-l6", {}, 2, "text", TEXTS)
+    assert bundle.model.n_exits == 6 and bundle.record["hf_config"]["hidden_size"] == 384
+    source = resolve_source(MINILM_PACKAGE, "test")
+    assert source.local
+    reference = AutoModel.from_pretrained(source.location, local_files_only=True).eval()
+    batch = bundle.encoder.encode(TEXTS).batch(range(4))
+    with torch.no_grad():
+        hidden, ctx = bundle.model.eval().embed(batch)
+        for index in range(1, 7):
+            hidden = bundle.model.layer(index, hidden, ctx)
+        expected = reference(**batch).last_hidden_state
+    torch.testing.assert_close(hidden, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_pretrained_option_takes_a_local_folder(tmp_path):
+    from transformers import AutoConfig, AutoModel
+
+    from eebench.models.pretrained import MINILM_PACKAGE, load_tokenizer, resolve_source
+
+    config = AutoConfig.for_model("roberta", vocab_size=30522, hidden_size=32, num_hidden_layers=3,
+                                  num_attention_heads=2, intermediate_size=64, max_position_embeddings=520)
+    AutoModel.from_config(config).save_pretrained(tmp_path / "ckpt")
+    load_tokenizer(resolve_source(MINILM_PACKAGE, "test")).save_pretrained(tmp_path / "ckpt")
+    bundle = build_model("roberta-base", {"pretrained": str(tmp_path / "ckpt")}, 2, "text", TEXTS)
+    assert bundle.model.n_exits == 3 and bundle.record["hf_config"]["model_type"] == "roberta"
+
+
+@pytest.mark.parametrize(
+    "name, options, modality, message",
+    [
+        ("resnet", {}, "image", "valid backbones: mlp, cnn"),
+        ("mlp", {"widht": 3}, "image", "unknown option 'widht'; allowed: dropout, exit_head, head_dropout, hidden, n_layers"),
+        ("mlp", {"hidden": "big"}, "image", "option 'hidden': expected int"),
+        ("bert-small", {"exit_head": "mlp"}, "text", "'mlp' is not one of linear, pooler-linear"),
+        ("bert-small", {}, "image", "takes text or text-pair inputs"),
+        ("bert-small", {"n_layers": 0}, "text", "'n_layers': expected a positive integer"),
+        ("bert-base", {"pretrained": "./no/such/folder"}, "text", "looks like a local folder but does not exist"),
+    ],
+)
+def test_bad_backbone_settings_are_one_clear_config_error(name, options, modality, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        build_model(name, options, 2, modality, DIGITS if modality == "image" else TEXTS)
+
+
+def test_every_registered_backbone_has_valid_defaults():
+    for name in BACKBONES:
+        assert backbone_options(name, {})["exit_head"] == "linear"
