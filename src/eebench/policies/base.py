@@ -67,20 +67,29 @@ def softmax_entropy(logits_l: np.ndarray) -> np.ndarray:
 
 def first_crossing(scores: np.ndarray, thresholds, exit_when: str = ">=") -> np.ndarray:
     """Exit layers [K, N] (1-based) for each threshold: the first layer l < L whose score satisfies
-    `score exit_when threshold`, else L. Uses the running max (min) of the scores, which crosses a threshold
-    exactly where the first score does."""
+    `score exit_when threshold`, else L.
+
+    The running max (min) of a sample's scores crosses a threshold exactly where its first score does, and it is
+    monotone, so the exit layer is 1 + the number of layers whose running value stays on the waiting side. With
+    the thresholds sorted, each running value's side flips at one position (searchsorted); a histogram of those
+    positions, summed cumulatively, gives every threshold's count in O(N·L + N·K) rather than O(N·L·K)."""
     thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     n, n_layers = scores.shape
-    if n_layers == 1:
-        return np.ones((thresholds.size, n), dtype=np.int64)
+    k = thresholds.size
+    if n_layers == 1 or n == 0:
+        return np.ones((k, n), dtype=np.int64) * n_layers
     head = scores[:, :-1]
-    if exit_when == ">=":
-        running = np.maximum.accumulate(head, axis=1)
-        stays = running[None, :, :] < thresholds[:, None, None]
-    else:  # "<"
-        running = np.minimum.accumulate(head, axis=1)
-        stays = running[None, :, :] >= thresholds[:, None, None]
-    return 1 + stays.sum(axis=2)
+    accumulate = np.maximum.accumulate if exit_when == ">=" else np.minimum.accumulate
+    order = np.argsort(thresholds, kind="stable")
+    # Number of thresholds <= each running value: a sample waits for threshold rank r iff r >= flip (">=",
+    # running < t) or r < flip ("<", running >= t).
+    flip = np.searchsorted(thresholds[order], accumulate(head, axis=1), side="right")
+    cells = (flip * n + np.arange(n)[:, None]).ravel()
+    at_or_below = np.bincount(cells, minlength=(k + 1) * n).reshape(k + 1, n)[:k].cumsum(axis=0)
+    waiting = at_or_below if exit_when == ">=" else (n_layers - 1) - at_or_below
+    exits = np.empty((k, n), dtype=np.int64)
+    exits[order] = 1 + waiting
+    return exits
 
 
 def gather_predictions(layer_preds: np.ndarray, exit_layers: np.ndarray) -> np.ndarray:
@@ -236,6 +245,10 @@ class ExitPolicy:
     def curve_values(self, logits: np.ndarray, n_points: int, **inputs) -> np.ndarray:
         """Knob values a curve sweeps (label-free); a single placeholder for knob-free policies."""
         return np.array([np.nan])
+
+    def decide(self, logits: np.ndarray, **inputs) -> np.ndarray:
+        """Exit layers [N] of the policy as configured, by the vectorised path (the decisions of `step`)."""
+        return self.sweep(logits, [self.knob_value() if self.knob else np.nan], **inputs)[0]
 
 
 def check_class_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:

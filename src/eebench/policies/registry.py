@@ -8,11 +8,18 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from .base import ExitPolicy
+from .beem import BeemAccuracyPolicy, BeemCostPolicy
 from .entropy import EntropyPolicy, NormEntropyPolicy
 from .final import FinalPolicy
+from .lte import LearnToExitPolicy
 from .maxprob import MaxProbPolicy
+from .oracle import OraclePolicy
 from .patience import PatiencePolicy
+from .patience_confidence import PatienceConfidencePolicy
+from .pcee import PceePolicy, PceeSmoothedPolicy
+from .risk_control import RiskControlPolicy
 from .static import StaticPolicy
+from .ucb import UcbPolicy
 
 POLICIES: dict[str, type[ExitPolicy]] = {
     cls.id: cls
@@ -23,6 +30,15 @@ POLICIES: dict[str, type[ExitPolicy]] = {
         EntropyPolicy,
         NormEntropyPolicy,
         PatiencePolicy,
+        PatienceConfidencePolicy,
+        BeemCostPolicy,
+        BeemAccuracyPolicy,
+        PceePolicy,
+        PceeSmoothedPolicy,
+        UcbPolicy,
+        OraclePolicy,
+        RiskControlPolicy,
+        LearnToExitPolicy,
     )
 }
 ALIASES = {"static": "static-k"}

@@ -1,0 +1,151 @@
+"""Hand-worked examples of the issue-3 methods: PCEE-BERT, BEEM-C/-A (both threshold rules), PCEE/PCEE-WS,
+UCB, oracle, risk control and BERxiT's learning-to-exit."""
+
+import numpy as np
+import pytest
+
+from eebench.errors import ConfigError, DataError
+from eebench.policies import make_policy, simulate
+from eebench.policies.risk_control import binomial_cdf
+from policy_helpers import binary, synthetic_exits
+
+
+def exits_of(policy, logits, labels=None, **inputs):
+    return simulate(policy, logits, labels, **inputs)[0].tolist()
+
+
+def test_patience_confidence_counts_consecutive_confident_exits():
+    # τ = 0.8, t = 2. Sample 0: C = 0.9, 0.6, 0.85, 0.9, 0.95 -> counter 1, 0, 1, 2 -> exit 4.
+    # Sample 1: C = 0.9, 0.9, ... -> counter 1, 2 -> exit 2 (predictions may change: only confidence counts).
+    logits = binary([0.9, 0.6, 0.85, 0.9, 0.95], [0.9, 0.1, 0.5, 0.5, 0.5])
+    assert exits_of(make_policy("patience-confidence", patience=2, threshold=0.8), logits) == [4, 2]
+    assert exits_of(make_policy("patience-confidence", patience=1, threshold=0.8), logits) == [1, 1]
+
+
+def test_beem_score_and_restarts():
+    # Weights w = (0.2, 0.4, 0.6, 0.8). Sample 0 predicts 1,1,1,1 with C = 0.6, 0.6, 0.7, 0.9:
+    # S = 0.12, 0.12 + 0.24 = 0.36, 0.36 + 0.42 = 0.78 >= α = 0.7 -> exit 3.
+    # Sample 1 predicts 1,0,0,... with C = 0.9, 0.8, 0.8: S = 0.18; disagreement -> restart at w_2·C_2 = 0.32
+    # ("score") then 0.32 + 0.48 = 0.80 -> exit 3; with restart "zero": 0, 0.48 -> final exit 4.
+    logits = binary([0.6, 0.6, 0.7, 0.9], [0.9, 0.2, 0.2, 0.2])
+    weights = [0.2, 0.4, 0.6, 0.8]
+    assert exits_of(make_policy("beem-c", alpha=0.7, weights=weights), logits) == [3, 3]
+    assert exits_of(make_policy("beem-c", alpha=0.7, weights=weights, restart="zero"), logits) == [3, 4]
+
+
+def test_beem_default_weights():
+    logits, labels = synthetic_exits(n=200, n_exits=4)
+    costs = np.array([10.0, 30.0, 60.0, 100.0])
+    beem_c = make_policy("beem-c", alpha=1.0, cost_scale=2.0).fit(logits, labels, costs)
+    assert beem_c.weights_.tolist() == pytest.approx([0.2, 0.6, 1.2, 2.0])  # λ · c_i / c_L
+    assert make_policy("beem-c", alpha=1.0).fit(logits, labels).weights_.tolist() == pytest.approx([.25, .5, .75, 1])
+    beem_a = make_policy("beem-a", alpha=1.0).fit(logits, labels)
+    assert beem_a.weights_ == pytest.approx((logits.argmax(2) == labels[:, None]).mean(0))
+
+
+def test_beem_error_rate_rule():
+    # Weights 1, so S_1 = C_1. P(class 1) per exit and labels (all 1): the second sample is wrong at exits 1 and
+    # 3, so the final exit's error rate p_t = 1/4. Exit 1 sorted by S_1: 0.95 (right), 0.9 (wrong), 0.8 (right),
+    # 0.7 (right): error rates of the top-k sets are 0, 1/2, 1/3, 1/4 -> the lowest α with rate <= 1/4 is 0.7,
+    # so everyone exits at exit 1.
+    logits = binary([0.95, 0.95, 0.95], [0.1, 0.5, 0.1], [0.8, 0.8, 0.8], [0.7, 0.7, 0.7])
+    policy = make_policy("beem-c", weights=[1, 1, 1], threshold_rule="error-rate").fit(logits, np.ones(4, int))
+    assert policy.thresholds_[0] == pytest.approx(0.7, abs=1e-6)
+    assert exits_of(policy, logits) == [1, 1, 1, 1]
+    # Label the first sample 0: it is wrong at exits 1 and 3 too, p_t = 2/4; exit-1 rates are 1, 1, 2/3, 2/4,
+    # so again only α = 0.7 qualifies. With p_t = 0 (labels making the final exit always right) nobody may exit
+    # where an error would be let through: the first sample's exit-1 set {0.95} is clean, so α_1 = 0.95.
+    policy.fit(logits, np.array([0, 1, 1, 1]))
+    assert policy.thresholds_[0] == pytest.approx(0.7, abs=1e-6)
+    clean = binary([0.95, 0.95, 0.95], [0.1, 0.5, 0.9], [0.8, 0.8, 0.8])
+    policy.fit(clean, np.ones(3, int))
+    assert policy.thresholds_[0] == pytest.approx(0.95, abs=1e-6)
+    # Exit 2 sees samples 2 and 3, both chains intact: S_2 = 0.9 + 0.5 = 1.4 (wrong: tie -> class 0) and
+    # 0.8 + 0.8 = 1.6 (right) -> α_2 = 1.6, so the third sample exits at 2 and the second runs to 3.
+    assert exits_of(policy, clean) == [1, 3, 2]
+
+
+def test_pcee_reliability_bins():
+    # Four bins on [0, 1] (edges 0.25, 0.5, 0.75). Val at exit 1: confidences 0.9, 0.9 (right; bin 3) and 0.6
+    # (wrong: predicts 0) and 0.6 (right; bin 2) -> accuracies [-1 (empty), -1, 0.5, 1.0].
+    # δ = 0.9: the 0.9-confident samples exit at 1, the others at 2.
+    logits = binary([0.9, 0.9], [0.9, 0.9], [0.4, 0.4], [0.6, 0.6])
+    labels = np.array([1, 1, 1, 1])
+    policy = make_policy("pcee", delta=0.9, bins=4).fit(logits, labels)
+    assert policy.bin_accuracy_[0].tolist() == [-1.0, -1.0, 0.5, 1.0]
+    assert exits_of(policy, logits) == [1, 1, 2, 2]
+    # Smoothing over one neighbour, count-weighted: bin 1 = 1/2, bins 2 and 3 = (1 + 2) / 4 = 0.75 < 0.9.
+    smoothed = make_policy("pcee-ws", delta=0.9, bins=4, window=1).fit(logits, labels)
+    assert smoothed.bin_accuracy_[0].tolist() == [-1.0, 0.5, 0.75, 0.75]
+    assert exits_of(smoothed, logits) == [2, 2, 2, 2]
+
+
+def test_pcee_empty_bins_never_exit():
+    logits = binary([0.9, 0.9])
+    policy = make_policy("pcee", delta=0.0, bins=4).fit(logits, np.array([1]))
+    assert policy.bin_accuracy_[0].tolist() == [-1.0, -1.0, -1.0, 1.0]
+
+
+def test_oracle_reads_labels():
+    # Predictions per exit: sample 0: 0, 1, 1 with label 1 -> exit 2; sample 1: 1, 1, 1 with label 0 -> final 3.
+    logits = binary([0.2, 0.8, 0.9], [0.8, 0.8, 0.8])
+    labels = np.array([1, 0])
+    assert exits_of(make_policy("oracle"), logits, labels) == [2, 3]
+    with pytest.raises(DataError, match="needs 'labels'"):
+        simulate(make_policy("oracle"), logits)
+
+
+def test_lte_scores():
+    # Scores 0.2, 0.7, 0.9 with threshold 0.6 -> exit 2.
+    logits = binary([0.5, 0.5, 0.5])
+    scores = np.array([[0.2, 0.7, 0.9]])
+    assert exits_of(make_policy("lte", threshold=0.6), logits, lte_scores=scores) == [2]
+    with pytest.raises(DataError, match="needs 'lte_scores'"):
+        simulate(make_policy("lte", threshold=0.6), logits)
+
+
+def test_ucb_stream_by_hand():
+    # Arms α = 0.6 and 0.9, no exploration bonus (exploration 0), overhead 0.1, one sample a step.
+    # Confidences per exit: every sample 0.7, 0.95. Arm 0.6 exits at 1: reward 0. Arm 0.9 exits at 2:
+    # reward 0.95 - 0.7 - 0.1 = 0.15. The bandit tries arm 0.6 then 0.9 (untried first), then keeps 0.9.
+    logits = binary(*[[0.7, 0.95]] * 4)
+    policy = make_policy("ucb", thresholds=[0.6, 0.9], overhead=0.1, exploration=0.0)
+    exits = simulate(policy, logits)[0]
+    order = policy.stream_order(4)
+    assert exits[order].tolist() == [1, 2, 2, 2]
+    threshold, best = policy.hindsight_exits(logits)
+    assert threshold == 0.9 and best.tolist() == [2, 2, 2, 2]
+
+
+def test_binomial_cdf():
+    from math import comb
+
+    exact = sum(comb(20, j) * 0.1**j * 0.9 ** (20 - j) for j in range(4))
+    assert binomial_cdf(np.array([3]), 20, 0.1)[0] == pytest.approx(exact)
+
+
+def test_risk_control_guarantee_holds_over_random_splits():
+    """P(true loss of the chosen threshold > ε) <= δ over the draw of val: the violation rate over many random
+    val draws from a fixed population stays below δ (plus Monte Carlo slack)."""
+    population_logits, population_labels = synthetic_exits(n=20000, n_exits=4, n_classes=3, seed=7, signal=0.6)
+    epsilon, delta, n_val, repeats = 0.03, 0.1, 400, 150
+    rng = np.random.default_rng(0)
+    probe = make_policy("risk-control", epsilon=epsilon, delta=delta).fit(population_logits, population_labels)
+    # Population loss of every grid threshold (the grid is fixed, so it is the same for every fit).
+    population_loss = probe.loss_counts_ / len(population_labels)
+    violations = 0
+    for _ in range(repeats):
+        val = rng.choice(len(population_labels), n_val, replace=False)
+        policy = make_policy("risk-control", epsilon=epsilon, delta=delta)
+        policy.fit(population_logits[val], population_labels[val])
+        chosen = int(np.flatnonzero(policy.threshold_grid_ == policy.threshold_)[0])
+        violations += population_loss[chosen] > epsilon
+    assert violations / repeats <= delta + 0.05
+    assert population_loss.max() > epsilon  # the test is not vacuous: aggressive thresholds do violate
+
+
+def test_risk_control_and_regression_errors():
+    with pytest.raises(ConfigError, match="'score' must be one of maxprob, beem"):
+        make_policy("risk-control", score="entropy")
+    with pytest.raises(ConfigError, match="does not support regression"):
+        make_policy("beem-a").fit(np.zeros((2, 2, 1), dtype=np.float32), np.zeros(2))
