@@ -9,11 +9,9 @@ import pytest
 
 from eebench.errors import ConfigError, DataError
 from eebench.exits import ExitOutputs
-from eebench.policies import make_policy, policy_from_dict, simulate
+from eebench.policies import POLICIES, make_policy, policy_from_dict, simulate
 from eebench.policies.stages import curve_stage, evaluate_logits, evaluate_stage, fit_stage, parse_param
 from policy_helpers import synthetic_exits
-
-CORE = ["final", "static-k", "maxprob", "entropy", "norm-entropy", "patience"]
 
 
 @pytest.fixture
@@ -22,13 +20,14 @@ def splits(tmp_path):
     for split, seed in (("val", 1), ("test", 2)):
         logits, labels = synthetic_exits(n=300, n_exits=5, n_classes=3, seed=seed)
         paths[split] = tmp_path / f"{split}.npz"
-        ExitOutputs(logits, labels, np.arange(len(labels))).save(paths[split])
+        lte_scores = np.random.default_rng(seed).random(logits.shape[:2])
+        ExitOutputs(logits, labels, np.arange(len(labels)), {"lte_scores": lte_scores}).save(paths[split])
     paths["costs"] = tmp_path / "costs.json"
     paths["costs"].write_text(json.dumps({"flops": [10, 20, 30, 40, 50], "n_exits": 5}))
     return paths
 
 
-@pytest.mark.parametrize("policy_id", CORE)
+@pytest.mark.parametrize("policy_id", list(POLICIES))
 def test_fit_evaluate_curve_files(policy_id, splits, tmp_path):
     fit = fit_stage(splits["val"], splits["costs"], policy_id, {}, "accuracy", 0.02, tmp_path / "fit.json")
     assert json.loads((tmp_path / "fit.json").read_text())["policy"] == fit["policy"]
@@ -36,6 +35,8 @@ def test_fit_evaluate_curve_files(policy_id, splits, tmp_path):
     test = evaluate_stage(tmp_path / "fit.json", splits["test"], splits["costs"], "accuracy", tmp_path / "test.json")
     assert sum(test["exit_histogram"]) == test["n_samples"] == 300
     assert test["layer_speedup"] == pytest.approx(5 / test["mean_exit_layer"])
+    assert test["flops_speedup"] == pytest.approx(50 / (10 * test["mean_exit_layer"]))
+    assert ("best_fixed_in_hindsight" in test) == (policy_id == "ucb")
     rows = curve_stage(tmp_path / "fit.json", splits["test"], None, "accuracy", 20, tmp_path / "curve.csv")
     with open(tmp_path / "curve.csv") as fh:
         read = list(csv.DictReader(fh))
@@ -90,6 +91,14 @@ def test_bad_inputs_are_clear(splits, tmp_path):
     with pytest.raises(DataError, match="expected 5 cumulative costs"):
         fit_stage(splits["val"], tmp_path / "bad_costs.json", "final", {}, "accuracy", 0.01, tmp_path / "f.json")
     assert not (tmp_path / "f.json").exists()
+
+
+def test_lte_without_scores_is_clear(splits, tmp_path):
+    logits, labels = synthetic_exits(n=50, n_exits=5, n_classes=3)
+    plain = tmp_path / "plain.npz"
+    ExitOutputs(logits, labels, np.arange(50)).save(plain)
+    with pytest.raises(DataError, match="needs field 'lte_scores'"):
+        fit_stage(plain, None, "lte", {}, "accuracy", 0.01, tmp_path / "f.json")
 
 
 def test_parse_param():

@@ -1,0 +1,155 @@
+"""Per-run checks of early exiting's assumptions (checks.json).
+
+- Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption);
+  for regression the mean absolute error plays that part.
+- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins).
+- The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
+  >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
+  that confident); with their shares.
+- Overthinking: some earlier exit is right while the final exit is wrong.
+- PCEE's promise: for each accuracy target δ, fit `pcee` on val and report whether test accuracy >= δ.
+- If ``data_dir/test.jsonl`` carries a ``difficulty`` per sample: the mean exit layer of `oracle` and of `maxprob`
+  (fitted on val within a 0.01 accuracy tolerance) per difficulty level.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ..exits import ExitOutputs, load_exit_outputs
+from ..io import write_json
+from .calibration import expected_calibration_error, reliability_diagram
+
+CONFIDENT = 0.9
+PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
+
+
+def _probabilities_max(logits: np.ndarray) -> np.ndarray:
+    from ..policies.base import max_probability
+
+    return np.stack([max_probability(logits[:, l]) for l in range(logits.shape[1])], axis=1)
+
+
+def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
+    from ..policies.base import all_layer_predictions
+
+    preds = all_layer_predictions(outputs.logits)
+    if outputs.n_classes == 1:
+        errors = np.abs(preds - outputs.labels[:, None]).mean(axis=0)
+        name = "mean_absolute_error"
+    else:
+        errors = (preds != outputs.labels[:, None]).mean(axis=0)
+        name = "error_rate"
+    rises = [i + 2 for i in np.flatnonzero(np.diff(errors) > 0)]
+    return {name: errors.tolist(), "monotone_decreasing": not rises, "rises_at_exits": rises}
+
+
+def calibration(outputs: ExitOutputs) -> dict[str, Any]:
+    confidence = _probabilities_max(outputs.logits)
+    correct = outputs.logits.argmax(axis=2) == outputs.labels[:, None]
+    return {
+        "ece": [expected_calibration_error(confidence[:, l], correct[:, l]) for l in range(outputs.n_exits)],
+        "reliability": [reliability_diagram(confidence[:, l], correct[:, l]) for l in range(outputs.n_exits)],
+    }
+
+
+def sample_categories(outputs: ExitOutputs) -> dict[str, Any]:
+    correct = outputs.logits.argmax(axis=2) == outputs.labels[:, None]
+    confident = _probabilities_max(outputs.logits)[:, :-1] >= CONFIDENT
+    any_confident = confident.any(axis=1)
+    first = confident.argmax(axis=1)
+    first_right = correct[np.arange(len(correct)), first]
+    counts = {
+        "confident": int(np.sum(any_confident & first_right)),
+        "fake_confident": int(np.sum(any_confident & ~first_right)),
+        "confused": int(np.sum(~any_confident)),
+    }
+    overthinking = correct[:, :-1].any(axis=1) & ~correct[:, -1]
+    n = len(correct)
+    return {
+        "confidence_threshold": CONFIDENT,
+        "counts": counts,
+        "shares": {name: count / n for name, count in counts.items()},
+        "overthinking_share": float(overthinking.mean()),
+    }
+
+
+def pcee_targets(val: ExitOutputs, test: ExitOutputs) -> list[dict[str, Any]]:
+    from ..policies import make_policy, simulate
+
+    rows = []
+    for delta in PCEE_TARGETS:
+        policy = make_policy("pcee", delta=delta).fit(val.logits, val.labels)
+        _, predictions = simulate(policy, test.logits)
+        accuracy = float(np.mean(predictions == test.labels))
+        rows.append({"delta": delta, "test_accuracy": accuracy, "holds": accuracy >= delta})
+    return rows
+
+
+def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None:
+    """Difficulty per test sample from test.jsonl (matched by id), or None without that field."""
+    path = Path(data_dir) / "test.jsonl"
+    if not path.is_file():
+        return None
+    by_id = {}
+    with open(path) as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"'{path}', line {number}: not valid JSON ({exc})") from None
+            if "difficulty" not in record:
+                return None
+            by_id[str(record.get("id", number - 1))] = record["difficulty"]
+    missing = [s for s in map(str, sample_ids) if s not in by_id]
+    if missing:
+        raise DataError(f"'{path}', field 'id': no record for test sample id(s) {missing[:5]}")
+    return np.array([by_id[str(s)] for s in sample_ids])
+
+
+def exit_depth_by_difficulty(val: ExitOutputs, test: ExitOutputs, difficulty: np.ndarray) -> dict[str, Any]:
+    from ..policies import make_policy, simulate
+
+    oracle_exits = simulate(make_policy("oracle"), test.logits, test.labels)[0]
+    maxprob = make_policy("maxprob").fit(val.logits, val.labels, tolerance=0.01)
+    maxprob_exits = simulate(maxprob, test.logits)[0]
+    levels = sorted(set(difficulty.tolist()), key=str)
+    return {
+        str(level): {
+            "n_samples": int(np.sum(difficulty == level)),
+            "oracle_mean_exit_layer": float(oracle_exits[difficulty == level].mean()),
+            "maxprob_mean_exit_layer": float(maxprob_exits[difficulty == level].mean()),
+        }
+        for level in levels
+    }
+
+
+def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
+    """Write checks.json for one run from its val and test exit outputs (and the task's data folder)."""
+    val, test = load_exit_outputs(val_path), load_exit_outputs(test_path)
+    if val.logits.shape[1:] != test.logits.shape[1:]:
+        raise DataError(
+            f"'{test_path}', field 'logits': shape [N, L, C] = {list(test.logits.shape)} does not match val's "
+            f"{list(val.logits.shape)} in exits and classes"
+        )
+    report: dict[str, Any] = {
+        "n_exits": test.n_exits,
+        "n_classes": test.n_classes,
+        "errors": {"val": exit_errors(val), "test": exit_errors(test)},
+    }
+    if test.n_classes > 1:
+        report["calibration"] = {"val": calibration(val), "test": calibration(test)}
+        report["categories"] = sample_categories(test)
+        report["pcee_targets"] = pcee_targets(val, test)
+        difficulty = read_difficulty(Path(data_dir), test.sample_ids) if data_dir is not None else None
+        if difficulty is not None:
+            report["exit_layer_by_difficulty"] = exit_depth_by_difficulty(val, test, difficulty)
+    write_json(out_path, report)
+    return report

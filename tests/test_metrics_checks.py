@@ -1,0 +1,56 @@
+"""checks.json: error rates per exit and monotonicity, calibration, the survey's categories, overthinking,
+PCEE targets and exit depth per designed difficulty."""
+
+import json
+
+import numpy as np
+import pytest
+
+from eebench.errors import DataError
+from eebench.exits import ExitOutputs
+from eebench.metrics.checks import check_stage
+from policy_helpers import binary, synthetic_exits
+
+
+def save(path, logits, labels, ids=None):
+    ExitOutputs(logits, labels, np.arange(len(labels)) if ids is None else ids).save(path)
+    return path
+
+
+def test_categories_and_overthinking_by_hand(tmp_path):
+    # Three exits, label 1 for all. Sample 0: 0.95 at exit 1 (confident, right). Sample 1: 0.05 at exit 1
+    # (confident, wrong: fake-confident; wrong everywhere). Sample 2: 0.6, 0.7 early (never >= 0.9: confused); its final exit is
+    # wrong (0.3) while exit 1 was right -> overthinking. Error rates per exit: 1/3, 1/3, 2/3 -> rises at exit 3.
+    logits = binary([0.95, 0.95, 0.95], [0.05, 0.2, 0.2], [0.6, 0.7, 0.3])
+    labels = np.ones(3, dtype=np.int64)
+    path = save(tmp_path / "t.npz", logits, labels)
+    report = check_stage(path, path, tmp_path, tmp_path / "checks.json")
+    assert report["categories"]["counts"] == {"confident": 1, "fake_confident": 1, "confused": 1}
+    assert report["categories"]["overthinking_share"] == pytest.approx(1 / 3)
+    assert report["errors"]["test"]["error_rate"] == pytest.approx([1 / 3, 1 / 3, 2 / 3])
+    assert report["errors"]["test"]["rises_at_exits"] == [3] and not report["errors"]["test"]["monotone_decreasing"]
+    assert len(report["calibration"]["test"]["ece"]) == 3
+    assert json.loads((tmp_path / "checks.json").read_text())["n_exits"] == 3
+
+
+def test_difficulty_and_pcee_targets(tmp_path):
+    logits, labels = synthetic_exits(n=200, n_exits=4, n_classes=2, seed=3)
+    path = save(tmp_path / "t.npz", logits, labels)
+    with open(tmp_path / "test.jsonl", "w") as fh:
+        for i in range(200):
+            fh.write(json.dumps({"id": i, "text": "x", "label": int(labels[i]), "difficulty": i % 3}) + "\n")
+    report = check_stage(path, path, tmp_path, tmp_path / "checks.json")
+    by_level = report["exit_layer_by_difficulty"]
+    assert set(by_level) == {"0", "1", "2"} and sum(v["n_samples"] for v in by_level.values()) == 200
+    assert all(1 <= v["oracle_mean_exit_layer"] <= 4 for v in by_level.values())
+    assert [row["delta"] for row in report["pcee_targets"]][:2] == [0.5, 0.55]
+
+
+def test_regression_and_mismatch(tmp_path):
+    logits = np.array([[[1.0], [1.5]], [[2.0], [2.2]]], dtype=np.float32)
+    path = save(tmp_path / "r.npz", logits, np.array([1.4, 2.1]))
+    report = check_stage(path, path, None, tmp_path / "checks.json")
+    assert report["errors"]["val"]["mean_absolute_error"] == pytest.approx([0.25, 0.1], rel=1e-6)
+    other = save(tmp_path / "o.npz", np.zeros((2, 3, 1), dtype=np.float32), np.zeros(2))
+    with pytest.raises(DataError, match="does not match val"):
+        check_stage(path, other, None, tmp_path / "c2.json")
