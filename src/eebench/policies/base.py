@@ -94,7 +94,8 @@ def first_crossing(scores: np.ndarray, thresholds, exit_when: str = ">=") -> np.
 
 def gather_predictions(layer_preds: np.ndarray, exit_layers: np.ndarray) -> np.ndarray:
     """Predictions [..., N] at the given exit layers from the per-layer predictions [N, L]."""
-    return layer_preds[np.arange(layer_preds.shape[0]), exit_layers - 1]
+    n, n_exits = layer_preds.shape
+    return np.take(layer_preds.ravel(), exit_layers - 1 + np.arange(n) * n_exits)
 
 
 def all_layer_predictions(logits: np.ndarray) -> np.ndarray:
@@ -259,19 +260,27 @@ def check_class_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return labels.astype(np.int64) if n_classes > 1 else labels
 
 
-def best_within_tolerance(exits, layer_preds, labels, costs, metric, tolerance) -> int:
-    """Index of the row of `exits` [K, N] with the largest speed-up among those whose metric drop against the
-    final layer is <= tolerance (ties: higher metric, then the earlier row); if none qualifies, the row with the
-    best metric."""
-    n_exits = layer_preds.shape[1]
+def knob_outcomes(exits, layer_preds, labels, costs, metric) -> tuple[np.ndarray, np.ndarray]:
+    """Primary metric and speed-up of each row of `exits` [K, N]."""
     scores = task_metrics.primary_rows(metric, labels, gather_predictions(layer_preds, exits))
-    final_score = task_metrics.primary(metric, labels, layer_preds[:, -1])
-    speedups = mean_cost_speedup(exits, n_exits, costs)
+    return scores, mean_cost_speedup(exits, layer_preds.shape[1], costs)
+
+
+def pick_within_tolerance(scores, speedups, final_score, tolerance) -> int:
+    """Index of the largest speed-up among the candidates whose metric drop against the final layer is
+    <= tolerance (ties: higher metric, then the earlier candidate); if none qualifies, the best metric."""
     allowed = scores >= final_score - tolerance - 1e-12
     if not allowed.any():
         return int(np.argmax(scores))
     order = np.lexsort((-scores, -speedups))  # primary key last: speed-up, then metric
     return int(order[np.argmax(allowed[order])])
+
+
+def best_within_tolerance(exits, layer_preds, labels, costs, metric, tolerance) -> int:
+    """`pick_within_tolerance` over the rows of `exits` [K, N]."""
+    scores, speedups = knob_outcomes(exits, layer_preds, labels, costs, metric)
+    final_score = task_metrics.primary(metric, labels, layer_preds[:, -1])
+    return pick_within_tolerance(scores, speedups, final_score, tolerance)
 
 
 def run_steps(policy: ExitPolicy, logits: np.ndarray, state: State, compact: bool = True) -> np.ndarray:

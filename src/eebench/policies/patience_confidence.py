@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import State, ThresholdPolicy, best_within_tolerance, all_layer_predictions, max_probability
+from ..metrics import task_metrics
+from .base import (
+    FIT_GRID_POINTS,
+    State,
+    ThresholdPolicy,
+    all_layer_predictions,
+    first_crossing,
+    knob_outcomes,
+    max_probability,
+    pick_within_tolerance,
+    score_grid,
+)
 from .maxprob import check_probability
 from .patience import check_positive_int
 
@@ -30,14 +41,16 @@ class PatienceConfidencePolicy(ThresholdPolicy):
 
     def fit_knobs(self, logits, labels, costs, metric, tolerance, inputs):
         patiences = [self.patience] if self.patience is not None else range(1, max(logits.shape[1] - 1, 1) + 1)
-        candidates = []  # (patience, threshold) pairs, swept per patience
-        exits = []
+        layer_preds = all_layer_predictions(logits)
+        candidates, scores, speedups = [], [], []  # (patience, threshold) pairs, swept per patience
         for patience in patiences:
             self.patience_ = patience
-            thresholds = [self.threshold] if self.threshold is not None else self.fit_candidates(logits, inputs)
+            window_scores = self.score_matrix(logits)
+            thresholds = [self.threshold] if self.threshold is not None else score_grid(window_scores, FIT_GRID_POINTS)
             candidates += [(patience, float(t)) for t in thresholds]
-            exits.append(self.sweep(logits, thresholds))
-        best = best_within_tolerance(
-            np.concatenate(exits), all_layer_predictions(logits), labels, costs, metric, tolerance
-        )
+            outcome = knob_outcomes(first_crossing(window_scores, thresholds), layer_preds, labels, costs, metric)
+            scores.append(outcome[0])
+            speedups.append(outcome[1])
+        final_score = task_metrics.primary(metric, labels, layer_preds[:, -1])
+        best = pick_within_tolerance(np.concatenate(scores), np.concatenate(speedups), final_score, tolerance)
         self.patience_, self.threshold_ = candidates[best]
