@@ -10,7 +10,7 @@ import pytest
 from eebench.errors import ConfigError, DataError
 from eebench.exits import ExitOutputs
 from eebench.policies import POLICIES, make_policy, policy_from_dict, simulate
-from eebench.policies.stages import curve_stage, evaluate_logits, evaluate_stage, fit_stage, parse_param
+from eebench.policies.stages import curve_stage, evaluate_logits, evaluate_stage, fit_stage
 from policy_helpers import synthetic_exits
 
 
@@ -99,11 +99,3 @@ def test_lte_without_scores_is_clear(splits, tmp_path):
     ExitOutputs(logits, labels, np.arange(50)).save(plain)
     with pytest.raises(DataError, match="needs field 'lte_scores'"):
         fit_stage(plain, None, "lte", {}, "accuracy", 0.01, tmp_path / "f.json")
-
-
-def test_parse_param():
-    assert parse_param("threshold=0.9") == ("threshold", 0.9)
-    assert parse_param("restart=zero") == ("restart", "zero")
-    assert parse_param("weights=[1, 2]") == ("weights", [1, 2])
-    with pytest.raises(ConfigError):
-        parse_param("threshold")

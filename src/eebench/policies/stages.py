@@ -165,22 +165,8 @@ def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> 
     return rows
 
 
-def parse_param(text: str) -> tuple[str, Any]:
-    """`name=value` from the command line; the value is read as JSON when it parses (numbers, true/false,
-    null, lists), else kept as a string (`restart=zero`)."""
-    import json
-
-    name, sep, raw = text.partition("=")
-    if not sep or not name:
-        raise ConfigError(f"--param '{text}': expected name=value")
-    try:
-        return name, json.loads(raw)
-    except json.JSONDecodeError:
-        return name, raw
-
-
 def format_row(policy_id: str, record: dict[str, Any], fitted: dict[str, Any]) -> str:
-    knobs = ", ".join(f"{k}={_short(v)}" for k, v in fitted.items() if k != "n_exits_")
+    knobs = ", ".join(f"{k}={_short(v)}" for k, v in fitted.items() if k not in ("n_exits_", "n_classes_"))
     flops = "" if record["flops_speedup"] is None else f"{record['flops_speedup']:.2f}x"
     return (
         f"| {policy_id} | {record['primary']:.4f} | {record['layer_speedup']:.2f}x | {flops} | "
