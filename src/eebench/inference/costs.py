@@ -16,6 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..io import write_json
 from ..models import load_model
 from ..models.multi_exit import MultiExitModel
+from ..models.runtime import threads_for
 
 COST_SAMPLES = 64  # samples of the test split averaged (costs vary with sentence length)
 
@@ -27,7 +28,8 @@ def measure_costs(model_dir: Path, data_dir: Path, out_path: Path) -> None:
     test = load_split(data_dir, "test")
     n = min(COST_SAMPLES, len(test))
     encoded = bundle.encoder.encode(test.inputs[:n], source=f"{data_dir}/test")
-    per_sample = np.stack([cumulative_flops(bundle.model, encoded.batch([i])) for i in range(n)])
+    with threads_for(bundle.record["family"]):
+        per_sample = np.stack([cumulative_flops(bundle.model, encoded.batch([i])) for i in range(n)])
     flops = per_sample.mean(axis=0)
     write_json(out_path, {
         "flops": [float(f) for f in flops],

@@ -17,7 +17,7 @@ import torch
 from ..errors import ConfigError
 from ..io import read_json, write_json
 from ..models import load_model
-from ..models.runtime import select_device
+from ..models.runtime import select_device, threads_for
 from .early_exit import early_exit_predict, full_depth_predict
 from .predict import length_sorted_batches
 
@@ -46,17 +46,20 @@ def measure_latency(model_dir: Path, data_dir: Path, fit_path: Path, out_path: P
 
     single = [np.array([i]) for i in range(n)]
     batched = length_sorted_batches(encoded, LATENCY_BATCH_SIZE)
+    with threads_for(bundle.record["family"]):
+        threads = torch.get_num_threads()
     report = {
-        "policy": policy.id, "device": str(device), "torch_threads": torch.get_num_threads(),
+        "policy": policy.id, "device": str(device), "torch_threads": threads,
         "cpu_count": os.cpu_count(), "n_samples": n, "n_exits": model.n_exits,
     }
     for name, batches in (("batch_size_1", single), ("batched", batched)):
-        real, early_s, full_s = _timed_pairs(
-            batches,
-            lambda ix: early_exit_predict(model, policy, to_device(ix), labels[ix]),
-            lambda ix: full_depth_predict(model, to_device(ix)),
-            device,
-        )
+        with threads_for(bundle.record["family"]):
+            real, early_s, full_s = _timed_pairs(
+                batches,
+                lambda ix: early_exit_predict(model, policy, to_device(ix), labels[ix]),
+                lambda ix: full_depth_predict(model, to_device(ix)),
+                device,
+            )
         exit_layer = _gather(batches, [r.exit_layer for r in real], n)
         simulated = _simulated_exits(policy, model, batches, to_device, labels, n)
         report[name] = {

@@ -11,7 +11,7 @@ import torch
 from ..exits import ExitOutputs
 from ..models import ModelBundle, load_model
 from ..models.inputs import EncodedSplit
-from ..models.runtime import select_device
+from ..models.runtime import select_device, threads_for
 
 PREDICT_BATCH_SIZE = 64
 
@@ -25,7 +25,8 @@ def predict_split(model_dir: Path, data_dir: Path, split: str, out_path: Path) -
     bundle.model.to(select_device("auto"))
     data = load_split(data_dir, split)
     encoded = bundle.encoder.encode(data.inputs, source=f"{data_dir}/{split}")
-    logits, lte = all_exit_outputs(bundle, encoded, desc=f"predict {split}")
+    with threads_for(bundle.record["family"]):
+        logits, lte = all_exit_outputs(bundle, encoded, desc=f"predict {split}")
     extras = {"lte_scores": lte} if lte is not None else {}
     ExitOutputs(logits=logits, labels=np.asarray(data.labels), sample_ids=np.asarray(data.sample_ids), extras=extras).save(out_path)
 

@@ -12,7 +12,8 @@ import torch
 
 from ..models import build_model, write_model_dir
 from ..models.registry import backbone_options as resolve_backbone_options
-from ..models.runtime import check_precision, seed_everything, select_device
+from ..models.registry import get_backbone
+from ..models.runtime import check_precision, seed_everything, select_device, threads_for
 from .checkpoint import checkpoint_root
 from .loop import Trainer, write_log
 from .options import training_options
@@ -42,7 +43,11 @@ def train_run(
     check_precision(opts.precision, device)
     info = load_info(data_dir)
     train = load_split(data_dir, "train")
+    with threads_for(get_backbone(backbone).family):
+        _train(data_dir, Path(out_dir), backbone, resolved_backbone, strategy, strat, opts, device, info, train, seed)
 
+
+def _train(data_dir, out_dir, backbone, resolved_backbone, strategy, strat, opts, device, info, train, seed) -> None:
     seed_everything(seed)
     bundle = build_model(
         backbone, resolved_backbone, info["n_classes"], info["modality"], train.inputs,
@@ -64,7 +69,7 @@ def train_run(
         "examples_per_second": round(result.examples / result.seconds, 2) if result.seconds else None,
         "task": info.get("task"), "train_size": len(train),
     }
-    write_model_dir(bundle, Path(out_dir), extra_files={TRAIN_LOG: write_log(result.log)})
+    write_model_dir(bundle, out_dir, extra_files={TRAIN_LOG: write_log(result.log)})
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     print(f"eebench: trained {backbone}/{strategy} seed {seed}: {result.steps} steps → {out_dir}", file=sys.stderr)
 
