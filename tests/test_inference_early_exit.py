@@ -1,0 +1,133 @@
+"""Real early-exit inference decides exactly as simulation does (bs 1 and batched with compaction); FLOPs per
+exit are measured and cumulative; latency.json reports timings and the decision check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from eebench.errors import ConfigError
+from eebench.exits import load_exit_outputs
+from eebench.inference import early_exit_predict, measure_costs, measure_latency, predict_split
+from eebench.io import write_json
+from eebench.models import load_model
+from eebench.policies import make_policy, simulate
+from eebench.tasks import prepare_task
+from eebench.training import train_run
+
+TINY = {"n_layers": 3, "hidden_size": 32, "n_heads": 2, "intermediate_size": 64}
+FAST = {"max_steps": 20, "batch_size": 8, "max_length": 24, "lr": 2e-3, "warmup_ratio": 0.0}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from intra-op threads and lose much when other processes hold the cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """(model dir, data dir) of a small text model with LTE heads and of an MLP on digits, with val/test exits."""
+    root = tmp_path_factory.mktemp("runs")
+    prepare_task("synth-sentiment", {"train_size": 96, "val_size": 48, "test_size": 40}, root / "sentiment", 0)
+    prepare_task("digits", {}, root / "digits", 0)
+    runs = {
+        "bert": (root / "sentiment", "bert-small", TINY, "alternating", FAST),
+        "mlp": (root / "digits", "mlp", {}, "joint", {"epochs": 2, "batch_size": 64, "lr": 2e-3}),
+    }
+    out = {}
+    for name, (data, backbone, options, strategy, training) in runs.items():
+        train_run(data, root / name / "model", backbone, options, strategy, {}, training, 0)
+        for split in ("val", "test"):
+            predict_split(root / name / "model", data, split, root / name / f"{split}.npz")
+        out[name] = (root / name, data)
+    return out
+
+
+def fitted(policy_id: str, run: Path, **params):
+    val = load_exit_outputs(run / "val.npz")
+    return make_policy(policy_id, **params).fit(val.logits, val.labels, **_inputs(policy_id, val))
+
+
+def _inputs(policy_id, outputs):
+    return {"lte_scores": outputs.extras["lte_scores"]} if policy_id == "lte" else {}
+
+
+POLICIES = [("maxprob", {}), ("entropy", {"threshold": 0.6}), ("patience", {"patience": 1}), ("lte", {}),
+            ("static-k", {"layer": 2}), ("oracle", {})]
+
+
+@pytest.mark.parametrize("policy_id, params", POLICIES)
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_real_exits_equal_simulated_exits(trained, policy_id, params, batch_size):
+    run, data = trained["bert"]
+    bundle = load_model(run / "model")
+    test = load_exit_outputs(run / "test.npz")
+    policy = fitted(policy_id, run, **params)
+    from eebench.tasks import load_split
+
+    split = load_split(data, "test")
+    encoded = bundle.encoder.encode(split.inputs)
+    for start in range(0, len(split), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(split)))
+        real = early_exit_predict(bundle.model, policy, encoded.batch(rows), split.labels[rows])
+        with torch.no_grad():
+            out = bundle.model(encoded.batch(rows))
+        inputs = {"lte_scores": out.lte_scores.numpy()} if policy_id == "lte" else {}
+        expected, _ = simulate(policy, out.logits.numpy(), split.labels[rows], **inputs)
+        np.testing.assert_array_equal(real.exit_layer, expected)
+        np.testing.assert_allclose(real.logits, out.logits.numpy()[np.arange(len(rows)), expected - 1], atol=1e-5)
+    # the cached logits (another batching) lead to the same decisions
+    cached, _ = simulate(policy, test.logits, test.labels, **_inputs(policy_id, test))
+    assert np.mean(cached == _all_real_exits(bundle, policy, encoded, split.labels)) == 1.0
+
+
+def _all_real_exits(bundle, policy, encoded, labels):
+    return np.concatenate([early_exit_predict(bundle.model, policy, encoded.batch([i]), labels[[i]]).exit_layer
+                           for i in range(len(labels))])
+
+
+def test_lte_policy_needs_a_model_with_lte_heads(trained):
+    run, data = trained["mlp"]
+    bundle = load_model(run / "model")
+    policy = make_policy("lte", threshold=0.5)
+    batch = bundle.encoder.encode(np.zeros((1, 8, 8), dtype=np.uint8)).batch([0])
+    with pytest.raises(ConfigError, match="only strategy 'alternating' trains"):
+        early_exit_predict(bundle.model, policy, batch)
+
+
+@pytest.mark.parametrize("name", ["bert", "mlp"])
+def test_costs_are_cumulative_measured_flops(trained, tmp_path, name):
+    run, data = trained[name]
+    measure_costs(run / "model", data, tmp_path / "costs.json")
+    costs = json.loads((tmp_path / "costs.json").read_text())
+    flops = np.array(costs["flops"])
+    assert costs["n_exits"] == len(flops) == (3 if name == "bert" else 4)
+    assert costs["per_sample"] is True and costs["method"] == "torch.utils.flop_counter.FlopCounterMode"
+    assert np.all(np.diff(flops) > 0) and flops[0] > 0
+    if name == "mlp":  # exact count: stem 64→128, then per exit a 128×128 block and a 128→10 head (2 FLOPs/MAC)
+        stem, block, head = 2 * 64 * 128, 2 * 128 * 128, 2 * 128 * 10
+        np.testing.assert_array_equal(flops, [stem + k * (block + head) for k in range(1, 5)])
+
+
+@pytest.mark.parametrize("name, policy_id, params", [("bert", "patience", {"patience": 1}), ("mlp", "maxprob", {}),
+                                                     ("bert", "lte", {})])
+def test_latency_report_times_both_modes_and_checks_decisions(trained, tmp_path, name, policy_id, params):
+    run, data = trained[name]
+    write_json(tmp_path / "fit.json", fitted(policy_id, run, **params).to_dict())
+    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json")
+    report = json.loads((tmp_path / "latency.json").read_text())
+    assert report["policy"] == policy_id and report["device"] == "cpu"
+    for mode in ("batch_size_1", "batched"):
+        entry = report[mode]
+        assert entry["early_exit_seconds"] > 0 and entry["full_depth_seconds"] > 0
+        assert 1 <= entry["mean_exit_layer"] <= report["n_exits"]
+        assert entry["decisions_match_simulation"] is True
+    assert report["decisions_match_simulation"] is True
