@@ -115,7 +115,13 @@ def _cmd_aggregate(args) -> None:
     from .report.aggregate import aggregate_task
 
     aggregate_task(
-        task=args.task, runs=args.runs, policies=args.policies, results_dir=args.results, out_dir=args.out
+        task=args.task,
+        test_paths=args.tests,
+        curve_paths=args.curves,
+        check_paths=args.checks,
+        model_dirs=args.models,
+        data_dir=args.data,
+        out_dir=args.out,
     )
 
 
@@ -208,9 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = stage("aggregate", _cmd_aggregate, "Paper-style tables and speed-up/metric charts of one task")
     p.add_argument("--task", required=True)
-    p.add_argument("--runs", nargs="+", required=True, help="run paths {task}/{backbone}/{strategy}/seed{seed}")
-    p.add_argument("--policies", nargs="+", required=True, help="policy names as configured")
-    p.add_argument("--results", type=Path, required=True, help="the results folder")
+    p.add_argument("--tests", type=Path, nargs="+", required=True, help="the cells' test.json files")
+    p.add_argument("--curves", type=Path, nargs="+", required=True, help="the cells' curve.csv files")
+    p.add_argument("--checks", type=Path, nargs="+", required=True, help="the runs' checks.json files")
+    p.add_argument("--models", type=Path, nargs="+", required=True, help="the runs' model folders (training logs)")
+    p.add_argument("--data", type=Path, required=True, help="the task's prepared data folder (info.json)")
     p.add_argument("--out", type=Path, required=True, help="folder that receives tables/ and plots/")
 
     p = stage("validate-config", _cmd_validate_config, "Validate a config file against the schema")

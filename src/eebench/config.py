@@ -17,6 +17,10 @@ from .errors import ConfigError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
+# Policies that read per-exit outputs only some strategies train (BERxiT's learning-to-exit heads), by policy id.
+# Kept here, torch-free, because the DAG is built from it; a test checks it against the training registry.
+POLICY_NEEDS_STRATEGY = {"lte": {"alternating"}}
+
 
 @dataclass(frozen=True)
 class Run:
@@ -149,6 +153,12 @@ def experiment_of(config: dict, task: str, backbone: str, strategy: str) -> dict
 def training_options(config: dict, task: str, backbone: str, strategy: str) -> dict:
     """Global training defaults overridden key by key by the experiment's own."""
     return {**config.get("training", {}), **experiment_of(config, task, backbone, strategy).get("training", {})}
+
+
+def policy_applies(config: dict, name: str, strategy: str) -> bool:
+    """Whether policy `name` can run on models trained with `strategy` (e.g. `lte` needs BERxiT's heads)."""
+    needed = POLICY_NEEDS_STRATEGY.get(policy_method(config, name))
+    return needed is None or strategy in needed
 
 
 def policy_method(config: dict, name: str) -> str:

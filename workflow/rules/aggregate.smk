@@ -4,6 +4,7 @@ rule aggregate:
         tests=lambda w: run_files(w.task, "policies/{policy}/test.json"),
         curves=lambda w: run_files(w.task, "policies/{policy}/curve.csv"),
         checks=lambda w: [f"{RESULTS}/runs/{run.path}/checks.json" for run in runs_of(w.task)],
+        models=lambda w: [f"{RESULTS}/runs/{run.path}/model" for run in runs_of(w.task)],
     output:
         table=report(
             RESULTS + "/tables/{task}.csv",
@@ -12,6 +13,18 @@ rule aggregate:
             subcategory="{task}",
         ),
         markdown=RESULTS + "/tables/{task}.md",
+        data=report(
+            RESULTS + "/tables/{task}_data.csv",
+            caption="../report/data.rst",
+            category="Data",
+            subcategory="{task}",
+        ),
+        checks=report(
+            RESULTS + "/tables/{task}_checks.csv",
+            caption="../report/checks.rst",
+            category="Checks",
+            subcategory="{task}",
+        ),
         chart=report(
             RESULTS + "/plots/{task}.html",
             caption="../report/chart.rst",
@@ -24,9 +37,13 @@ rule aggregate:
             category="Speed-up vs metric",
             subcategory="{task}",
         ),
-    params:
-        runs=lambda w: [run.path for run in runs_of(w.task)],
-        policies=POLICIES,
+        training=report(
+            RESULTS + "/plots/{task}_training.html",
+            caption="../report/training.rst",
+            category="Training",
+            subcategory="{task}",
+        ),
+        training_image=RESULTS + "/plots/{task}_training.png",
     shell:
-        "eebench aggregate --task {wildcards.task} --runs {params.runs} --policies {params.policies}"
-        " --results {RESULTS} --out {RESULTS}"
+        "eebench aggregate --task {wildcards.task} --tests {input.tests} --curves {input.curves}"
+        " --checks {input.checks} --models {input.models} --data {input.data} --out {RESULTS}"

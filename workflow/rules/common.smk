@@ -4,7 +4,14 @@ import shlex
 
 from snakemake.exceptions import WorkflowError
 
-from eebench.config import policy_method, policy_params, runs, training_options, validate_config
+from eebench.config import (
+    policy_applies,
+    policy_method,
+    policy_params,
+    runs,
+    training_options,
+    validate_config,
+)
 from eebench.errors import EEBenchError
 from eebench.tasks import get_task
 
@@ -45,11 +52,12 @@ def runs_of(task: str) -> list:
 
 
 def run_files(task: str, template: str) -> list[str]:
-    """`template` (relative to a run folder) for every run of `task` and every policy."""
+    """`template` (relative to a run folder) for every run of `task` and every policy that applies to it."""
     return [
         f"{RESULTS}/runs/{run.path}/{template}".format(policy=policy)
         for run in runs_of(task)
         for policy in POLICIES
+        if policy_applies(config, policy, run.strategy)
     ]
 
 
@@ -62,6 +70,7 @@ def latency_outputs() -> list[str]:
         f"{RESULTS}/runs/{run.path}/policies/{policy}/latency.json"
         for run in RUNS
         for policy in config["latency"]["policies"]
+        if policy_applies(config, policy, run.strategy)
     ]
 
 
@@ -70,5 +79,11 @@ def targets() -> list[str]:
     return latency_outputs() + [
         f"{RESULTS}/{kind}/{task}{suffix}"
         for task in tasks()
-        for kind, suffix in [("tables", ".csv"), ("tables", ".md"), ("plots", ".html"), ("plots", ".png")]
+        for kind, suffix in [
+            ("tables", ".csv"),
+            ("tables", ".md"),
+            ("plots", ".html"),
+            ("plots", ".png"),
+            ("plots", "_training.png"),
+        ]
     ]

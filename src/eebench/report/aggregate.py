@@ -1,9 +1,10 @@
 """Paper-style tables and speed-up/metric charts of one task, from the per-cell results of every run.
 
 Tables: one row per backbone × strategy × policy, each figure as mean and std over seeds (CSV with numbers,
-Markdown with "mean ± std"). Charts (altair): one curve per policy and seed, the fitted point of each policy
-marked, one panel per backbone × strategy; saved as self-contained HTML (the Vega scripts inlined, so it renders
-offline) and as a PNG."""
+Markdown with "mean ± std"); the task's data summary; each run's assumption checks. Charts (altair): one curve per
+policy and seed with the fitted point of each policy marked, one panel per backbone × strategy; and the training
+loss of every exit. Charts are saved as self-contained HTML (the Vega scripts inlined, so they render offline) and
+as PNG."""
 
 from __future__ import annotations
 
@@ -18,41 +19,48 @@ from ..io import atomic_path, read_json, write_text
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
 
 
-def _parse_run(run: str) -> dict:
-    parts = run.split("/")
-    if len(parts) != 4 or not parts[3].startswith("seed"):
-        raise DataError(f"run path {run!r}: expected {{task}}/{{backbone}}/{{strategy}}/seed{{seed}}")
-    return {"task": parts[0], "backbone": parts[1], "strategy": parts[2], "seed": int(parts[3][4:])}
+def parse_cell(path: Path) -> dict:
+    """Run and policy of `.../runs/{task}/{backbone}/{strategy}/seed{seed}/policies/{policy}/FILE`."""
+    parts = Path(path).parts
+    try:
+        at = len(parts) - 1 - parts[::-1].index("runs")
+        task, backbone, strategy, seed, policies, policy = parts[at + 1 : at + 7]
+        if policies != "policies" or not seed.startswith("seed"):
+            raise ValueError
+        return {"task": task, "backbone": backbone, "strategy": strategy, "seed": int(seed[4:]), "policy": policy}
+    except ValueError:
+        raise DataError(
+            f"'{path}': not a policy cell file (expected runs/{{task}}/{{backbone}}/{{strategy}}/seed{{seed}}/"
+            "policies/{policy}/FILE)"
+        ) from None
 
 
-def collect_results(results_dir: Path, runs: list[str], policies: list[str]) -> pd.DataFrame:
+def _number(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def collect_results(test_paths: list[Path]) -> pd.DataFrame:
     """One row per run × policy with the test figures of its fitted knob."""
     rows = []
-    for run in runs:
-        for policy in policies:
-            path = results_dir / "runs" / run / "policies" / policy / "test.json"
-            result = read_json(path)
-            row = {**_parse_run(run), "policy": policy, "method": result.get("policy", policy)}
-            missing = [name for name in ("metric", "layer_speedup", "mean_exit_layer") if name not in result]
-            if missing:
-                raise DataError(f"'{path}': missing fields {missing}")
-            row.update({name: result.get(name, float("nan")) for name in FIGURES})
-            row["metric_name"] = result.get("metric_name", "metric")
-            rows.append(row)
+    for path in test_paths:
+        result = read_json(path)
+        missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in result]
+        if missing:
+            raise DataError(f"'{path}': missing fields {missing}")
+        row = parse_cell(path)
+        row.update({name: _number(result[name]) for name in FIGURES[1:]})
+        row["metric"], row["metric_name"] = result["primary"], result["metric"]
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def collect_curves(results_dir: Path, runs: list[str], policies: list[str]) -> pd.DataFrame:
+def collect_curves(curve_paths: list[Path]) -> pd.DataFrame:
     frames = []
-    for run in runs:
-        for policy in policies:
-            path = results_dir / "runs" / run / "policies" / policy / "curve.csv"
-            if not path.is_file():
-                raise DataError(f"'{path}': file not found")
-            frame = pd.read_csv(path)
-            for key, value in {**_parse_run(run), "policy": policy}.items():
-                frame[key] = value
-            frames.append(frame)
+    for path in curve_paths:
+        if not Path(path).is_file():
+            raise DataError(f"'{path}': file not found")
+        frame = pd.read_csv(path).drop(columns=["metric"]).rename(columns={"primary": "metric"})
+        frames.append(frame.assign(**parse_cell(path)))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -91,7 +99,7 @@ def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str)
     fitted = points.groupby(["panel", "policy"], sort=False)[["metric", "layer_speedup"]].mean().reset_index()
     x = alt.X("layer_speedup:Q", title="layer speed-up", scale=alt.Scale(zero=False))
     y = alt.Y("metric:Q", title=f"test {metric_name}", scale=alt.Scale(zero=False))
-    color = alt.Color("policy:N", title="policy")
+    color = alt.Color("policy:N", title="policy", scale=alt.Scale(scheme="tableau20"), sort=None)
     lines = (
         alt.Chart(curves)
         .mark_line(point=alt.OverlayMarkDef(size=12), opacity=0.6)
@@ -119,6 +127,68 @@ def _facet(lines, marks, panels: list[str]):
     return alt.concat(*charts, columns=2).resolve_scale(color="shared")
 
 
+def data_summary(info: dict) -> pd.DataFrame:
+    """One row per split: size, label distribution and mean length (tokens) or image shape, from info.json."""
+    rows = []
+    for split, stats in info["splits"].items():
+        row = {"split": split, "size": stats["size"]}
+        row.update({f"label {label}": count for label, count in stats["label_distribution"].items()})
+        if "mean_tokens" in stats:
+            row["mean tokens"] = round(stats["mean_tokens"], 2)
+        if "image_shape" in stats:
+            row["image shape"] = "×".join(map(str, stats["image_shape"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def checks_table(check_paths: list[Path]) -> pd.DataFrame:
+    """One row per run: error rate of every exit on test, BEEM's monotonicity assumption, ECE, sample categories."""
+    rows = []
+    for path in check_paths:
+        checks = read_json(path)
+        run = Path(path).parent
+        row = {"backbone": run.parts[-3], "strategy": run.parts[-2], "seed": int(run.parts[-1][4:])}
+        for split in ("val", "test"):
+            row[f"{split} error monotone"] = checks["errors"][split]["monotone_decreasing"]
+        row["test error per exit"] = " ".join(f"{e:.3f}" for e in checks["errors"]["test"]["error_rate"])
+        row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
+        for name, share in checks["categories"]["shares"].items():
+            row[f"{name.replace('_', '-')} share"] = round(share, 4)
+        row["overthinking share"] = round(checks["categories"]["overthinking_share"], 4)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def training_curves(model_dirs: list[Path]) -> pd.DataFrame:
+    """Loss of every exit against the step, from each run's train_log.jsonl."""
+    frames = []
+    for model_dir in model_dirs:
+        log = pd.read_json(Path(model_dir) / "train_log.jsonl", lines=True)
+        losses = pd.DataFrame(log["loss_per_exit"].tolist(), index=log.index)
+        long = losses.assign(step=log["step"]).melt(id_vars="step", var_name="exit", value_name="loss")
+        run = Path(model_dir).parent
+        long["exit"] = long["exit"] + 1
+        frames.append(long.assign(panel=f"{run.parts[-3]} / {run.parts[-2]}", seed=int(run.parts[-1][4:])))
+    return pd.concat(frames, ignore_index=True).dropna(subset=["loss"])
+
+
+def training_chart(curves: pd.DataFrame):
+    import altair as alt
+
+    return (
+        alt.Chart(curves)
+        .mark_line(opacity=0.7)
+        .encode(
+            x=alt.X("step:Q"),
+            y=alt.Y("loss:Q", title="training loss", scale=alt.Scale(type="log")),
+            color=alt.Color("exit:O", scale=alt.Scale(scheme="viridis")),
+            strokeDash=alt.StrokeDash("seed:N"),
+        )
+        .properties(width=320, height=220)
+        .facet(facet=alt.Facet("panel:N", title=None), columns=2)
+    )
+
+
 def _save_chart(chart, html_path: Path, png_path: Path) -> None:
     with atomic_path(html_path) as tmp:
         chart.save(str(tmp), format="html", inline=True)
@@ -126,18 +196,39 @@ def _save_chart(chart, html_path: Path, png_path: Path) -> None:
         chart.save(str(tmp), format="png", scale_factor=1.5)
 
 
-def aggregate_task(task: str, runs: list[str], policies: list[str], results_dir: Path, out_dir: Path) -> None:
-    results_dir, out_dir = Path(results_dir), Path(out_dir)
-    task_runs = [run for run in runs if _parse_run(run)["task"] == task]
-    if not task_runs:
-        raise DataError(f"task {task!r}: none of the given runs belongs to it ({runs})")
-    results = collect_results(results_dir, task_runs, policies)
-    curves = collect_curves(results_dir, task_runs, policies)
+def aggregate_task(
+    task: str,
+    test_paths: list[Path],
+    curve_paths: list[Path],
+    check_paths: list[Path],
+    model_dirs: list[Path],
+    data_dir: Path,
+    out_dir: Path,
+) -> None:
+    """Tables and charts of `task` from its cells' files (policies in the given order)."""
+    results = collect_results(test_paths)
+    if results.empty or set(results["task"]) != {task}:
+        raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
     metric_name = str(results["metric_name"].iloc[0])
     table = summary_table(results)
+    data = data_summary(read_json(Path(data_dir) / "info.json"))
+    checks = checks_table(check_paths)
 
-    tables, plots = out_dir / "tables", out_dir / "plots"
-    with atomic_path(tables / f"{task}.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL)
-    write_text(tables / f"{task}.md", f"# {task}\n\n{markdown_table(table, metric_name)}\n")
-    _save_chart(speedup_chart(curves, results, metric_name), plots / f"{task}.html", plots / f"{task}.png")
+    tables, plots = Path(out_dir) / "tables", Path(out_dir) / "plots"
+    _write_csv(table, tables / f"{task}.csv")
+    _write_csv(data, tables / f"{task}_data.csv")
+    _write_csv(checks, tables / f"{task}_checks.csv")
+    write_text(
+        tables / f"{task}.md",
+        f"# {task}\n\n## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n"
+        f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n",
+    )
+    chart = speedup_chart(collect_curves(curve_paths), results, metric_name)
+    _save_chart(chart, plots / f"{task}.html", plots / f"{task}.png")
+    losses = training_chart(training_curves(model_dirs))
+    _save_chart(losses, plots / f"{task}_training.html", plots / f"{task}_training.png")
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL)
