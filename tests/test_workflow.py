@@ -104,3 +104,14 @@ def test_bad_config_stops_the_workflow_with_a_clear_message(tmp_path):
     output = result.stdout + result.stderr
     assert "experiments[0].task" in output and "'imaginary'" in output and "digits" in output
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "config_file", sorted(str(p.relative_to(REPO)) for p in (REPO / "config").rglob("*.yaml")), ids=str
+)
+def test_every_shipped_config_builds_its_dag(tmp_path, config_file):
+    """The default and the paper grids pass `snakemake -n` (a dry run: the DAG is built, nothing is read)."""
+    (tmp_path / "config.yaml").write_text((REPO / config_file).read_text())
+    result = snakemake(tmp_path, "-n")
+    stats = job_stats(result.stdout + result.stderr)
+    assert stats["train"] >= 1 and stats["fit"] >= stats["train"] and stats["aggregate"] >= 1
