@@ -6,9 +6,10 @@
 # Usage: start-cluster.sh [--no-install] [--fresh]
 #   --no-install  do not apt-get install missing packages (fail instead)
 #   --fresh       wipe slurm state, spool and logs first (job ids restart at 1); refused while daemons run
+# Exit status: 0 cluster up; 3 the packages are missing and cannot be installed; any other: it failed.
 #
 # The node pretends to be a GPU node so that the project's real profile (slurm/config.yaml) runs unchanged:
-#   EEBENCH_SLURM_CPUS (default 16), EEBENCH_SLURM_MEM_MB (default 65536), EEBENCH_SLURM_GPUS (default 2).
+#   EEBENCH_SLURM_CPUS (default 16), EEBENCH_SLURM_MEM_MB (default 65536), EEBENCH_SLURM_GPUS (default 4).
 # Files: /etc/slurm/{slurm.conf,gres.conf}; pids in /run/slurm and /run/munge; logs in /var/log/slurm.
 set -euo pipefail
 
@@ -19,7 +20,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-install) INSTALL=0 ;;
         --fresh) FRESH=1 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "start-cluster: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -28,7 +29,7 @@ done
 
 CPUS=${EEBENCH_SLURM_CPUS:-16}
 MEM_MB=${EEBENCH_SLURM_MEM_MB:-65536}
-GPUS=${EEBENCH_SLURM_GPUS:-2}
+GPUS=${EEBENCH_SLURM_GPUS:-4}
 MARKER="# eebench test cluster"
 
 log() { echo "[start-cluster $(date +%H:%M:%S)] $*"; }
@@ -53,9 +54,12 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$INSTALL" -eq 0 ]; then echo "start-cluster: missing packages: ${missing[*]}" >&2; exit 1; fi
     log "apt-get install ${missing[*]}"
-    apt-get update -qq
+    # Exit status 3 says "packages unavailable" (no apt, no network), so the tests can skip instead of fail.
+    command -v apt-get >/dev/null || { echo "start-cluster: missing ${missing[*]} and no apt-get" >&2; exit 3; }
+    apt-get update -qq || { echo "start-cluster: apt-get update failed" >&2; exit 3; }
     # Debian containers ship a policy-rc.d that stops postinst from starting services: expected, we start them.
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+        { echo "start-cluster: apt-get install ${missing[*]} failed" >&2; exit 3; }
 fi
 
 # ------------------------------------------------------------------ config
