@@ -23,12 +23,12 @@ def test_default_config_is_valid_and_has_two_tasks_and_seeds():
     assert {run.task for run in grid} == {"digits", "synth-sentiment"}
     assert len(config["seeds"]) >= 2
     assert config["policy_fit"]["tolerance"] == 0.01
-    assert grid[0].path == "digits/mlp/joint/seed0"
+    assert grid[0].path == "digits/cnn/joint/seed0"
 
 
 def test_experiment_training_overrides_defaults_key_by_key(config):
     validated = validate_config(config)
-    options = training_options(validated, "digits", "mlp", "joint")
+    options = training_options(validated, "digits", "cnn", "joint")
     assert options["epochs"] == 30 and options["weight_decay"] == 0.0
     assert options["max_length"] == config["training"]["max_length"]
 

@@ -45,7 +45,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("dag")
-    (workdir / "config.yaml").write_text(yaml.safe_dump(TINY))
+    (workdir / "config.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
     snakemake(workdir)
     return workdir
 
@@ -98,7 +98,7 @@ def test_report_renders_offline(tiny_run):
 
 def test_bad_config_stops_the_workflow_with_a_clear_message(tmp_path):
     bad = {**TINY, "experiments": [{**TINY["experiments"][0], "task": "imaginary"}]}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(bad))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
     result = snakemake(tmp_path, "-n", check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr

@@ -116,6 +116,7 @@ def _cmd_aggregate(args) -> None:
 
     aggregate_task(
         task=args.task,
+        policies=args.policies,
         test_paths=args.tests,
         curve_paths=args.curves,
         check_paths=args.checks,
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = stage("aggregate", _cmd_aggregate, "Paper-style tables and speed-up/metric charts of one task")
     p.add_argument("--task", required=True)
+    p.add_argument("--policies", nargs="+", required=True, help="policy names, in the tables' row order")
     p.add_argument("--tests", type=Path, nargs="+", required=True, help="the cells' test.json files")
     p.add_argument("--curves", type=Path, nargs="+", required=True, help="the cells' curve.csv files")
     p.add_argument("--checks", type=Path, nargs="+", required=True, help="the runs' checks.json files")

@@ -45,5 +45,5 @@ rule aggregate:
         ),
         training_image=RESULTS + "/plots/{task}_training.png",
     shell:
-        "eebench aggregate --task {wildcards.task} --tests {input.tests} --curves {input.curves}"
+        "eebench aggregate --task {wildcards.task} --policies {POLICIES} --tests {input.tests} --curves {input.curves}"
         " --checks {input.checks} --models {input.models} --data {input.data} --out {RESULTS}"

@@ -64,14 +64,23 @@ def collect_curves(curve_paths: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds of every figure, one row per backbone × strategy × policy (config order kept)."""
+def summary_table(results: pd.DataFrame, policy_order: list[str]) -> pd.DataFrame:
+    """Mean and std over seeds of every figure, one row per backbone × strategy × policy (policies in the order
+    given, runs in the order of their results)."""
     keys = ["backbone", "strategy", "policy"]
+    rank = {policy: index for index, policy in enumerate(policy_order)}
+    results = results.sort_values("policy", key=lambda column: column.map(rank), kind="stable")
+    results = results.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable")
     grouped = results.groupby(keys, sort=False)[FIGURES]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=0).add_suffix("_std"))
     table["n_seeds"] = results.groupby(keys, sort=False)["seed"].nunique()
     ordered = [f"{name}_{stat}" for name in FIGURES for stat in ("mean", "std")]
     return table[ordered + ["n_seeds"]].reset_index()
+
+
+def _first_seen(column: pd.Series) -> pd.Series:
+    """Sort key that keeps values in the order they first appear."""
+    return column.map({value: index for index, value in enumerate(dict.fromkeys(column))})
 
 
 def markdown_table(table: pd.DataFrame, metric_name: str) -> str:
@@ -198,6 +207,7 @@ def _save_chart(chart, html_path: Path, png_path: Path) -> None:
 
 def aggregate_task(
     task: str,
+    policies: list[str],
     test_paths: list[Path],
     curve_paths: list[Path],
     check_paths: list[Path],
@@ -205,12 +215,15 @@ def aggregate_task(
     data_dir: Path,
     out_dir: Path,
 ) -> None:
-    """Tables and charts of `task` from its cells' files (policies in the given order)."""
+    """Tables and charts of `task` from its cells' files, rows in the order of `policies`."""
     results = collect_results(test_paths)
     if results.empty or set(results["task"]) != {task}:
         raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
     metric_name = str(results["metric_name"].iloc[0])
-    table = summary_table(results)
+    unknown = sorted(set(results["policy"]) - set(policies))
+    if unknown:
+        raise DataError(f"task {task!r}: results of policies {unknown} that --policies does not list ({policies})")
+    table = summary_table(results, policies)
     data = data_summary(read_json(Path(data_dir) / "info.json"))
     checks = checks_table(check_paths)
 
