@@ -21,3 +21,14 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data folder {path} is absent (set EEBENCH_SHARED_DATA to point at it)")
     return path
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models gain nothing from intra-op threads and lose much when other processes hold the cores."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -17,17 +17,10 @@ from eebench.inference import predict_split
 from eebench.tasks import prepare_task
 from eebench.training import STRATEGIES, train_run
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {"n_layers": 2, "hidden_size": 32, "n_heads": 2, "intermediate_size": 64}
 FAST = {"max_steps": 3, "batch_size": 8, "max_length": 16, "lr": 1e-3, "warmup_ratio": 0.0}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads and lose much when other processes hold the cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
