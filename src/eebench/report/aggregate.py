@@ -39,19 +39,30 @@ def _number(value) -> float:
     return float("nan") if value is None else float(value)
 
 
+HINDSIGHT = " · best fixed in hindsight"
+
+
 def collect_results(test_paths: list[Path]) -> pd.DataFrame:
-    """One row per run × policy with the test figures of its fitted knob."""
+    """One row per run × policy with the test figures of its fitted knob; an online policy that reports the best
+    fixed threshold in hindsight (ucb) adds that as a row of its own, for the regret-free comparison."""
     rows = []
     for path in test_paths:
         result = read_json(path)
-        missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in result]
-        if missing:
-            raise DataError(f"'{path}': missing fields {missing}")
-        row = parse_cell(path)
-        row.update({name: _number(result[name]) for name in FIGURES[1:]})
-        row["metric"], row["metric_name"] = result["primary"], result["metric"]
-        rows.append(row)
+        cell = parse_cell(path)
+        rows.append(_result_row(result, cell, path))
+        if "best_fixed_in_hindsight" in result:
+            hindsight = {**cell, "policy": cell["policy"] + HINDSIGHT}
+            rows.append(_result_row(result["best_fixed_in_hindsight"], hindsight, path))
     return pd.DataFrame(rows)
+
+
+def _result_row(result: dict, cell: dict, path: Path) -> dict:
+    missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in result]
+    if missing:
+        raise DataError(f"'{path}': missing fields {missing}")
+    row = {**cell, **{name: _number(result.get(name)) for name in FIGURES[1:]}}
+    row["metric"], row["metric_name"] = result["primary"], result["metric"]
+    return row
 
 
 def collect_curves(curve_paths: list[Path]) -> pd.DataFrame:
@@ -68,7 +79,8 @@ def summary_table(results: pd.DataFrame, policy_order: list[str]) -> pd.DataFram
     """Mean and std over seeds of every figure, one row per backbone × strategy × policy (policies in the order
     given, runs in the order of their results)."""
     keys = ["backbone", "strategy", "policy"]
-    rank = {policy: index for index, policy in enumerate(policy_order)}
+    ordered = [name for policy in policy_order for name in (policy, policy + HINDSIGHT)]
+    rank = {policy: index for index, policy in enumerate(ordered)}
     results = results.sort_values("policy", key=lambda column: column.map(rank), kind="stable")
     results = results.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable")
     grouped = results.groupby(keys, sort=False)[FIGURES]
@@ -220,7 +232,7 @@ def aggregate_task(
     if results.empty or set(results["task"]) != {task}:
         raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
     metric_name = str(results["metric_name"].iloc[0])
-    unknown = sorted(set(results["policy"]) - set(policies))
+    unknown = sorted(set(results["policy"].str.removesuffix(HINDSIGHT)) - set(policies))
     if unknown:
         raise DataError(f"task {task!r}: results of policies {unknown} that --policies does not list ({policies})")
     table = summary_table(results, policies)
