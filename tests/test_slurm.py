@@ -78,6 +78,7 @@ class Snakemake:
                "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
                    "--configfile", "config.yaml", *args]
+        self.jobs: list[dict[str, str]] = []  # SLURM jobs of the run, filled in by the slurm_run fixture
         self.started = time.monotonic()
         with open(self.log_path, "w") as log:
             # cwd, not --directory: the SLURM plugin runs jobs in the directory snakemake was started in.
@@ -190,6 +191,8 @@ def local_run(tmp_path_factory, slurm_cluster) -> Snakemake:
 def slurm_run(tmp_path_factory, local_run) -> Snakemake:
     run = Snakemake(write_config(tmp_path_factory.mktemp("slurm")), "--profile", str(PROFILE), *FAST_POLL, "all")
     run.wait()
+    # Read the jobs now: squeue forgets finished jobs after MinJobAge (300 s).
+    run.jobs = slurm_jobs(run_id_of(run.log))
     return run
 
 
@@ -215,7 +218,7 @@ def test_profile_runs_the_grid_on_slurm_like_a_local_run(slurm_run, local_run):
 def test_profile_requests_reach_slurm(slurm_run):
     """The profile's per-rule resources arrive in SLURM: GPU rules ask for a GPU and their CPUs, the NumPy policy
     cells of the run go as one grouped 1-CPU job, and every job completed."""
-    jobs = slurm_jobs(run_id_of(slurm_run.log))
+    jobs = slurm_run.jobs
     by_rule: dict[str, list[dict]] = {}
     for job in jobs:
         rule = job["Comment"].removeprefix("rule_").split("_wildcards_")[0]

@@ -35,6 +35,7 @@ fi
 stop_pidfile slurmd /run/slurm/slurmd.pid
 stop_pidfile slurmctld /run/slurm/slurmctld.pid
 stop_pidfile munged /run/munge/munged.pid
+rm -f /run/slurm/fake-gpu* # the pretend GPU devices (symlinks to /dev/null) made by start-cluster.sh
 
 if [ "${1:-}" = "--purge" ]; then
     rm -rf /var/spool/slurmctld/* /var/spool/slurmd/* /var/log/slurm/*
