@@ -48,6 +48,8 @@ TINY = {
     "tasks": {"digits": {}},
     "policies": {name: {} for name in POLICIES},
     "policy_fit": {"tolerance": 0.02, "curve_points": 8},
+    # One real early-exit timing: a GPU rule that waits on a grouped policy cell.
+    "latency": {"policies": ["maxprob"], "batch_sizes": [1, 32]},
 }
 
 # The profile waits 20 s before its first status poll, sensible on a busy cluster; here jobs take seconds, so poll
@@ -216,8 +218,8 @@ def test_profile_runs_the_grid_on_slurm_like_a_local_run(slurm_run, local_run):
 
 
 def test_profile_requests_reach_slurm(slurm_run):
-    """The profile's per-rule resources arrive in SLURM: GPU rules ask for a GPU and their CPUs, the NumPy policy
-    cells of the run go as one grouped 1-CPU job, and every job completed."""
+    """The profile's per-rule resources arrive in SLURM: GPU rules (latency too, which waits on a grouped cell) ask
+    for a GPU and their CPUs, the NumPy policy cells of the run go as one grouped 1-CPU job, every job completed."""
     jobs = slurm_run.jobs
     by_rule: dict[str, list[dict]] = {}
     for job in jobs:
@@ -225,11 +227,12 @@ def test_profile_requests_reach_slurm(slurm_run):
         by_rule.setdefault(rule, []).append(job)
     assert all(job["State"] == "COMPLETED" for job in jobs), jobs
     threads = profile_threads()
-    for rule in ("train", "predict", "costs"):
+    for rule in ("train", "predict", "costs", "latency"):
         for job in by_rule[rule]:
             assert job["tres-per-job"] == "gres:gpu:1", job
             assert int(job["NumCPUs"]) == threads[rule], job
-    assert len(by_rule["train"]) == 1 and len(by_rule["predict"]) == 2
+    assert len(by_rule["train"]) == 1 and len(by_rule["predict"]) == 2 and len(by_rule["latency"]) == 1
+    assert (slurm_run.workdir / RUN / "policies" / "maxprob" / "latency.json").is_file()
     cell_jobs = [jobs for rule, jobs in by_rule.items() if rule.startswith("cells")]
     assert len(cell_jobs) == 1 and len(cell_jobs[0]) == 1, f"policy cells not grouped into one job: {by_rule.keys()}"
     assert cell_jobs[0][0]["NumCPUs"] == "1" and cell_jobs[0][0]["tres-per-job"] == "N/A"
