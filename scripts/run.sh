@@ -2,11 +2,7 @@
 # The main job: set up, run the embedded default grid with Snakemake's local executor, build the HTML report.
 # Extra arguments go to snakemake (e.g. a target file, --configfile, -n).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-VENV=${EEBENCH_VENV:-.venv}
-export PATH="$PWD/$VENV/bin:$PATH"
-export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
+source "$(dirname "$0")/env.sh"
 snakemake --cores all --scheduler greedy "$@"
 REPORT=$(python -c "import yaml,sys; print(yaml.safe_load(open('config/config.yaml')).get('results_dir','results'))")/report.html
 if [ "$#" -eq 0 ]; then

@@ -4,9 +4,5 @@
 # profile (slurm/) on it, and stop the cluster by PID. Needs root on a Debian-like machine; elsewhere the tests skip.
 # About 3 minutes on 2 cores. Extra arguments go to pytest.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-VENV=${EEBENCH_VENV:-.venv}
-export PATH="$PWD/$VENV/bin:$PATH"
-export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
+source "$(dirname "$0")/env.sh"
 exec python -m pytest -m slurm tests/test_slurm.py "$@"
