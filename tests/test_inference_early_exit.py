@@ -27,12 +27,15 @@ FAST = {"max_steps": 20, "batch_size": 8, "max_length": 24, "lr": 2e-3, "warmup_
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """(model dir, data dir) of a small text model with LTE heads and of an MLP on digits, with val/test exits."""
+    """(model dir, data dir) of small text models with LTE heads ([CLS] and mean pooling) and of an MLP on
+    digits, with val/test exits."""
     root = tmp_path_factory.mktemp("runs")
     prepare_task("synth-sentiment", {"train_size": 96, "val_size": 48, "test_size": 40}, root / "sentiment", 0)
     prepare_task("digits", {}, root / "digits", 0)
     runs = {
         "bert": (root / "sentiment", "bert-small", TINY, "alternating", FAST),
+        # exits read the mean over real tokens: padding (batch 7 vs 1) must not change a sample's output
+        "bert-mean": (root / "sentiment", "bert-small", {**TINY, "pool": "mean"}, "alternating", FAST),
         "mlp": (root / "digits", "mlp", {}, "joint", {"epochs": 2, "batch_size": 64, "lr": 2e-3}),
     }
     out = {}
@@ -59,8 +62,9 @@ POLICIES = [("maxprob", {}), ("entropy", {"threshold": 0.6}), ("patience", {"pat
 
 @pytest.mark.parametrize("policy_id, params", POLICIES)
 @pytest.mark.parametrize("batch_size", [1, 7])
-def test_real_exits_equal_simulated_exits(trained, policy_id, params, batch_size):
-    run, data = trained["bert"]
+@pytest.mark.parametrize("model_name", ["bert", "bert-mean"])
+def test_real_exits_equal_simulated_exits(trained, model_name, policy_id, params, batch_size):
+    run, data = trained[model_name]
     bundle = load_model(run / "model")
     test = load_exit_outputs(run / "test.npz")
     policy = fitted(policy_id, run, **params)

@@ -51,6 +51,6 @@ def cumulative_flops(model: MultiExitModel, batch: dict[str, torch.Tensor]) -> n
             hidden = model.layer(layer, hidden, ctx)
             model.exit_head(layer, hidden, ctx)
             if model.has_lte:
-                model.lte_score(layer, hidden)
+                model.lte_score(layer, hidden, ctx)
             totals.append(counter.get_total_flops())
     return np.asarray(totals, dtype=np.float64)

@@ -42,7 +42,7 @@ def early_exit_predict(
             exit_logits[live] = logits
             break
         if "lte_scores" in policy.sample_inputs:
-            state.lte_scores[:, layer - 1] = model.lte_score(layer, hidden).float().cpu().numpy()
+            state.lte_scores[:, layer - 1] = model.lte_score(layer, hidden, ctx).float().cpu().numpy()
         leaving = np.asarray(policy.step(state, layer, logits), dtype=bool)
         if leaving.any():
             exit_layer[live[leaving]] = layer

@@ -13,28 +13,39 @@ from transformers.masking_utils import create_bidirectional_mask
 from .multi_exit import BackboneAdapter, LayerContext
 
 
+POOLINGS = ("cls", "mean")
+
+
 class _TextAdapter(BackboneAdapter):
-    def __init__(self, model: nn.Module):
+    """Exits read [CLS] (`pooling="cls"`, the papers' heads) or the mean over real tokens (`"mean"`, how
+    sentence-transformer checkpoints such as all-MiniLM-L6-v2 were trained to be read)."""
+
+    def __init__(self, model: nn.Module, pooling: str = "cls"):
         super().__init__()
         self.model = model
         self.config = model.config
         self.hidden_size = model.config.hidden_size
+        self.pooling = pooling
 
     def _context(self, hidden: torch.Tensor, batch: dict[str, torch.Tensor]) -> LayerContext:
-        mask = create_bidirectional_mask(
-            config=self.config, inputs_embeds=hidden, attention_mask=batch.get("attention_mask")
-        )
-        return LayerContext(mask)
+        tokens = batch.get("attention_mask")
+        mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=tokens)
+        return LayerContext(mask, tokens)
 
-    def pool(self, hidden: torch.Tensor) -> torch.Tensor:
-        return hidden[:, 0]
+    def pool(self, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        if ctx.token_mask is None:
+            return hidden.mean(dim=1)
+        weights = ctx.token_mask.to(hidden.dtype).unsqueeze(-1)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 
 class BertAdapter(_TextAdapter):
     """BERT, MiniLM and RoBERTa (same embeddings → encoder.layer layout; RoBERTa derives positions from padding)."""
 
-    def __init__(self, model: nn.Module):
-        super().__init__(model)
+    def __init__(self, model: nn.Module, pooling: str = "cls"):
+        super().__init__(model, pooling)
         self.pooler_module = model.pooler
         model.pooler = None  # exits pool themselves; kept aside only to seed pooler-linear heads
         self.n_layers = len(model.encoder.layer)
@@ -52,8 +63,8 @@ class BertAdapter(_TextAdapter):
 
 
 class DistilBertAdapter(_TextAdapter):
-    def __init__(self, model: nn.Module):
-        super().__init__(model)
+    def __init__(self, model: nn.Module, pooling: str = "cls"):
+        super().__init__(model, pooling)
         self.n_layers = len(model.transformer.layer)
 
     def embed(self, batch):
@@ -67,8 +78,8 @@ class DistilBertAdapter(_TextAdapter):
 class AlbertAdapter(_TextAdapter):
     """ALBERT shares one layer group across depth: exit i follows the i-th application of the shared layer."""
 
-    def __init__(self, model: nn.Module):
-        super().__init__(model)
+    def __init__(self, model: nn.Module, pooling: str = "cls"):
+        super().__init__(model, pooling)
         self.pooler_module = model.pooler
         model.pooler = None
         self.n_layers = model.config.num_hidden_layers
@@ -116,7 +127,7 @@ class ViTAdapter(BackboneAdapter):
     def layer(self, index, hidden, ctx):
         return self.model.layers[index - 1](hidden)
 
-    def pool(self, hidden):
+    def pool(self, hidden, ctx):
         return self.model.layernorm(hidden[:, 0])
 
 

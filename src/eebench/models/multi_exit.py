@@ -14,13 +14,14 @@ from torch import nn
 
 @dataclass
 class LayerContext:
-    """What every layer needs besides the hidden states (the prepared attention mask for transformers)."""
+    """What every layer needs besides the hidden states: the prepared attention mask for transformers, and the
+    [B, T] token mask (1 = real token) that mean pooling averages over."""
 
     attention_mask: torch.Tensor | None = None
+    token_mask: torch.Tensor | None = None
 
     def take(self, indices: torch.Tensor) -> "LayerContext":
-        mask = self.attention_mask
-        return LayerContext(None if mask is None else mask[indices])
+        return LayerContext(*(None if mask is None else mask[indices] for mask in (self.attention_mask, self.token_mask)))
 
 
 class BackboneAdapter(nn.Module):
@@ -35,7 +36,7 @@ class BackboneAdapter(nn.Module):
     def layer(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
         raise NotImplementedError
 
-    def pool(self, hidden: torch.Tensor) -> torch.Tensor:
+    def pool(self, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
         """[B, ..., H] → [B, H]: the representation every exit head reads."""
         raise NotImplementedError
 
@@ -100,10 +101,10 @@ class MultiExitModel(nn.Module):
         return self.adapter.layer(index, hidden, ctx)
 
     def exit_head(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
-        return self.exits[index - 1](self.adapter.pool(hidden))
+        return self.exits[index - 1](self.adapter.pool(hidden, ctx))
 
-    def lte_score(self, index: int, hidden: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.lte[index - 1](self.adapter.pool(hidden))).squeeze(-1)
+    def lte_score(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
+        return torch.sigmoid(self.lte[index - 1](self.adapter.pool(hidden, ctx))).squeeze(-1)
 
     def pooled_states(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         """The pooled representation after every layer, [B, H] each."""
@@ -111,7 +112,7 @@ class MultiExitModel(nn.Module):
         pooled = []
         for index in range(1, self.n_exits + 1):
             hidden = self.layer(index, hidden, ctx)
-            pooled.append(self.adapter.pool(hidden))
+            pooled.append(self.adapter.pool(hidden, ctx))
         return pooled
 
     def forward(self, batch: dict[str, torch.Tensor], frozen_backbone: bool = False) -> MultiExitOutput:

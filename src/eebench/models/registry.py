@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ConfigError
-from .families import FAMILY_ADAPTERS
+from .families import FAMILY_ADAPTERS, POOLINGS
 from .inputs import ImageEncoder, TextEncoder
 from .multi_exit import BackboneAdapter, MultiExitModel
 from .options import merge_options, require_choice
@@ -25,6 +25,7 @@ from .small import CNNAdapter, MLPAdapter
 
 EXIT_HEADS = ("linear", "pooler-linear")
 HEAD_OPTIONS = {"exit_head": "linear", "head_dropout": 0.1}
+TEXT_OPTIONS = {"pool": "cls"}  # what text exits read: [CLS] (the papers) or the mean over tokens
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,15 @@ def _small(name, family, defaults, description):
 
 
 def _random_init(name, family, defaults, description, modalities=TEXT):
-    extra = {"tokenizer": MINILM_PACKAGE} if modalities == TEXT else {}
+    extra = {"tokenizer": MINILM_PACKAGE, **TEXT_OPTIONS} if modalities == TEXT else {}
     return BackboneSpec(name, "random-init", family, modalities, {**defaults, **extra, **HEAD_OPTIONS}, description)
 
 
 def _pretrained(name, family, source, description, modalities=TEXT):
-    return BackboneSpec(name, "pretrained", family, modalities, {"pretrained": source, **HEAD_OPTIONS}, description)
+    extra = TEXT_OPTIONS if modalities == TEXT else {}
+    return BackboneSpec(
+        name, "pretrained", family, modalities, {"pretrained": source, **extra, **HEAD_OPTIONS}, description
+    )
 
 
 _SMALL_TRANSFORMER = {"n_layers": 4, "hidden_size": 64, "n_heads": 2, "intermediate_size": 128}
@@ -98,6 +102,8 @@ def backbone_options(name: str, options: dict | None) -> dict[str, Any]:
     spec = get_backbone(name)
     merged = merge_options(options, spec.defaults, f"backbone {name!r} options")
     require_choice(merged["exit_head"], EXIT_HEADS, f"backbone {name!r} option 'exit_head'")
+    if "pool" in merged:
+        require_choice(merged["pool"], POOLINGS, f"backbone {name!r} option 'pool'")
     for key in ("n_layers", "hidden", "channels", "hidden_size", "n_heads", "intermediate_size", "patch_size"):
         if key in merged and (not isinstance(merged[key], int) or merged[key] < 1):
             raise ConfigError(f"backbone {name!r} option {key!r}: expected a positive integer, got {merged[key]!r}")
@@ -147,7 +153,7 @@ def build_model(
     else:
         hf_model, tokenizer, encoder = _transformer_parts(spec, opts, modality, train_inputs, max_length)
         record["hf_config"] = hf_model.config.to_dict()
-        adapter = _adapter_for(hf_model, backbone)
+        adapter = _adapter_for(hf_model, backbone, opts)
     if isinstance(encoder, ImageEncoder):
         record["image_encoder"] = encoder.to_dict()
     else:
@@ -165,7 +171,7 @@ def model_from_record(record: dict[str, Any]) -> MultiExitModel:
 
         config = AutoConfig.for_model(**record["hf_config"])
         hf_model = AutoModel.from_config(config, attn_implementation=ATTN_IMPLEMENTATION)
-        adapter = _adapter_for(hf_model, record["backbone"])
+        adapter = _adapter_for(hf_model, record["backbone"], opts)
     else:
         adapter = _small_adapter(record["family"], record["input_shape"], opts)
     return MultiExitModel(adapter, record["n_classes"], opts["exit_head"], opts["head_dropout"], record["lte_heads"])
@@ -177,14 +183,15 @@ def _small_adapter(family: str, input_shape, opts) -> BackboneAdapter:
     return CNNAdapter(tuple(input_shape), opts["channels"], opts["n_layers"], opts["dropout"])
 
 
-def _adapter_for(hf_model, backbone: str) -> BackboneAdapter:
+def _adapter_for(hf_model, backbone: str, opts: dict[str, Any]) -> BackboneAdapter:
     model_type = hf_model.config.model_type
     if model_type not in FAMILY_ADAPTERS:
         raise ConfigError(
             f"backbone {backbone!r}: checkpoint of type {model_type!r} is not supported; "
             f"supported model types: {', '.join(FAMILY_ADAPTERS)}"
         )
-    return FAMILY_ADAPTERS[model_type](hf_model)
+    pooling = {"pooling": opts["pool"]} if "pool" in opts else {}  # text families only
+    return FAMILY_ADAPTERS[model_type](hf_model, **pooling)
 
 
 def _transformer_parts(spec: BackboneSpec, opts, modality, train_inputs, max_length):

@@ -29,7 +29,7 @@ class MLPAdapter(BackboneAdapter):
     def layer(self, index, hidden, ctx):
         return hidden + self.blocks[index - 1](hidden)
 
-    def pool(self, hidden):
+    def pool(self, hidden, ctx):
         return hidden
 
 
@@ -66,5 +66,5 @@ class CNNAdapter(BackboneAdapter):
         out = self.blocks[index - 1](hidden)
         return hidden + out if self.residual[index - 1] else out
 
-    def pool(self, hidden):
+    def pool(self, hidden, ctx):
         return hidden.mean(dim=(2, 3))
