@@ -5,6 +5,7 @@ rule aggregate:
         curves=lambda w: run_files(w.task, "policies/{policy}/curve.csv"),
         checks=lambda w: [f"{RESULTS}/runs/{run.path}/checks.json" for run in runs_of(w.task)],
         models=lambda w: [f"{RESULTS}/runs/{run.path}/model" for run in runs_of(w.task)],
+        latency=lambda w: latency_outputs(w.task),
     output:
         table=report(
             RESULTS + "/tables/{task}.csv",
@@ -44,6 +45,13 @@ rule aggregate:
             subcategory="{task}",
         ),
         training_image=RESULTS + "/plots/{task}_training.png",
+        latency=report(
+            RESULTS + "/tables/{task}_latency.csv",
+            caption="../report/latency.rst",
+            category="Latency",
+            subcategory="{task}",
+        ),
     shell:
         "eebench aggregate --task {wildcards.task} --policies {POLICIES} --tests {input.tests} --curves {input.curves}"
-        " --checks {input.checks} --models {input.models} --data {input.data} --out {RESULTS}"
+        " --checks {input.checks} --models {input.models} --data {input.data} --latency {input.latency}"
+        " --out {RESULTS}"

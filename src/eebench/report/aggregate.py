@@ -180,6 +180,23 @@ def checks_table(check_paths: list[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+LATENCY_COLUMNS = [
+    "backbone", "strategy", "seed", "policy", "batch_size", "wall_clock_speedup", "layer_speedup",
+    "early_exit_samples_per_second", "full_depth_samples_per_second", "decisions_match_simulation", "device",
+]
+
+
+def latency_table(latency_paths: list[Path]) -> pd.DataFrame:
+    """Real early-exit timing: one row per run × policy × batch size (bs 1 and batched)."""
+    rows = []
+    for path in latency_paths:
+        latency = read_json(path)
+        cell = parse_cell(path)
+        for mode in ("batch_size_1", "batched"):
+            rows.append({**cell, **latency[mode], "device": latency["device"]})
+    return pd.DataFrame(rows, columns=LATENCY_COLUMNS)
+
+
 def training_curves(model_dirs: list[Path]) -> pd.DataFrame:
     """Loss of every exit against the step, from each run's train_log.jsonl."""
     frames = []
@@ -226,6 +243,7 @@ def aggregate_task(
     model_dirs: list[Path],
     data_dir: Path,
     out_dir: Path,
+    latency_paths: list[Path] = (),
 ) -> None:
     """Tables and charts of `task` from its cells' files, rows in the order of `policies`."""
     results = collect_results(test_paths)
@@ -238,15 +256,19 @@ def aggregate_task(
     table = summary_table(results, policies)
     data = data_summary(read_json(Path(data_dir) / "info.json"))
     checks = checks_table(check_paths)
+    latency = latency_table(list(latency_paths))
 
     tables, plots = Path(out_dir) / "tables", Path(out_dir) / "plots"
     _write_csv(table, tables / f"{task}.csv")
     _write_csv(data, tables / f"{task}_data.csv")
     _write_csv(checks, tables / f"{task}_checks.csv")
+    _write_csv(latency, tables / f"{task}_latency.csv")
+    latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
     write_text(
         tables / f"{task}.md",
         f"# {task}\n\n## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n"
-        f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n",
+        f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n"
+        + latency_section,
     )
     chart = speedup_chart(collect_curves(curve_paths), results, metric_name)
     _save_chart(chart, plots / f"{task}.html", plots / f"{task}.png")
