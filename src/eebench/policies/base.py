@@ -46,14 +46,15 @@ class State:
 
 
 def layer_predictions(logits_l: np.ndarray) -> np.ndarray:
-    """Argmax class (lowest index on ties) or, for C = 1, the regression output."""
-    return logits_l[:, 0].astype(np.float64) if logits_l.shape[1] == 1 else np.argmax(logits_l, axis=1)
+    """Argmax class (lowest index on ties) or, for C = 1, the regression output; the class axis is the last, so
+    logits [N, L, C] give every layer's predictions [N, L] in one call."""
+    return logits_l[..., 0].astype(np.float64) if logits_l.shape[-1] == 1 else np.argmax(logits_l, axis=-1)
 
 
 def max_probability(logits_l: np.ndarray) -> np.ndarray:
-    """Max softmax probability C_i = 1 / sum_j exp(z_j - z_max)."""
+    """Max softmax probability C_i = 1 / sum_j exp(z_j - z_max) over the last (class) axis."""
     z = logits_l.astype(np.float64)
-    return 1.0 / np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1)
+    return 1.0 / np.exp(z - z.max(axis=-1, keepdims=True)).sum(axis=-1)
 
 
 def softmax_entropy(logits_l: np.ndarray) -> np.ndarray:
@@ -65,31 +66,63 @@ def softmax_entropy(logits_l: np.ndarray) -> np.ndarray:
     return (log_norm[:, 0] - (p * z).sum(axis=1))
 
 
+def crossing_ranks(scores: np.ndarray, thresholds: np.ndarray, exit_when: str) -> tuple[np.ndarray, np.ndarray]:
+    """The thresholds' sorting order and, for each sample and layer l < L, the number of sorted thresholds <= the
+    running max (">=") or min ("<") of its scores up to l: a sample waits at l for threshold rank r iff
+    r >= rank (">=") or r < rank ("<"), and the layers it waits at form a prefix, as the running value is monotone."""
+    accumulate = np.maximum.accumulate if exit_when == ">=" else np.minimum.accumulate
+    order = np.argsort(thresholds, kind="stable")
+    return order, np.searchsorted(thresholds[order], accumulate(scores[:, :-1], axis=1), side="right")
+
+
 def first_crossing(scores: np.ndarray, thresholds, exit_when: str = ">=") -> np.ndarray:
     """Exit layers [K, N] (1-based) for each threshold: the first layer l < L whose score satisfies
     `score exit_when threshold`, else L.
 
     The running max (min) of a sample's scores crosses a threshold exactly where its first score does, and it is
     monotone, so the exit layer is 1 + the number of layers whose running value stays on the waiting side. With
-    the thresholds sorted, each running value's side flips at one position (searchsorted); a histogram of those
+    the thresholds sorted, each running value's side flips at one position (`crossing_ranks`); a histogram of those
     positions, summed cumulatively, gives every threshold's count in O(N·L + N·K) rather than O(N·L·K)."""
     thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     n, n_layers = scores.shape
     k = thresholds.size
     if n_layers == 1 or n == 0:
         return np.ones((k, n), dtype=np.int64) * n_layers
-    head = scores[:, :-1]
-    accumulate = np.maximum.accumulate if exit_when == ">=" else np.minimum.accumulate
-    order = np.argsort(thresholds, kind="stable")
-    # Number of thresholds <= each running value: a sample waits for threshold rank r iff r >= flip (">=",
-    # running < t) or r < flip ("<", running >= t).
-    flip = np.searchsorted(thresholds[order], accumulate(head, axis=1), side="right")
-    cells = (flip * n + np.arange(n)[:, None]).ravel()
-    at_or_below = np.bincount(cells, minlength=(k + 1) * n).reshape(k + 1, n)[:k].cumsum(axis=0)
-    waiting = at_or_below if exit_when == ">=" else (n_layers - 1) - at_or_below
-    exits = np.empty((k, n), dtype=np.int64)
-    exits[order] = 1 + waiting
-    return exits
+    order, ranks = crossing_ranks(scores, thresholds, exit_when)
+    cells = (ranks * n + np.arange(n)[:, None]).ravel()
+    # In place: the [K, N] count matrix is the largest array here, and the exit layers overwrite it.
+    exits = np.bincount(cells, minlength=(k + 1) * n).reshape(k + 1, n)[:k]
+    np.cumsum(exits, axis=0, out=exits)  # layers at or below each rank
+    if exit_when == ">=":
+        exits += 1
+    else:
+        np.subtract(n_layers, exits, out=exits)
+    return exits if np.all(order[1:] > order[:-1]) else exits[np.argsort(order)]
+
+
+def threshold_outcomes(scores, thresholds, layer_preds, labels, costs, metric, exit_when=">=") -> tuple:
+    """`knob_outcomes` of `first_crossing(scores, thresholds)`: the metric and speed-up of each threshold.
+
+    For accuracy with layer speed-ups both are counts per threshold (correct exits, exit layers in total), and a
+    sample's exit moves one layer each time the threshold rank passes one of its `crossing_ranks`, so weighted
+    histograms of those ranks give every threshold's counts in O(N·L + K) without the [K, N] exits. Counts are
+    exact integers, so the figures equal `knob_outcomes`' to the bit; other metrics and FLOPs go through it."""
+    thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    n, n_layers = scores.shape
+    if metric != "accuracy" or costs is not None or n_layers == 1 or n == 0:
+        return knob_outcomes(first_crossing(scores, thresholds, exit_when), layer_preds, labels, costs, metric)
+    order, ranks = crossing_ranks(scores, thresholds, exit_when)
+    correct = (layer_preds == labels[:, None]).astype(np.float64)
+    k = thresholds.size
+    moves = np.bincount(ranks.ravel(), minlength=k + 1)[:k].cumsum()
+    gains = np.bincount(ranks.ravel(), weights=np.diff(correct, axis=1).ravel(), minlength=k + 1)[:k].cumsum()
+    if exit_when == ">=":  # samples start at exit 1 and move deeper
+        correct_counts, exit_totals = correct[:, 0].sum() + gains, n + moves
+    else:  # samples start at exit L and move shallower
+        correct_counts, exit_totals = correct[:, -1].sum() - gains, n * n_layers - moves
+    sorted_outcomes = (correct_counts / n, n_layers / (exit_totals / n))
+    unsorted = np.argsort(order)
+    return tuple(values[unsorted] for values in sorted_outcomes)
 
 
 def gather_predictions(layer_preds: np.ndarray, exit_layers: np.ndarray) -> np.ndarray:
@@ -99,7 +132,16 @@ def gather_predictions(layer_preds: np.ndarray, exit_layers: np.ndarray) -> np.n
 
 
 def all_layer_predictions(logits: np.ndarray) -> np.ndarray:
-    return np.stack([layer_predictions(logits[:, l]) for l in range(logits.shape[1])], axis=1)
+    return layer_predictions(logits)
+
+
+def exit_predictions(logits: np.ndarray, exit_layers: np.ndarray) -> np.ndarray:
+    """Predictions [K, N] at exit layers [K, N]: read at each row's exits when there are fewer rows than layers
+    (knob-free policies have one), else gathered from every layer's predictions computed once."""
+    if exit_layers.shape[0] < logits.shape[1]:
+        rows = np.arange(logits.shape[0])
+        return np.stack([layer_predictions_at(logits, rows, exit_row) for exit_row in exit_layers])
+    return gather_predictions(all_layer_predictions(logits), exit_layers)
 
 
 def score_grid(scores: np.ndarray, n_points: int, exit_when: str = ">=") -> np.ndarray:
@@ -228,9 +270,15 @@ class ExitPolicy:
 
     def select(self, candidates, logits, labels, costs, metric, tolerance, inputs):
         """The candidate with the largest speed-up whose val metric is within `tolerance` of the final layer's."""
-        exits = self.sweep(logits, candidates, **inputs)
-        index = best_within_tolerance(exits, all_layer_predictions(logits), labels, costs, metric, tolerance)
+        layer_preds = all_layer_predictions(logits)
+        scores, speedups = self.candidate_outcomes(candidates, logits, layer_preds, labels, costs, metric, inputs)
+        final_score = task_metrics.primary(metric, labels, layer_preds[:, -1])
+        index = pick_within_tolerance(scores, speedups, final_score, tolerance)
         return candidates[index].item() if isinstance(candidates, np.ndarray) else candidates[index]
+
+    def candidate_outcomes(self, candidates, logits, layer_preds, labels, costs, metric, inputs):
+        """Val metric and speed-up of each candidate knob value."""
+        return knob_outcomes(self.sweep(logits, candidates, **inputs), layer_preds, labels, costs, metric)
 
     # -- the interface every policy implements ---------------------------------------------------------------
     def start(self, n: int, **inputs) -> State:
@@ -274,13 +322,6 @@ def pick_within_tolerance(scores, speedups, final_score, tolerance) -> int:
         return int(np.argmax(scores))
     order = np.lexsort((-scores, -speedups))  # primary key last: speed-up, then metric
     return int(order[np.argmax(allowed[order])])
-
-
-def best_within_tolerance(exits, layer_preds, labels, costs, metric, tolerance) -> int:
-    """`pick_within_tolerance` over the rows of `exits` [K, N]."""
-    scores, speedups = knob_outcomes(exits, layer_preds, labels, costs, metric)
-    final_score = task_metrics.primary(metric, labels, layer_preds[:, -1])
-    return pick_within_tolerance(scores, speedups, final_score, tolerance)
 
 
 def run_steps(policy: ExitPolicy, logits: np.ndarray, state: State, compact: bool = True) -> np.ndarray:
@@ -352,6 +393,10 @@ class ThresholdPolicy(ExitPolicy):
 
     def sweep(self, logits, values, **inputs):
         return first_crossing(self.score_matrix(logits, **inputs), values, self.exit_when)
+
+    def candidate_outcomes(self, candidates, logits, layer_preds, labels, costs, metric, inputs):
+        scores = self.score_matrix(logits, **inputs)
+        return threshold_outcomes(scores, candidates, layer_preds, labels, costs, metric, self.exit_when)
 
     def curve_values(self, logits, n_points, **inputs):
         return score_grid(self.score_matrix(logits, **inputs), n_points, self.exit_when)

@@ -1,7 +1,9 @@
 """`patience-confidence` (PCEE-BERT, Zhu et al. 2022 — not the PCEE paper of `pcee`): a counter of consecutive
 confident exits, +1 when C_i >= threshold τ and reset to 0 otherwise; exit when it reaches `patience` t, so the
 earliest exit is layer t. Equivalently the score min(C_{i-t+1}, …, C_i) >= τ, which is what `step` computes
-from a window of the last t confidences; curves sweep τ at the fitted t, and fit searches both knobs."""
+from a window of the last t confidences; curves sweep τ at the fitted t, and fit searches both knobs: the
+confidences are computed once, each patience's window minima from them, and each patience's thresholds are
+compared in one pass of `threshold_outcomes`."""
 
 from __future__ import annotations
 
@@ -13,14 +15,23 @@ from .base import (
     State,
     ThresholdPolicy,
     all_layer_predictions,
-    first_crossing,
-    knob_outcomes,
     max_probability,
     pick_within_tolerance,
     score_grid,
+    threshold_outcomes,
 )
 from .maxprob import check_probability
 from .patience import check_positive_int
+
+
+def window_minimum(confidences: np.ndarray, patience: int) -> np.ndarray:
+    """min(C_{i-t+1}, …, C_i) for every exit i of confidences [N, L]; -inf before exit t (a window not yet full,
+    as `step`'s window starts filled with -inf)."""
+    minimum = confidences.copy()
+    for shift in range(1, patience):
+        np.minimum(minimum[:, shift:], confidences[:, :-shift], out=minimum[:, shift:])
+    minimum[:, : patience - 1] = -np.inf
+    return minimum
 
 
 class PatienceConfidencePolicy(ThresholdPolicy):
@@ -39,16 +50,19 @@ class PatienceConfidencePolicy(ThresholdPolicy):
         state.recent[:, -1] = max_probability(logits_l)
         return state.recent.min(axis=1)
 
+    def score_matrix(self, logits, **inputs):
+        return window_minimum(max_probability(logits), self.knob_value("patience"))
+
     def fit_knobs(self, logits, labels, costs, metric, tolerance, inputs):
         patiences = [self.patience] if self.patience is not None else range(1, max(logits.shape[1] - 1, 1) + 1)
         layer_preds = all_layer_predictions(logits)
+        confidences = max_probability(logits)
         candidates, scores, speedups = [], [], []  # (patience, threshold) pairs, swept per patience
         for patience in patiences:
-            self.patience_ = patience
-            window_scores = self.score_matrix(logits)
+            window_scores = window_minimum(confidences, patience)
             thresholds = [self.threshold] if self.threshold is not None else score_grid(window_scores, FIT_GRID_POINTS)
             candidates += [(patience, float(t)) for t in thresholds]
-            outcome = knob_outcomes(first_crossing(window_scores, thresholds), layer_preds, labels, costs, metric)
+            outcome = threshold_outcomes(window_scores, thresholds, layer_preds, labels, costs, metric)
             scores.append(outcome[0])
             speedups.append(outcome[1])
         final_score = task_metrics.primary(metric, labels, layer_preds[:, -1])

@@ -16,7 +16,7 @@ from ..exits import ExitOutputs, load_exit_outputs
 from ..io import read_json, write_json, write_text
 from ..metrics import task_metrics
 from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
-from .base import ExitPolicy, all_layer_predictions, gather_predictions, simulate
+from .base import ExitPolicy, all_layer_predictions, exit_predictions, gather_predictions, simulate
 from .registry import make_policy, policy_from_dict
 
 
@@ -130,7 +130,7 @@ def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, 
     logits = policy.check_logits(outputs.logits, source)
     values = policy.curve_values(logits, n_points, **inputs)
     exits = policy.sweep(logits, values, **inputs)
-    predictions = gather_predictions(all_layer_predictions(logits), exits)
+    predictions = exit_predictions(logits, exits)
     metrics = task_metrics.compute_rows(metric, outputs.labels, predictions)
     layer_speedups = layer_speedup(exits, outputs.n_exits)
     flops = None if costs is None else flops_speedup(exits, costs)
