@@ -2,7 +2,7 @@
 that threshold transfer and online adaptation (`ucb`) can be measured under domain shift.
 
 Domains (files are looked up under `path`, directly or up to two folders down, so `path` may be the folder
-holding them or a parent such as a copy of ../shared/data):
+holding them or a parent of several such folders):
 - `uci-amazon`, `uci-imdb`, `uci-yelp`: UCI "Sentiment Labelled Sentences" (Kotzias et al. 2015),
   `amazon_cells_labelled.txt`, `imdb_labelled.txt`, `yelp_labelled.txt`: `sentence<TAB>label`, no header.
 - `imdb`, `yelp`, `mr`: TextFooler's 1,000-review samples, `imdb.tsv`, `yelp.tsv`, `mr.tsv`, header `label<TAB>text`
