@@ -50,6 +50,9 @@ def test_experiment_training_overrides_defaults_key_by_key(config):
         ({"policy_fit": {"tolerance": 2}}, ["policy_fit.tolerance"]),
         ({"colour": "blue"}, ["'colour' was unexpected", "allowed keys"]),
         ({"latency": {"policies": ["ghost"]}}, ["latency.policies", "ghost"]),
+        ({"policies": {"pcee": {"delta": 2}}}, ["policies.pcee", "'delta' must be a number in [0.0, 1.0]"]),
+        ({"policies": {"maxprob": {"treshold": 0.9}}}, ["policies.maxprob", "treshold", "valid parameters: threshold"]),
+        ({"tasks": {"digits": {"val_fration": 0.2}}}, ["tasks.digits", "val_fration", "val_fraction"]),
     ],
 )
 def test_bad_config_gives_one_clear_message(config, change, expected):

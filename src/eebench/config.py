@@ -124,12 +124,33 @@ def _check_cross_references(config: dict, source: str, valid_policies: list[str]
                         f"strategy {strategy!r} is already trained by experiments[{seen[key]}]; each run may appear once"
                     )
                 seen[key] = index
+    _check_component_options(config, source)
     unknown = [name for name in config["latency"]["policies"] if name not in config["policies"]]
     if unknown:
         raise ConfigError(
             f"'{source}', field 'latency.policies': {unknown} are not configured policies; "
             f"valid names: {', '.join(config['policies'])}"
         )
+
+
+def _check_component_options(config: dict, source: str) -> None:
+    """Policy parameters and task options are checked by the (NumPy-only) libraries themselves, at start, so a typo
+    fails before hours of training rather than in the cell that uses it. Backbone and strategy options are checked
+    by `train` (their registries import torch)."""
+    from .policies import make_policy
+    from .tasks import get_task
+    from .tasks.options import resolve_options
+
+    for name in config["policies"]:
+        try:
+            make_policy(policy_method(config, name), **policy_params(config, name))
+        except ConfigError as error:
+            raise ConfigError(f"'{source}', field 'policies.{name}': {error}") from None
+    for task, options in config.get("tasks", {}).items():
+        try:
+            resolve_options(task, get_task(task).options, options)
+        except ConfigError as error:
+            raise ConfigError(f"'{source}', field 'tasks.{task}': {error}") from None
 
 
 def runs(config: dict) -> list[Run]:
