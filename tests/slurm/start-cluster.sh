@@ -12,6 +12,8 @@
 #   EEBENCH_SLURM_CPUS (default 16), EEBENCH_SLURM_MEM_MB (default 65536), EEBENCH_SLURM_GPUS (default 4).
 # Files: /etc/slurm/{slurm.conf,gres.conf}; pids in /run/slurm and /run/munge; logs in /var/log/slurm.
 set -euo pipefail
+# The daemons and runuser live in sbin, which a non-login or minimal PATH (CI, env -i) may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 INSTALL=1
