@@ -17,29 +17,32 @@ from ..errors import DataError
 from ..io import atomic_path, read_json, write_text
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
+HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
+
+
+def parse_run(path: Path) -> dict:
+    """Task, backbone, strategy and seed of a path under `runs/{task}/{backbone}/{strategy}/seed{seed}/`."""
+    parts = Path(path).parts
+    try:
+        at = len(parts) - 1 - parts[::-1].index("runs")
+        task, backbone, strategy, seed = parts[at + 1 : at + 5]
+        if not seed.startswith("seed"):
+            raise ValueError
+        return {"task": task, "backbone": backbone, "strategy": strategy, "seed": int(seed[4:])}
+    except ValueError:
+        raise DataError(f"'{path}': not inside a run folder runs/{{task}}/{{backbone}}/{{strategy}}/seed{{seed}}/") from None
 
 
 def parse_cell(path: Path) -> dict:
     """Run and policy of `.../runs/{task}/{backbone}/{strategy}/seed{seed}/policies/{policy}/FILE`."""
     parts = Path(path).parts
-    try:
-        at = len(parts) - 1 - parts[::-1].index("runs")
-        task, backbone, strategy, seed, policies, policy = parts[at + 1 : at + 7]
-        if policies != "policies" or not seed.startswith("seed"):
-            raise ValueError
-        return {"task": task, "backbone": backbone, "strategy": strategy, "seed": int(seed[4:]), "policy": policy}
-    except ValueError:
-        raise DataError(
-            f"'{path}': not a policy cell file (expected runs/{{task}}/{{backbone}}/{{strategy}}/seed{{seed}}/"
-            "policies/{policy}/FILE)"
-        ) from None
+    if len(parts) < 3 or parts[-3] != "policies":
+        raise DataError(f"'{path}': not a policy cell file (expected .../seed{{seed}}/policies/{{policy}}/FILE)")
+    return {**parse_run(path), "policy": parts[-2]}
 
 
 def _number(value) -> float:
     return float("nan") if value is None else float(value)
-
-
-HINDSIGHT = " · best fixed in hindsight"
 
 
 def collect_results(test_paths: list[Path]) -> pd.DataFrame:
@@ -167,8 +170,8 @@ def checks_table(check_paths: list[Path]) -> pd.DataFrame:
     rows = []
     for path in check_paths:
         checks = read_json(path)
-        run = Path(path).parent
-        row = {"backbone": run.parts[-3], "strategy": run.parts[-2], "seed": int(run.parts[-1][4:])}
+        run = parse_run(path)
+        row = {key: run[key] for key in ("backbone", "strategy", "seed")}
         for split in ("val", "test"):
             row[f"{split} error monotone"] = checks["errors"][split]["monotone_decreasing"]
         row["test error per exit"] = " ".join(f"{e:.3f}" for e in checks["errors"]["test"]["error_rate"])
@@ -204,9 +207,9 @@ def training_curves(model_dirs: list[Path]) -> pd.DataFrame:
         log = pd.read_json(Path(model_dir) / "train_log.jsonl", lines=True)
         losses = pd.DataFrame(log["loss_per_exit"].tolist(), index=log.index)
         long = losses.assign(step=log["step"]).melt(id_vars="step", var_name="exit", value_name="loss")
-        run = Path(model_dir).parent
+        run = parse_run(model_dir)
         long["exit"] = long["exit"] + 1
-        frames.append(long.assign(panel=f"{run.parts[-3]} / {run.parts[-2]}", seed=int(run.parts[-1][4:])))
+        frames.append(long.assign(panel=f"{run['backbone']} / {run['strategy']}", seed=run["seed"]))
     return pd.concat(frames, ignore_index=True).dropna(subset=["loss"])
 
 
