@@ -36,9 +36,9 @@ def _probabilities_max(logits: np.ndarray) -> np.ndarray:
 
 
 def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
-    from ..policies.base import all_layer_predictions
+    from ..policies.base import layer_predictions
 
-    preds = all_layer_predictions(outputs.logits)
+    preds = layer_predictions(outputs.logits)
     if outputs.n_classes == 1:
         errors = np.abs(preds - outputs.labels[:, None]).mean(axis=0)
         name = "mean_absolute_error"

@@ -131,17 +131,13 @@ def gather_predictions(layer_preds: np.ndarray, exit_layers: np.ndarray) -> np.n
     return np.take(layer_preds.ravel(), exit_layers - 1 + np.arange(n) * n_exits)
 
 
-def all_layer_predictions(logits: np.ndarray) -> np.ndarray:
-    return layer_predictions(logits)
-
-
 def exit_predictions(logits: np.ndarray, exit_layers: np.ndarray) -> np.ndarray:
     """Predictions [K, N] at exit layers [K, N]: read at each row's exits when there are fewer rows than layers
     (knob-free policies have one), else gathered from every layer's predictions computed once."""
     if exit_layers.shape[0] < logits.shape[1]:
         rows = np.arange(logits.shape[0])
         return np.stack([layer_predictions_at(logits, rows, exit_row) for exit_row in exit_layers])
-    return gather_predictions(all_layer_predictions(logits), exit_layers)
+    return gather_predictions(layer_predictions(logits), exit_layers)
 
 
 def score_grid(scores: np.ndarray, n_points: int, exit_when: str = ">=") -> np.ndarray:
@@ -270,7 +266,7 @@ class ExitPolicy:
 
     def select(self, candidates, logits, labels, costs, metric, tolerance, inputs):
         """The candidate with the largest speed-up whose val metric is within `tolerance` of the final layer's."""
-        layer_preds = all_layer_predictions(logits)
+        layer_preds = layer_predictions(logits)
         scores, speedups = self.candidate_outcomes(candidates, logits, layer_preds, labels, costs, metric, inputs)
         final_score = task_metrics.primary(metric, labels, layer_preds[:, -1])
         index = pick_within_tolerance(scores, speedups, final_score, tolerance)

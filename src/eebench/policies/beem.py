@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import State, ThresholdPolicy, all_layer_predictions, layer_predictions, max_probability
+from .base import State, ThresholdPolicy, layer_predictions, max_probability
 
 RESTARTS = ("score", "zero")
 THRESHOLD_RULES = ("grid", "error-rate")
@@ -73,7 +73,7 @@ class BeemPolicy(ThresholdPolicy):
     def fit_knobs(self, logits, labels, costs, metric, tolerance, inputs):
         super().fit_knobs(logits, labels, costs, metric, tolerance, inputs)
         if self.threshold_rule == "error-rate":
-            self.thresholds_ = error_rate_thresholds(self.score_matrix(logits), all_layer_predictions(logits), labels)
+            self.thresholds_ = error_rate_thresholds(self.score_matrix(logits), layer_predictions(logits), labels)
 
     def start(self, n, **inputs):
         if self.weights is None and getattr(self, "weights_", None) is None:
@@ -154,4 +154,4 @@ class BeemAccuracyPolicy(BeemPolicy):
     id = "beem-a"
 
     def default_weights(self, logits, labels, costs):
-        return (all_layer_predictions(logits) == labels[:, None]).mean(axis=0)
+        return (layer_predictions(logits) == labels[:, None]).mean(axis=0)

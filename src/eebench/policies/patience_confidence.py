@@ -14,7 +14,7 @@ from .base import (
     FIT_GRID_POINTS,
     State,
     ThresholdPolicy,
-    all_layer_predictions,
+    layer_predictions,
     max_probability,
     pick_within_tolerance,
     score_grid,
@@ -55,7 +55,7 @@ class PatienceConfidencePolicy(ThresholdPolicy):
 
     def fit_knobs(self, logits, labels, costs, metric, tolerance, inputs):
         patiences = [self.patience] if self.patience is not None else range(1, max(logits.shape[1] - 1, 1) + 1)
-        layer_preds = all_layer_predictions(logits)
+        layer_preds = layer_predictions(logits)
         confidences = max_probability(logits)
         candidates, scores, speedups = [], [], []  # (patience, threshold) pairs, swept per patience
         for patience in patiences:

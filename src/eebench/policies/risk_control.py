@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import ThresholdPolicy, all_layer_predictions, first_crossing, gather_predictions
+from .base import ThresholdPolicy, first_crossing, gather_predictions, layer_predictions
 from .beem import BeemCostPolicy
 from .maxprob import MaxProbPolicy, check_probability
 from .patience import check_positive_int
@@ -85,7 +85,7 @@ class RiskControlPolicy(ThresholdPolicy):
         if self.score == "beem":
             self.weights_ = BeemCostPolicy().default_weights(logits, labels, costs)
         grid = self.threshold_grid(logits.shape[1], logits.shape[2])
-        layer_preds = all_layer_predictions(logits)
+        layer_preds = layer_predictions(logits)
         exits = first_crossing(self.score_matrix(logits), grid)
         early_wrong = gather_predictions(layer_preds, exits) != labels
         final_right = layer_preds[:, -1] == labels

@@ -16,7 +16,7 @@ from ..exits import ExitOutputs, load_exit_outputs
 from ..io import read_json, write_json, write_text
 from ..metrics import task_metrics
 from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
-from .base import ExitPolicy, all_layer_predictions, exit_predictions, gather_predictions, simulate
+from .base import ExitPolicy, exit_predictions, gather_predictions, layer_predictions, simulate
 from .registry import make_policy, policy_from_dict
 
 
@@ -104,7 +104,7 @@ def _evaluate(policy: ExitPolicy, test: ExitOutputs, test_path, costs, metric) -
     }
     if hasattr(policy, "hindsight_exits"):
         best_value, best_exits = policy.hindsight_exits(test.logits)
-        preds = gather_predictions(all_layer_predictions(test.logits), best_exits)
+        preds = gather_predictions(layer_predictions(test.logits), best_exits)
         record["best_fixed_in_hindsight"] = {
             "threshold": best_value,
             **outcome_summary(metric, test.labels, best_exits, preds, test.n_exits, costs),
