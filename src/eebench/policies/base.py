@@ -42,6 +42,28 @@ class State:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Parameter checks shared by the policies' constructors: None (a knob left to fit) passes through.
+
+
+def check_positive_int(policy_id: str, name: str, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1):
+        raise ConfigError(f"policy '{policy_id}': '{name}' must be an integer >= 1, got {value!r}")
+    return None if value is None else int(value)
+
+
+def check_non_negative(policy_id: str, name: str, value):
+    if value is not None and not (isinstance(value, int | float) and value >= 0):
+        raise ConfigError(f"policy '{policy_id}': '{name}' must be a number >= 0, got {value!r}")
+    return None if value is None else float(value)
+
+
+def check_probability(policy_id: str, name: str, value, low: float = 0.0, high: float = 1.0):
+    if value is not None and not (isinstance(value, int | float) and low <= value <= high):
+        raise ConfigError(f"policy '{policy_id}': '{name}' must be a number in [{low}, {high}], got {value!r}")
+    return None if value is None else float(value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Per-layer quantities of exit logits [n, C] (float64 so that every path computes identical numbers).
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import State, ThresholdPolicy, layer_predictions, max_probability
+from .base import State, ThresholdPolicy, check_non_negative, layer_predictions, max_probability
 
 RESTARTS = ("score", "zero")
 THRESHOLD_RULES = ("grid", "error-rate")
@@ -45,8 +45,7 @@ class BeemPolicy(ThresholdPolicy):
     knob = "alpha"
 
     def __init__(self, alpha=None, restart="score", weights=None, threshold_rule="grid"):
-        if alpha is not None and not (isinstance(alpha, int | float) and alpha >= 0):
-            raise ConfigError(f"policy '{self.id}': 'alpha' must be a number >= 0, got {alpha!r}")
+        self.alpha = check_non_negative(self.id, "alpha", alpha)
         if restart not in RESTARTS:
             raise ConfigError(f"policy '{self.id}': 'restart' must be one of {', '.join(RESTARTS)}, got {restart!r}")
         if threshold_rule not in THRESHOLD_RULES:
@@ -54,7 +53,6 @@ class BeemPolicy(ThresholdPolicy):
                 f"policy '{self.id}': 'threshold_rule' must be one of {', '.join(THRESHOLD_RULES)}, "
                 f"got {threshold_rule!r}"
             )
-        self.alpha = None if alpha is None else float(alpha)
         self.restart = restart
         self.weights = None if weights is None else [float(w) for w in weights]
         self.threshold_rule = threshold_rule

@@ -10,14 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import ConfigError
-from .base import ThresholdPolicy, softmax_entropy
-
-
-def check_non_negative(policy_id: str, name: str, value):
-    if value is not None and not (isinstance(value, int | float) and value >= 0):
-        raise ConfigError(f"policy '{policy_id}': '{name}' must be a number >= 0, got {value!r}")
-    return None if value is None else float(value)
+from .base import ThresholdPolicy, check_non_negative, softmax_entropy
 
 
 class EntropyPolicy(ThresholdPolicy):

@@ -3,15 +3,8 @@ survey's "confidence"). Optional per-exit temperature scaling fitted on val (`te
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .base import ThresholdPolicy, max_probability
+from .base import ThresholdPolicy, check_probability, max_probability
 from .temperature import TemperatureScaled
-
-
-def check_probability(policy_id: str, name: str, value, low: float = 0.0, high: float = 1.0):
-    if value is not None and not (isinstance(value, int | float) and low <= value <= high):
-        raise ConfigError(f"policy '{policy_id}': '{name}' must be a number in [{low}, {high}], got {value!r}")
-    return None if value is None else float(value)
 
 
 class MaxProbPolicy(TemperatureScaled, ThresholdPolicy):

@@ -7,13 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import State, ThresholdPolicy, layer_predictions
-
-
-def check_positive_int(policy_id: str, name: str, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1):
-        raise ConfigError(f"policy '{policy_id}': '{name}' must be an integer >= 1, got {value!r}")
-    return None if value is None else int(value)
+from .base import State, ThresholdPolicy, check_positive_int, layer_predictions
 
 
 class PatiencePolicy(ThresholdPolicy):

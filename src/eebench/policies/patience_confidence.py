@@ -14,14 +14,14 @@ from .base import (
     FIT_GRID_POINTS,
     State,
     ThresholdPolicy,
+    check_positive_int,
+    check_probability,
     layer_predictions,
     max_probability,
     pick_within_tolerance,
     score_grid,
     threshold_outcomes,
 )
-from .maxprob import check_probability
-from .patience import check_positive_int
 
 
 def window_minimum(confidences: np.ndarray, patience: int) -> np.ndarray:

@@ -14,9 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..metrics.calibration import bin_index
-from .base import ThresholdPolicy, layer_predictions, max_probability
-from .maxprob import check_probability
-from .patience import check_positive_int
+from .base import ThresholdPolicy, check_positive_int, check_probability, layer_predictions, max_probability
 from .temperature import TemperatureScaled
 
 EMPTY_BIN_ACCURACY = -1.0

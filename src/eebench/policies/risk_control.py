@@ -23,10 +23,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import ThresholdPolicy, first_crossing, gather_predictions, layer_predictions
+from .base import (
+    ThresholdPolicy,
+    check_positive_int,
+    check_probability,
+    first_crossing,
+    gather_predictions,
+    layer_predictions,
+)
 from .beem import BeemCostPolicy
-from .maxprob import MaxProbPolicy, check_probability
-from .patience import check_positive_int
+from .maxprob import MaxProbPolicy
 
 BASE_SCORES = ("maxprob", "beem")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import ThresholdPolicy
+from .base import ThresholdPolicy, check_positive_int
 
 
 class StaticPolicy(ThresholdPolicy):
@@ -15,9 +15,7 @@ class StaticPolicy(ThresholdPolicy):
     needs_probabilities = False
 
     def __init__(self, layer: int | None = None):
-        if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int | np.integer) or layer < 1):
-            raise ConfigError(f"policy 'static-k': 'layer' must be an integer >= 1, got {layer!r}")
-        self.layer = layer
+        self.layer = check_positive_int(self.id, "layer", layer)
 
     def check_logits(self, logits, source=None):
         logits = super().check_logits(logits, source)

@@ -25,8 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import ExitPolicy, State, first_crossing, max_probability, run_steps
-from .patience import check_positive_int
+from .base import ExitPolicy, State, check_non_negative, check_positive_int, first_crossing, max_probability, run_steps
 
 DEFAULT_ARMS = tuple(np.round(np.arange(0.50, 0.951, 0.05), 2).tolist())
 FIT_CANDIDATES = 41
@@ -45,14 +44,12 @@ class UcbPolicy(ExitPolicy):
     online = True
 
     def __init__(self, overhead=None, thresholds=None, exploration=1.0, batch_size=1, order_seed=0):
-        if overhead is not None and not (isinstance(overhead, int | float) and overhead >= 0):
-            raise ConfigError(f"policy 'ucb': 'overhead' must be a number >= 0, got {overhead!r}")
+        self.overhead = check_non_negative(self.id, "overhead", overhead)
         arms = DEFAULT_ARMS if thresholds is None else thresholds
         if not (len(arms) >= 1 and all(isinstance(a, int | float) and 0 <= a <= 1 for a in arms)):
             raise ConfigError(f"policy 'ucb': 'thresholds' must be a list of numbers in [0, 1], got {thresholds!r}")
         if not (isinstance(exploration, int | float) and exploration >= 0):
             raise ConfigError(f"policy 'ucb': 'exploration' must be a number >= 0, got {exploration!r}")
-        self.overhead = None if overhead is None else float(overhead)
         self.thresholds = None if thresholds is None else [float(a) for a in thresholds]
         self.exploration = float(exploration)
         self.batch_size = check_positive_int(self.id, "batch_size", batch_size)
