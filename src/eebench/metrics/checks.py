@@ -23,21 +23,15 @@ import numpy as np
 from ..errors import DataError
 from ..exits import ExitOutputs, load_exit_outputs
 from ..io import write_json
+from ..policies import make_policy, simulate
+from ..policies.base import layer_predictions, max_probability
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
 PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
 
-def _probabilities_max(logits: np.ndarray) -> np.ndarray:
-    from ..policies.base import max_probability
-
-    return np.stack([max_probability(logits[:, l]) for l in range(logits.shape[1])], axis=1)
-
-
 def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
-    from ..policies.base import layer_predictions
-
     preds = layer_predictions(outputs.logits)
     if outputs.n_classes == 1:
         errors = np.abs(preds - outputs.labels[:, None]).mean(axis=0)
@@ -50,7 +44,7 @@ def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
 
 
 def calibration(outputs: ExitOutputs) -> dict[str, Any]:
-    confidence = _probabilities_max(outputs.logits)
+    confidence = max_probability(outputs.logits)
     correct = outputs.logits.argmax(axis=2) == outputs.labels[:, None]
     return {
         "ece": [expected_calibration_error(confidence[:, l], correct[:, l]) for l in range(outputs.n_exits)],
@@ -60,7 +54,7 @@ def calibration(outputs: ExitOutputs) -> dict[str, Any]:
 
 def sample_categories(outputs: ExitOutputs) -> dict[str, Any]:
     correct = outputs.logits.argmax(axis=2) == outputs.labels[:, None]
-    confident = _probabilities_max(outputs.logits)[:, :-1] >= CONFIDENT
+    confident = max_probability(outputs.logits)[:, :-1] >= CONFIDENT
     any_confident = confident.any(axis=1)
     first = confident.argmax(axis=1)
     first_right = correct[np.arange(len(correct)), first]
@@ -80,8 +74,6 @@ def sample_categories(outputs: ExitOutputs) -> dict[str, Any]:
 
 
 def pcee_targets(val: ExitOutputs, test: ExitOutputs) -> list[dict[str, Any]]:
-    from ..policies import make_policy, simulate
-
     rows = []
     for delta in PCEE_TARGETS:
         policy = make_policy("pcee", delta=delta).fit(val.logits, val.labels)
@@ -115,8 +107,6 @@ def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None
 
 
 def exit_depth_by_difficulty(val: ExitOutputs, test: ExitOutputs, difficulty: np.ndarray) -> dict[str, Any]:
-    from ..policies import make_policy, simulate
-
     oracle_exits = simulate(make_policy("oracle"), test.logits, test.labels)[0]
     maxprob = make_policy("maxprob").fit(val.logits, val.labels, tolerance=0.01)
     maxprob_exits = simulate(maxprob, test.logits)[0]

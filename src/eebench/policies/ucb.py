@@ -102,7 +102,7 @@ class UcbPolicy(ExitPolicy):
     def arm_outcomes(self, logits):
         """Per arm, in stream order: exit layers [A, N], confidence gains C_e − C_1 and depths e − 1."""
         order = self.stream_order(logits.shape[0])
-        confidences = np.stack([max_probability(logits[order, l]) for l in range(logits.shape[1])], axis=1)
+        confidences = max_probability(logits[order])
         exits = first_crossing(confidences, self.arms)
         gains = confidences[np.arange(order.size), exits - 1] - confidences[:, 0]
         return order, exits, gains, (exits - 1).astype(np.float64)
