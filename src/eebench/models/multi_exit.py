@@ -46,7 +46,8 @@ class BackboneAdapter(nn.Module):
 
 
 class ExitHead(nn.Module):
-    """Linear classifier on the pooled [CLS]; `pooler=True` puts DeeBERT's dense+tanh pooler in front of it."""
+    """Linear classifier on the adapter's `pool` output ([CLS] or the token mean for text, per the `pool` option);
+    `pooler=True` puts DeeBERT's dense+tanh pooler in front of it."""
 
     def __init__(self, hidden_size: int, n_classes: int, dropout: float, pooler: bool):
         super().__init__()
@@ -80,9 +81,10 @@ class MultiExitModel(nn.Module):
         self.exits = nn.ModuleList(
             ExitHead(adapter.hidden_size, n_classes, head_dropout, pooler) for _ in range(adapter.n_layers)
         )
-        if pooler and adapter.pretrained_pooler() is not None:
+        pretrained = adapter.pretrained_pooler() if pooler else None
+        if pretrained is not None:
             for head in self.exits:
-                head.pooler[0].load_state_dict(adapter.pretrained_pooler().dense.state_dict())
+                head.pooler[0].load_state_dict(pretrained.dense.state_dict())
         # BERxiT's learning-to-exit heads: sigmoid(linear(pooled)) per exit, trained to predict "this exit is right".
         self.lte = nn.ModuleList(nn.Linear(adapter.hidden_size, 1) for _ in range(adapter.n_layers)) if lte_heads else None
 
