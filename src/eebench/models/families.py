@@ -41,17 +41,25 @@ class _TextAdapter(BackboneAdapter):
         return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 
-class BertAdapter(_TextAdapter):
+class _PoolerAside:
+    """For checkpoints with a pooler: exits pool themselves, so the model's pooler is taken out of it and kept aside
+    as `pooler_module` (saved weights use that name) only to seed pooler-linear heads."""
+
+    def _set_pooler_aside(self, model: nn.Module) -> None:
+        self.pooler_module = model.pooler
+        model.pooler = None
+
+    def pretrained_pooler(self) -> nn.Module | None:
+        return self.pooler_module
+
+
+class BertAdapter(_PoolerAside, _TextAdapter):
     """BERT, MiniLM and RoBERTa (same embeddings → encoder.layer layout; RoBERTa derives positions from padding)."""
 
     def __init__(self, model: nn.Module, pooling: str = "cls"):
         super().__init__(model, pooling)
-        self.pooler_module = model.pooler
-        model.pooler = None  # exits pool themselves; kept aside only to seed pooler-linear heads
+        self._set_pooler_aside(model)
         self.n_layers = len(model.encoder.layer)
-
-    def pretrained_pooler(self) -> nn.Module | None:
-        return self.pooler_module
 
     def embed(self, batch):
         token_types = batch.get("token_type_ids") if self.config.type_vocab_size > 1 else None
@@ -75,13 +83,12 @@ class DistilBertAdapter(_TextAdapter):
         return self.model.transformer.layer[index - 1](hidden, ctx.attention_mask)
 
 
-class AlbertAdapter(_TextAdapter):
+class AlbertAdapter(_PoolerAside, _TextAdapter):
     """ALBERT shares one layer group across depth: exit i follows the i-th application of the shared layer."""
 
     def __init__(self, model: nn.Module, pooling: str = "cls"):
         super().__init__(model, pooling)
-        self.pooler_module = model.pooler
-        model.pooler = None
+        self._set_pooler_aside(model)
         self.n_layers = model.config.num_hidden_layers
 
     def pretrained_pooler(self) -> nn.Module | None:
@@ -106,19 +113,15 @@ class _DensePooler(nn.Module):
         self.dense = dense
 
 
-class ViTAdapter(BackboneAdapter):
+class ViTAdapter(_PoolerAside, BackboneAdapter):
     """ViT: patch embeddings + [CLS]; every exit reads the [CLS] token through the model's final LayerNorm."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.pooler_module = model.pooler
-        model.pooler = None
+        self._set_pooler_aside(model)
         self.hidden_size = model.config.hidden_size
         self.n_layers = len(model.layers)
-
-    def pretrained_pooler(self) -> nn.Module | None:
-        return self.pooler_module
 
     def embed(self, batch):
         pixels = batch["pixel_values"].to(self.model.embeddings.patch_embeddings.projection.weight.dtype)
