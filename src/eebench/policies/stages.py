@@ -95,7 +95,11 @@ def _load_fitted(fit_path) -> ExitPolicy:
         raise DataError(f"'{fit_path}': {exc}") from None
 
 
-def _evaluate(policy: ExitPolicy, test: ExitOutputs, test_path, costs, metric) -> dict[str, Any]:
+def _evaluate(policy: ExitPolicy, test_path, costs_path, metric) -> dict[str, Any]:
+    """The test record of a fitted policy: metrics, speed-ups, exit histogram (and ucb's best fixed arm)."""
+    test = _load_split(Path(test_path), metric)
+    policy.check_logits(test.logits, test_path)
+    costs = load_costs(costs_path, test.n_exits)
     inputs = policy_inputs(policy, test, test_path)
     exit_layers, predictions = simulate(policy, test.logits, test.labels, **inputs)
     record = {
@@ -114,10 +118,7 @@ def _evaluate(policy: ExitPolicy, test: ExitOutputs, test_path, costs, metric) -
 
 def evaluate_stage(fit_path, test_path, costs_path, metric, out_path) -> dict[str, Any]:
     """Apply a fitted policy to test; test.json holds the metrics, speed-ups and exit-layer histogram."""
-    policy = _load_fitted(fit_path)
-    test = _load_split(Path(test_path), metric)
-    policy.check_logits(test.logits, test_path)
-    record = _evaluate(policy, test, test_path, load_costs(costs_path, test.n_exits), metric)
+    record = _evaluate(_load_fitted(fit_path), test_path, costs_path, metric)
     write_json(out_path, record)
     return record
 
@@ -195,9 +196,7 @@ def evaluate_logits(
     """Fit a policy on a user's val npz and evaluate it on their test npz; print the table row (the same
     columns as eebench's tables) and return the test record."""
     policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance)
-    test = _load_split(Path(test_path), metric)
-    policy.check_logits(test.logits, test_path)
-    record = _evaluate(policy, test, test_path, load_costs(costs_path, test.n_exits), metric)
+    record = _evaluate(policy, test_path, costs_path, metric)
     out = out or sys.stdout
     out.write(f"| policy | {metric} | layer speed-up | FLOPs speed-up | mean exit layer | fitted knobs |\n")
     out.write("|---|---|---|---|---|---|\n")
