@@ -79,7 +79,7 @@ class RiskControlPolicy(ThresholdPolicy):
         base.weights_ = np.asarray(self.weights_)
         return base
 
-    def threshold_grid(self, n_exits: int, n_classes: int) -> np.ndarray:
+    def threshold_grid(self, n_classes: int) -> np.ndarray:
         """λ_1 > … > λ_G, fixed before seeing data; λ_1 exits nobody."""
         if self.score == "maxprob":
             ladder = 1.0 - np.geomspace(1e-4, 1.0 - 1.0 / n_classes, self.grid_size - 1)
@@ -90,7 +90,7 @@ class RiskControlPolicy(ThresholdPolicy):
     def fit_model(self, logits, labels, costs, inputs):
         if self.score == "beem":
             self.weights_ = BeemCostPolicy().default_weights(logits, labels, costs)
-        grid = self.threshold_grid(logits.shape[1], logits.shape[2])
+        grid = self.threshold_grid(logits.shape[2])
         layer_preds = layer_predictions(logits)
         exits = first_crossing(self.score_matrix(logits), grid)
         early_wrong = gather_predictions(layer_preds, exits) != labels
