@@ -79,11 +79,8 @@ def build(options: dict, seed: int) -> PreparedTask:
     source, target = DOMAINS[options["source"]], DOMAINS[options["target"]]
     source_file = find_domain_file(root, source.file)
     pool = read_domain(options["source"], source_file)
-    if options["source"] != options["target"]:
+    if options["source"] != options["target"] or target.target_file:  # a separate file (SST-2's dev when in-domain)
         target_file = find_domain_file(root, target.target_file or target.file)
-        test = read_domain(options["target"], target_file)
-    elif source.target_file:
-        target_file = find_domain_file(root, source.target_file)
         test = read_domain(options["target"], target_file)
     else:  # in-domain baseline from one file
         target_file = source_file
