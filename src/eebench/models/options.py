@@ -9,7 +9,7 @@ from ..errors import ConfigError
 
 def merge_options(given: dict | None, defaults: dict[str, Any], where: str) -> dict[str, Any]:
     """Return `defaults` updated by `given`; `where` names the field in messages, e.g. "backbone 'mlp' options"."""
-    given = dict(given or {})
+    given = given or {}
     if not isinstance(given, dict):
         raise ConfigError(f"{where}: expected a mapping of option names to values, got {type(given).__name__}")
     unknown = sorted(set(given) - set(defaults))
