@@ -21,11 +21,11 @@ def select_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"training option 'device': {name!r} is not one of auto, cpu, cuda, cuda:N") from None
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"training option 'device': {name!r} is not one of auto, cpu, cuda, cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"training option 'device': {name!r} was asked for but no CUDA GPU is available")
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"training option 'device': {name!r} is not one of auto, cpu, cuda, cuda:N")
     return device
 
 
