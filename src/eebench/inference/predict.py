@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import torch
 from ..exits import ExitOutputs
 from ..models import ModelBundle, load_model
 from ..models.inputs import EncodedSplit
-from ..models.runtime import select_device, threads_for
+from ..models.runtime import progress_bar, select_device, threads_for
 
 PREDICT_BATCH_SIZE = 64
 
@@ -41,15 +40,13 @@ def length_sorted_batches(encoded: EncodedSplit, batch_size: int) -> list[np.nda
 def all_exit_outputs(
     bundle: ModelBundle, encoded: EncodedSplit, batch_size: int = PREDICT_BATCH_SIZE, desc: str = "predict"
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    from tqdm.auto import tqdm
-
     model = bundle.model.eval()
     device = next(model.parameters()).device
     n = len(encoded)
     logits = np.zeros((n, model.n_exits, model.n_classes), dtype=np.float32)
     lte = np.zeros((n, model.n_exits), dtype=np.float32) if model.has_lte else None
     batches = length_sorted_batches(encoded, batch_size)
-    for indices in tqdm(batches, desc=desc, file=sys.stderr, mininterval=0.1 if sys.stderr.isatty() else 10.0):
+    for indices in progress_bar(batches, desc=desc):
         out = model({k: v.to(device) for k, v in encoded.batch(indices).items()})
         logits[indices] = out.logits.float().cpu().numpy()
         if lte is not None:

@@ -1,10 +1,11 @@
-"""Device, precision and seeding, shared by training and inference."""
+"""Device, precision, seeding and progress bars, shared by training and inference."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -54,6 +55,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     # warn_only: a few CUDA kernels have no deterministic version; on the CPU every kernel used here does.
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def progress_bar(iterable=None, **kwargs):
+    """A tqdm bar on stderr. When stderr is not a terminal (Snakemake/SLURM logs), it prints a line every 10 s
+    instead of redrawing."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, file=sys.stderr, mininterval=0.1 if sys.stderr.isatty() else 10.0, **kwargs)
 
 
 SINGLE_THREAD_FAMILIES = ("mlp", "cnn")

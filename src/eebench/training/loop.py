@@ -20,7 +20,7 @@ import torch
 
 from ..models.inputs import EncodedSplit
 from ..models.multi_exit import MultiExitModel
-from ..models.runtime import autocast
+from ..models.runtime import autocast, progress_bar
 from .checkpoint import latest_checkpoint, read_state, restore_checkpoint, save_checkpoint
 from .options import TrainingOptions
 from .strategies import Phase, Strategy
@@ -79,7 +79,7 @@ class Trainer:
         scaler = torch.amp.GradScaler(self.device.type, enabled=self.opts.precision == "fp16")
         params = [p for group in optimizer.param_groups for p in group["params"]]
         desc = f"train {self.strategy.name}" + (f" [{phase.name}]" if len(self.phases) > 1 else "")
-        bar = _progress(total, first_step, desc)
+        bar = progress_bar(total=total, initial=first_step, desc=desc, dynamic_ncols=True)
         examples = 0
         for step in range(first_step, total):
             self._set_train_mode(phase)
@@ -200,14 +200,6 @@ def _stop_on_sigterm(trainer: Trainer):
         raise SystemExit(128 + signal.SIGTERM)
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _progress(total: int, initial: int, desc: str):
-    from tqdm.auto import tqdm
-
-    # When stderr is not a terminal (Snakemake/SLURM logs), print a line every 10 s instead of redrawing.
-    return tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, dynamic_ncols=True,
-                mininterval=0.1 if sys.stderr.isatty() else 10.0)
 
 
 def write_log(log: list[dict]) -> str:
