@@ -11,7 +11,7 @@ import numpy as np
 
 from .options import Option, fraction
 from .spec import TaskSpec
-from .splitting import split_off
+from .splitting import hold_out
 from .storage import PreparedTask, SplitData
 
 ORIGINAL_MAX_PIXEL = 16
@@ -27,10 +27,9 @@ def load_digits_pool() -> SplitData:
 
 def split_pool(pool: SplitData, test_fraction: float, val_fraction: float, seed: int) -> dict[str, SplitData]:
     """Stratified test part first, then val out of the remainder; ids stay the pool's indices."""
-    rest_idx, test_idx = split_off(pool.labels, test_fraction, seed, "test")
-    rest = pool.subset(rest_idx)
-    train_idx, val_idx = split_off(rest.labels, val_fraction, seed, "val")
-    return {"train": rest.subset(train_idx), "val": rest.subset(val_idx), "test": pool.subset(test_idx)}
+    rest, test = hold_out(pool, test_fraction, seed, "test")
+    train, val = hold_out(rest, val_fraction, seed, "val")
+    return {"train": train, "val": val, "test": test}
 
 
 def build(options: dict, seed: int) -> PreparedTask:

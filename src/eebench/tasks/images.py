@@ -32,7 +32,7 @@ from .options import Option, fraction, positive_int, source_options, split_optio
 from .pil_images import decode_files, list_image_folder, require_pillow, to_array
 from .sources import load_hub_split, local_folder
 from .spec import TaskSpec
-from .splitting import carve_splits, split_off
+from .splitting import carve_splits, hold_out
 from .storage import PreparedTask, SplitData
 
 CIFAR10_LABELS = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -118,8 +118,7 @@ def build_idx(src: ImageSource, options: dict, seed: int) -> PreparedTask:
         raise DataError(f"'{folder}': no t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz] (the test set)")
     notes = {"source": f"local IDX files in {folder}", "pixel_range": [0, 255]}
     if train is None:  # only the official test set is available: carve a test part out of it
-        rest_idx, test_idx = split_off(test.labels, options["test_fraction"], seed, "test")
-        train, test = test.subset(rest_idx), test.subset(test_idx)
+        train, test = hold_out(test, options["test_fraction"], seed, "test")
         notes["split_note"] = (
             f"only the t10k files were found: test is a seeded {options['test_fraction']:.0%} of them, "
             "train and val come from the rest; sample ids index the t10k files"

@@ -24,7 +24,7 @@ from ..errors import DataError
 from .labels import encode_classes
 from .options import Option, choice, fraction, optional_path, split_options
 from .spec import TaskSpec
-from .splitting import carve_splits, split_off
+from .splitting import carve_splits, hold_out
 from .storage import PreparedTask, SplitData
 from .sources import local_folder
 from .tsv import read_tsv
@@ -84,8 +84,7 @@ def build(options: dict, seed: int) -> PreparedTask:
         test = read_domain(options["target"], target_file)
     else:  # in-domain baseline from one file
         target_file = source_file
-        rest_idx, test_idx = split_off(pool.labels, options["test_fraction"], seed, "test")
-        pool, test = pool.subset(rest_idx), pool.subset(test_idx)
+        pool, test = hold_out(pool, options["test_fraction"], seed, "test")
     notes = {
         "source": f"{options['source']} ({source_file})",
         "test_source": f"{options['target']} ({target_file})",

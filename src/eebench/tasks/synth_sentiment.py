@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import ConfigError
 from .options import Option, positive_int, weights
 from .spec import TaskSpec
-from .splitting import rng_for
+from .splitting import largest_remainder, rng_for
 from .storage import SPLITS, PreparedTask, SplitData
 
 SUBJECTS = (
@@ -138,10 +138,7 @@ def generate_sentence(rng: np.random.Generator, difficulty: int, label: int) -> 
 
 
 def difficulty_quotas(n: int, difficulty_weights: list[float]) -> list[int]:
-    exact = np.asarray(difficulty_weights) * n / sum(difficulty_weights)
-    quotas = np.floor(exact).astype(int)
-    quotas[np.argsort(-(exact - quotas), kind="stable")[: n - quotas.sum()]] += 1
-    return quotas.tolist()
+    return largest_remainder(np.asarray(difficulty_weights) * n / sum(difficulty_weights), n).tolist()
 
 
 def _unique_sentence(rng, difficulty: int, label: int, seen: set[str]) -> tuple[str, str]:
