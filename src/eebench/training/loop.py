@@ -53,6 +53,7 @@ class Trainer:
         self.phases = strategy.phases(opts.epochs)
         self.steps_per_epoch = math.ceil(len(data) / opts.batch_size)
         self.log: list[dict] = []
+        self.resume_folder: Path | None = None  # the checkpoint `run` resumes from
         self.stop_requested = False
 
     def phase_steps(self, phase: Phase) -> int:
@@ -75,14 +76,14 @@ class Trainer:
         total = self.phase_steps(phase)
         optimizer = self._optimizer(phase)
         if first_step:
-            restore_checkpoint(latest_checkpoint(self.checkpoint_dir), self.model, optimizer)
+            restore_checkpoint(self.resume_folder, self.model, optimizer)
         scaler = torch.amp.GradScaler(self.device.type, enabled=self.opts.precision == "fp16")
         params = [p for group in optimizer.param_groups for p in group["params"]]
         desc = f"train {self.strategy.name}" + (f" [{phase.name}]" if len(self.phases) > 1 else "")
         bar = progress_bar(total=total, initial=first_step, desc=desc, dynamic_ncols=True)
         examples = 0
+        self._set_train_mode(phase)
         for step in range(first_step, total):
-            self._set_train_mode(phase)
             lr = self._set_lr(optimizer, step, total)
             indices = self._batch_indices(phase_index, step)
             batch = {k: v.to(self.device) for k, v in self.data.batch(indices).items()}
@@ -172,7 +173,7 @@ class Trainer:
             print(f"eebench: ignoring checkpoint {folder} (made with other settings)", file=sys.stderr)
             return 0, 0
         print(f"eebench: resuming from {folder} (phase {state['phase'] + 1}, step {state['step']})", file=sys.stderr)
-        self.log = state["log"]
+        self.log, self.resume_folder = state["log"], folder
         return state["phase"], state["step"]
 
 
