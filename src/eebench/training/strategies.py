@@ -67,6 +67,13 @@ class Strategy:
     def phases(self, epochs: float) -> list[Phase]:
         return [Phase("joint", "all", epochs)]
 
+    def _require_positive(self, key: str, allow_none: bool = False) -> None:
+        value = self.options[key]
+        if value is None and allow_none:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(f"strategy {self.name!r} option {key!r}: expected a positive number, got {value!r}")
+
     def loss(self, phase: int, step: int, out: MultiExitOutput, labels: torch.Tensor) -> StepLoss:
         raise NotImplementedError
 
@@ -91,8 +98,7 @@ class JointKL(Strategy):
 
     def __init__(self, options=None):
         super().__init__(options)
-        if self.options["temperature"] <= 0:
-            raise ConfigError(f"strategy 'joint-kl' option 'temperature': expected a positive number, got {self.options['temperature']!r}")
+        self._require_positive("temperature")
 
     def loss(self, phase, step, out, labels):
         ce = task_losses(out.logits, labels)
@@ -110,9 +116,7 @@ class TwoStage(Strategy):
 
     def __init__(self, options=None):
         super().__init__(options)
-        head_epochs = self.options["head_epochs"]
-        if head_epochs is not None and (isinstance(head_epochs, bool) or not isinstance(head_epochs, (int, float)) or head_epochs <= 0):
-            raise ConfigError(f"strategy {self.name!r} option 'head_epochs': expected a positive number, got {head_epochs!r}")
+        self._require_positive("head_epochs", allow_none=True)
 
     def phases(self, epochs):
         head_epochs = self.options["head_epochs"] or epochs
@@ -139,8 +143,7 @@ class Distill(TwoStage):
 
     def __init__(self, options=None):
         super().__init__(options)
-        if self.options["temperature"] <= 0:
-            raise ConfigError(f"strategy 'distill' option 'temperature': expected a positive number, got {self.options['temperature']!r}")
+        self._require_positive("temperature")
 
     def intermediate_losses(self, out, labels):
         return distillation_losses(out.logits[:, :-1], out.logits[:, -1], self.options["temperature"])
