@@ -74,9 +74,8 @@ def _train(data_dir, out_dir, backbone, resolved_backbone, strategy, strat, opts
     print(f"eebench: trained {backbone}/{strategy} seed {seed}: {result.steps} steps → {out_dir}", file=sys.stderr)
 
 
-def _signature(*parts) -> str:
+def _signature(backbone, bopts, strategy, sopts, training, seed, info, n_train) -> str:
     """Settings a checkpoint must match to be resumed (device and checkpoint interval may differ)."""
-    backbone, bopts, strategy, sopts, training, seed, info, n_train = parts
     relevant = {k: v for k, v in training.items() if k not in ("device", "checkpoint_every")}
     blob = json.dumps([backbone, bopts, strategy, sopts, relevant, seed, info.get("task"), info.get("n_classes"), n_train],
                       sort_keys=True, default=str)
