@@ -34,9 +34,9 @@ def split_pool(pool: SplitData, test_fraction: float, val_fraction: float, seed:
 
 def build(options: dict, seed: int) -> PreparedTask:
     splits = split_pool(load_digits_pool(), options["test_fraction"], options["val_fraction"], seed)
-    return PreparedTask(
-        splits, notes={"source": "sklearn.datasets.load_digits", "pixel_range": [0, 255], "original_max_pixel": 16}
-    )
+    notes = {"source": "sklearn.datasets.load_digits", "pixel_range": [0, 255],
+             "original_max_pixel": ORIGINAL_MAX_PIXEL}
+    return PreparedTask(splits, notes=notes)
 
 
 SPECS = [
