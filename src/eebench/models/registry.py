@@ -107,6 +107,8 @@ def backbone_options(name: str, options: dict | None) -> dict[str, Any]:
     for key in ("n_layers", "hidden", "channels", "hidden_size", "n_heads", "intermediate_size", "patch_size"):
         if key in merged and (not isinstance(merged[key], int) or merged[key] < 1):
             raise ConfigError(f"backbone {name!r} option {key!r}: expected a positive integer, got {merged[key]!r}")
+    if "n_heads" in merged and merged["hidden_size"] % merged["n_heads"]:
+        raise ConfigError(f"backbone options: hidden_size {merged['hidden_size']} must be a multiple of n_heads {merged['n_heads']}")
     if not 0 <= merged["head_dropout"] < 1:
         raise ConfigError(f"backbone {name!r} option 'head_dropout': expected a value in [0, 1), got {merged['head_dropout']!r}")
     return merged
@@ -203,7 +205,7 @@ def _transformer_parts(spec: BackboneSpec, opts, modality, train_inputs, max_len
     else:
         tokenizer_source = resolve_source(opts["tokenizer"], f"{where} option 'tokenizer'") if "tokenizer" in opts else None
         hf_model = None
-    if "image" == modality:
+    if modality == "image":
         images = np.asarray(train_inputs)
         if hf_model is None:
             hf_model = _random_init_model(spec.family, opts, image_size=int(images.shape[1]))
@@ -219,8 +221,6 @@ def _random_init_model(family: str, opts, tokenizer=None, image_size: int | None
     from transformers import AutoConfig, AutoModel
 
     size = {"hidden_size": opts["hidden_size"], "num_attention_heads": opts["n_heads"]}
-    if opts["hidden_size"] % opts["n_heads"]:
-        raise ConfigError(f"backbone options: hidden_size {opts['hidden_size']} must be a multiple of n_heads {opts['n_heads']}")
     if family == "vit":
         config = AutoConfig.for_model(
             "vit", **size, num_hidden_layers=opts["n_layers"], intermediate_size=opts["intermediate_size"],
