@@ -11,8 +11,9 @@ still in flight. The final exit always exits (the driver forces it). Predictions
 to the lowest class index, as ``np.argmax``) or, for regression (C = 1), its single output.
 
 Knob sweeps: ``sweep(logits, values)`` gives the exit layers [K, N] for K knob values at once; threshold policies
-compute their per-sample score matrix [N, L] with the very per-layer code ``step`` uses, then find every
-threshold's first crossing in one vectorised pass.
+compute their per-sample score matrix [N, L] with the very per-layer code ``step`` uses (patience-confidence
+derives the same window minima from all confidences at once), then find every threshold's first crossing in
+one vectorised pass.
 """
 
 from __future__ import annotations
