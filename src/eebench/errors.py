@@ -13,7 +13,6 @@ class DataError(EEBenchError):
     """An input file is missing, malformed or holds values out of range."""
 
 
-def describe(source, field: str | None = None) -> str:
-    """`'file.npz', field 'logits'` — the prefix every user-facing message starts with."""
-    where = f"'{source}'" if source is not None else "input"
-    return f"{where}, field '{field}'" if field else where
+def describe(source, field: str) -> str:
+    """`'file.npz', field 'logits'` (or just `'logits'` for arrays given in memory): how a message names its input."""
+    return f"'{source}', field '{field}'" if source else f"'{field}'"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, describe
 from .io import atomic_path
 
 
@@ -43,7 +43,7 @@ class ExitOutputs:
 
 def validate_logits(logits, source=None, field_name: str = "logits", allow_empty: bool = False) -> np.ndarray:
     """Check a [N, L, C] array of finite floats; return it as float32 (float64 kept if given)."""
-    where = f"'{source}', field '{field_name}'" if source else f"'{field_name}'"
+    where = describe(source, field_name)
     arr = np.asarray(logits)
     if arr.ndim != 3:
         raise DataError(f"{where}: expected a 3-d array [samples, exits, classes], got shape {arr.shape}")
@@ -62,7 +62,7 @@ def validate_logits(logits, source=None, field_name: str = "logits", allow_empty
 
 
 def validate_labels(labels, n: int, source=None, field_name: str = "labels") -> np.ndarray:
-    where = f"'{source}', field '{field_name}'" if source else f"'{field_name}'"
+    where = describe(source, field_name)
     arr = np.asarray(labels)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise DataError(f"{where}: expected a 1-d array of {n} labels (one per sample), got shape {arr.shape}")
