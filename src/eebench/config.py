@@ -62,7 +62,7 @@ def validate_config(config: Any, source: str = "config", schema_path: Path = SCH
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        raise ConfigError(_describe_schema_error(errors[0], schema, source))
+        raise ConfigError(_describe_schema_error(errors[0], source))
     result = _with_defaults(config, schema)
     _check_cross_references(result, source, valid_policies=schema["$defs"]["policy"]["enum"])
     return result
@@ -75,7 +75,7 @@ def _field_name(path) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _describe_schema_error(error, schema: dict, source: str) -> str:
+def _describe_schema_error(error, source: str) -> str:
     field = _field_name(error.absolute_path)
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
