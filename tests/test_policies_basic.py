@@ -5,7 +5,7 @@ import pytest
 
 from eebench.errors import ConfigError, DataError
 from eebench.policies import make_policy, simulate
-from eebench.policies.base import softmax_entropy
+from eebench.exits import softmax_entropy
 from policy_helpers import binary, logits_from_probs
 
 

@@ -92,3 +92,31 @@ def load_exit_outputs(path: str | os.PathLike) -> ExitOutputs:
     if np.asarray(sample_ids).shape != (logits.shape[0],):
         raise DataError(f"'{p}', field 'sample_ids': expected shape ({logits.shape[0]},), got {np.shape(sample_ids)}")
     return ExitOutputs(logits=logits, labels=labels, sample_ids=np.asarray(sample_ids), extras=arrays)
+
+
+# Per-layer quantities of exit logits [n, C] (float64 so that every path computes identical numbers).
+
+
+def layer_predictions(logits_l: np.ndarray) -> np.ndarray:
+    """Argmax class (lowest index on ties) or, for C = 1, the regression output; the class axis is the last, so
+    logits [N, L, C] give every layer's predictions [N, L] in one call."""
+    return logits_l[..., 0].astype(np.float64) if logits_l.shape[-1] == 1 else np.argmax(logits_l, axis=-1)
+
+
+def max_probability(logits_l: np.ndarray) -> np.ndarray:
+    """Max softmax probability C_i = 1 / sum_j exp(z_j - z_max) over the last (class) axis."""
+    z = logits_l.astype(np.float64)
+    return 1.0 / np.exp(z - z.max(axis=-1, keepdims=True)).sum(axis=-1)
+
+
+def softmax_entropy(logits_l: np.ndarray) -> np.ndarray:
+    """Entropy H(p) = -sum_j p_j ln p_j of the softmax (natural log)."""
+    z = logits_l.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(z).sum(axis=1, keepdims=True))
+    p = np.exp(z - log_norm)
+    return (log_norm[:, 0] - (p * z).sum(axis=1))
+
+
+def layer_predictions_at(logits, rows, exit_layers) -> np.ndarray:
+    return layer_predictions(logits[rows, exit_layers - 1])

@@ -33,7 +33,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import State, ThresholdPolicy, check_non_negative, layer_predictions, max_probability
+from ..catalogue import choice, number, number_list
+from ..exits import layer_predictions, max_probability
+from .base import State, ThresholdPolicy
 
 RESTARTS = ("score", "zero")
 THRESHOLD_RULES = ("grid", "error-rate")
@@ -43,18 +45,17 @@ class BeemPolicy(ThresholdPolicy):
     """Shared score and threshold rules; subclasses choose the default weights."""
 
     knob = "alpha"
+    params = {
+        "alpha": number("threshold scale α; null = chosen by fit", minimum=0),
+        "restart": choice("what the running score restarts from when the prediction changes", RESTARTS),
+        "weights": number_list("per-exit weights; null = the policy's default"),
+        "threshold_rule": choice("how each exit's threshold is set", THRESHOLD_RULES),
+    }
 
     def __init__(self, alpha=None, restart="score", weights=None, threshold_rule="grid"):
-        self.alpha = check_non_negative(self.id, "alpha", alpha)
-        if restart not in RESTARTS:
-            raise ConfigError(f"policy '{self.id}': 'restart' must be one of {', '.join(RESTARTS)}, got {restart!r}")
-        if threshold_rule not in THRESHOLD_RULES:
-            raise ConfigError(
-                f"policy '{self.id}': 'threshold_rule' must be one of {', '.join(THRESHOLD_RULES)}, "
-                f"got {threshold_rule!r}"
-            )
+        self.alpha = alpha
         self.restart = restart
-        self.weights = None if weights is None else [float(w) for w in weights]
+        self.weights = weights
         self.threshold_rule = threshold_rule
 
     def default_weights(self, logits, labels, costs) -> np.ndarray:
@@ -137,11 +138,11 @@ def _lowest_threshold_within(scores: np.ndarray, wrong: np.ndarray, target: floa
 class BeemCostPolicy(BeemPolicy):
     id = "beem-c"
 
+    params = {**BeemPolicy.params, "cost_scale": number("scale of the cost weights", above=0)}
+
     def __init__(self, alpha=None, restart="score", weights=None, threshold_rule="grid", cost_scale=1.0):
         super().__init__(alpha, restart, weights, threshold_rule)
-        if not (isinstance(cost_scale, int | float) and cost_scale > 0):
-            raise ConfigError(f"policy 'beem-c': 'cost_scale' must be a number > 0, got {cost_scale!r}")
-        self.cost_scale = float(cost_scale)
+        self.cost_scale = cost_scale
 
     def default_weights(self, logits, labels, costs):
         cumulative = np.arange(1, logits.shape[1] + 1, dtype=np.float64) if costs is None else costs

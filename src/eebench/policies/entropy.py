@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 
-from .base import ThresholdPolicy, check_non_negative, softmax_entropy
+from ..catalogue import number
+from ..exits import softmax_entropy
+from .base import ThresholdPolicy
 
 
 class EntropyPolicy(ThresholdPolicy):
@@ -18,8 +20,10 @@ class EntropyPolicy(ThresholdPolicy):
     knob = "threshold"
     exit_when = "<"
 
+    params = {"threshold": number("exit when the entropy is below it; null = chosen by fit", minimum=0)}
+
     def __init__(self, threshold: float | None = None):
-        self.threshold = check_non_negative(self.id, "threshold", threshold)
+        self.threshold = threshold
 
     def layer_score(self, state, layer, logits_l):
         return softmax_entropy(logits_l)

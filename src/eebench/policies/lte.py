@@ -5,7 +5,7 @@ extra field `lte_scores` [N, L] (written by the model's predict stage) and are p
 
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..catalogue import number
 from .base import ThresholdPolicy
 
 
@@ -15,10 +15,10 @@ class LearnToExitPolicy(ThresholdPolicy):
     needs_probabilities = False
     sample_inputs = ("lte_scores",)
 
+    params = {"threshold": number("exit when the LTE head's score reaches it; null = chosen by fit")}
+
     def __init__(self, threshold: float | None = None):
-        if threshold is not None and not isinstance(threshold, int | float):
-            raise ConfigError(f"policy 'lte': 'threshold' must be a number, got {threshold!r}")
-        self.threshold = None if threshold is None else float(threshold)
+        self.threshold = threshold
 
     def layer_score(self, state, layer, logits_l, lte_scores_l=None):
         return state.lte_scores[:, layer - 1] if lte_scores_l is None else lte_scores_l

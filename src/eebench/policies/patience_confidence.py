@@ -10,18 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import task_metrics
-from .base import (
-    FIT_GRID_POINTS,
-    State,
-    ThresholdPolicy,
-    check_positive_int,
-    check_probability,
-    layer_predictions,
-    max_probability,
-    pick_within_tolerance,
-    score_grid,
-    threshold_outcomes,
-)
+from ..catalogue import integer, number
+from ..exits import layer_predictions, max_probability
+from .base import FIT_GRID_POINTS, State, ThresholdPolicy
+from .sweeps import pick_within_tolerance, score_grid, threshold_outcomes
 
 
 def window_minimum(confidences: np.ndarray, patience: int) -> np.ndarray:
@@ -38,9 +30,14 @@ class PatienceConfidencePolicy(ThresholdPolicy):
     id = "patience-confidence"
     knob = "threshold"
 
+    params = {
+        "patience": integer("exits whose confidences must all reach the threshold; null = chosen by fit"),
+        "threshold": number("confidence threshold; null = chosen by fit", minimum=0, maximum=1),
+    }
+
     def __init__(self, patience: int | None = None, threshold: float | None = None):
-        self.patience = check_positive_int(self.id, "patience", patience)
-        self.threshold = check_probability(self.id, "threshold", threshold)
+        self.patience = patience
+        self.threshold = threshold
 
     def start(self, n, **inputs):
         return State(recent=np.full((n, self.knob_value("patience")), -np.inf))

@@ -16,7 +16,10 @@ from ..exits import ExitOutputs, load_exit_outputs
 from ..io import read_json, write_json, write_text
 from ..metrics import task_metrics
 from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
-from .base import ExitPolicy, exit_predictions, gather_predictions, layer_predictions, simulate
+from ..exits import layer_predictions
+from .base import ExitPolicy
+from .simulation import simulate
+from .sweeps import exit_predictions, gather_predictions
 from .registry import make_policy, policy_from_dict
 
 

@@ -15,6 +15,6 @@ def prepare_task(name: str, options: dict | None, out_dir: str | os.PathLike, se
     """Validate the options, build the task's train/val/test splits and write them to `out_dir`; returns the
     info written to info.json. Nothing is written when the options or the data are bad."""
     spec = get_task(name)
-    resolved = resolve_options(name, spec.options, options)
+    resolved = resolve_options(name, options)
     prepared = spec.build(resolved, seed)
     return write_prepared(Path(out_dir), spec, prepared, resolved, seed)

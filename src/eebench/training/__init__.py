@@ -1,7 +1,18 @@
-"""Training strategies and the `eebench train` stage."""
+"""Training strategies and the `eebench train` stage.
 
-from .options import TRAINING_DEFAULTS, TrainingOptions, training_options
-from .run import train_run
-from .strategies import STRATEGIES, Strategy, make_strategy
+The names below load on first use (PEP 562), so the torch-free declarations (`training.options`,
+`training.strategies`' option declarations) are importable without torch."""
 
-__all__ = ["STRATEGIES", "TRAINING_DEFAULTS", "Strategy", "TrainingOptions", "make_strategy", "train_run", "training_options"]
+from importlib import import_module
+
+_EXPORTS = {
+    "TRAINING_DEFAULTS": "options", "TrainingOptions": "options", "training_options": "options",
+    "train_run": "run", "STRATEGIES": "strategies", "Strategy": "strategies", "make_strategy": "strategies",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
