@@ -116,14 +116,14 @@ def test_costs_are_cumulative_measured_flops(trained, tmp_path, name):
 
 @pytest.mark.parametrize("name, policy_id, params", [("bert", "patience", {"patience": 1}), ("mlp", "maxprob", {}),
                                                      ("bert", "lte", {})])
-def test_latency_report_times_both_modes_and_checks_decisions(trained, tmp_path, name, policy_id, params):
+def test_latency_report_times_each_batch_size_and_checks_decisions(trained, tmp_path, name, policy_id, params):
     run, data = trained[name]
     write_json(tmp_path / "fit.json", fitted(policy_id, run, **params).to_dict())
-    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json")
+    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json", batch_sizes=[1, 5])
     report = json.loads((tmp_path / "latency.json").read_text())
     assert report["policy"] == policy_id and report["device"] == "cpu"
-    for mode in ("batch_size_1", "batched"):
-        entry = report[mode]
+    assert [entry["batch_size"] for entry in report["timings"]] == [1, 5]
+    for entry in report["timings"]:
         assert entry["early_exit_seconds"] > 0 and entry["full_depth_seconds"] > 0
         assert 1 <= entry["mean_exit_layer"] <= report["n_exits"]
         assert entry["decisions_match_simulation"] is True

@@ -145,7 +145,7 @@ def test_risk_control_guarantee_holds_over_random_splits():
 
 
 def test_risk_control_and_regression_errors():
-    with pytest.raises(ConfigError, match="'score' must be one of maxprob, beem"):
+    with pytest.raises(ConfigError, match="option 'score': got 'entropy', expected one of 'maxprob', 'beem'"):
         make_policy("risk-control", score="entropy")
     with pytest.raises(ConfigError, match="does not support regression"):
         make_policy("beem-a").fit(np.zeros((2, 2, 1), dtype=np.float32), np.zeros(2))

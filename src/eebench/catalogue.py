@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable
 from .errors import ConfigError
 
 KINDS = ("task", "backbone", "strategy", "policy")
+PLURALS = {"task": "tasks", "backbone": "backbones", "strategy": "strategies", "policy": "policies"}
 # Where the built-in components of each kind are declared: a package (every module is imported) or one module.
 DECLARED_IN = {
     "task": ("eebench.tasks.registry", False),  # it registers the SPECS of every module of eebench.tasks
@@ -309,7 +310,7 @@ def components(kind: str) -> dict[str, Component]:
 def get(kind: str, name: Any) -> Component:
     found = components(kind).get(name) if isinstance(name, str) else None
     if found is None:
-        raise ConfigError(f"unknown {kind} {name!r}; valid names: {', '.join(components(kind))}")
+        raise ConfigError(f"unknown {kind} {name!r}; valid {PLURALS[kind]}: {', '.join(components(kind))}")
     return found
 
 
@@ -346,7 +347,7 @@ def describe(kinds: Iterable[str] = KINDS) -> str:
     """The catalogue as text: every component with its options, defaults and what each allows (`eebench list`)."""
     lines = []
     for kind in kinds:
-        lines.append(f"{kind.replace('y', 'ie')}s:")
+        lines.append(f"{PLURALS[kind]}:")
         for name, component in components(kind).items():
             facts = ", ".join(f"{k}={_fact(v)}" for k, v in component.facts.items() if v not in (None, False, ()))
             lines.append(f"  {name}" + (f" — {component.help}" if component.help else "") + (f" [{facts}]" if facts else ""))

@@ -1,57 +1,61 @@
 rule aggregate:
     input:
-        data=DATA,
-        tests=lambda w: run_files(w.task, "policies/{policy}/test.json"),
-        curves=lambda w: run_files(w.task, "policies/{policy}/curve.csv"),
-        checks=lambda w: [f"{RESULTS}/runs/{run.path}/checks.json" for run in runs_of(w.task)],
-        models=lambda w: [f"{RESULTS}/runs/{run.path}/model" for run in runs_of(w.task)],
-        latency=lambda w: latency_outputs(w.task),
+        data=results(layout.DATA),
+        tests=lambda w: cell_files(w.task, layout.TEST),
+        curves=lambda w: cell_files(w.task, layout.CURVE),
+        checks=lambda w: run_files(w.task, layout.CHECKS),
+        models=lambda w: run_files(w.task, layout.MODEL),
+        latency=lambda w: cell_files(w.task, layout.LATENCY, config["latency"]["policies"]),
     output:
         table=report(
-            RESULTS + "/tables/{task}.csv",
+            results(layout.TABLES["table"]),
             caption="../report/table.rst",
             category="Tables",
             subcategory="{task}",
         ),
-        markdown=RESULTS + "/tables/{task}.md",
+        markdown=results(layout.TABLES["markdown"]),
         data=report(
-            RESULTS + "/tables/{task}_data.csv",
+            results(layout.TABLES["data"]),
             caption="../report/data.rst",
             category="Data",
             subcategory="{task}",
         ),
         checks=report(
-            RESULTS + "/tables/{task}_checks.csv",
+            results(layout.TABLES["checks"]),
             caption="../report/checks.rst",
             category="Checks",
             subcategory="{task}",
         ),
         chart=report(
-            RESULTS + "/plots/{task}.html",
+            results(layout.PLOTS["chart"]),
             caption="../report/chart.rst",
             category="Speed-up vs metric",
             subcategory="{task}",
         ),
         image=report(
-            RESULTS + "/plots/{task}.png",
+            results(layout.PLOTS["image"]),
             caption="../report/chart.rst",
             category="Speed-up vs metric",
             subcategory="{task}",
         ),
         training=report(
-            RESULTS + "/plots/{task}_training.html",
+            results(layout.PLOTS["training"]),
             caption="../report/training.rst",
             category="Training",
             subcategory="{task}",
         ),
-        training_image=RESULTS + "/plots/{task}_training.png",
+        training_image=results(layout.PLOTS["training_image"]),
         latency=report(
-            RESULTS + "/tables/{task}_latency.csv",
+            results(layout.TABLES["latency"]),
             caption="../report/latency.rst",
             category="Latency",
             subcategory="{task}",
         ),
+    params:
+        policies=POLICIES,
+        skipped=lambda w: as_json(skipped_cells(config, w.task)),
+        results=RESULTS,
     shell:
-        "eebench aggregate --task {wildcards.task} --policies {POLICIES} --tests {input.tests} --curves {input.curves}"
-        " --checks {input.checks} --models {input.models} --data {input.data} --latency {input.latency}"
-        " --out {RESULTS}"
+        "eebench aggregate --task {wildcards.task:q} --policies {params.policies:q} --tests {input.tests:q}"
+        " --curves {input.curves:q} --checks {input.checks:q} --models {input.models:q} --data {input.data:q}"
+        " --latency {input.latency:q} --skipped {params.skipped:q} --out {params.results:q}"

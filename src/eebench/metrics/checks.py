@@ -1,4 +1,6 @@
-"""Per-run checks of early exiting's assumptions (checks.json).
+"""Per-run checks of early exiting's assumptions: the metric parts of checks.json (the check stage,
+`eebench.policies.checks`, adds the checks that run policies) and `checks_row`, how the aggregate reads a
+checks.json, classification or regression.
 
 - Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption);
   for regression the mean absolute error plays that part.
@@ -7,9 +9,7 @@
   >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
   that confident); with their shares.
 - Overthinking: some earlier exit is right while the final exit is wrong.
-- PCEE's promise: for each accuracy target δ, fit `pcee` on val and report whether test accuracy >= δ.
-- If ``data_dir/test.jsonl`` carries a ``difficulty`` per sample: the mean exit layer of `oracle` and of `maxprob`
-  (fitted on val within a 0.01 accuracy tolerance) per difficulty level.
+- `read_difficulty`: the designed difficulty per test sample, when ``test.jsonl`` carries one.
 """
 
 from __future__ import annotations
@@ -21,14 +21,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..exits import ExitOutputs, load_exit_outputs
-from ..io import write_json
-from ..policies import make_policy, simulate
-from ..policies.base import layer_predictions, max_probability
+from ..exits import ExitOutputs
+from ..exits import layer_predictions, max_probability
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
-PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
 
 def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
@@ -73,16 +70,6 @@ def sample_categories(outputs: ExitOutputs) -> dict[str, Any]:
     }
 
 
-def pcee_targets(val: ExitOutputs, test: ExitOutputs) -> list[dict[str, Any]]:
-    rows = []
-    for delta in PCEE_TARGETS:
-        policy = make_policy("pcee", delta=delta).fit(val.logits, val.labels)
-        _, predictions = simulate(policy, test.logits)
-        accuracy = float(np.mean(predictions == test.labels))
-        rows.append({"delta": delta, "test_accuracy": accuracy, "holds": accuracy >= delta})
-    return rows
-
-
 def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None:
     """Difficulty per test sample from test.jsonl (matched by id), or None without that field."""
     path = Path(data_dir) / "test.jsonl"
@@ -106,29 +93,9 @@ def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None
     return np.array([by_id[str(s)] for s in sample_ids])
 
 
-def exit_depth_by_difficulty(val: ExitOutputs, test: ExitOutputs, difficulty: np.ndarray) -> dict[str, Any]:
-    oracle_exits = simulate(make_policy("oracle"), test.logits, test.labels)[0]
-    maxprob = make_policy("maxprob").fit(val.logits, val.labels, tolerance=0.01)
-    maxprob_exits = simulate(maxprob, test.logits)[0]
-    levels = sorted(set(difficulty.tolist()), key=str)
-    return {
-        str(level): {
-            "n_samples": int(np.sum(difficulty == level)),
-            "oracle_mean_exit_layer": float(oracle_exits[difficulty == level].mean()),
-            "maxprob_mean_exit_layer": float(maxprob_exits[difficulty == level].mean()),
-        }
-        for level in levels
-    }
-
-
-def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
-    """Write checks.json for one run from its val and test exit outputs (and the task's data folder)."""
-    val, test = load_exit_outputs(val_path), load_exit_outputs(test_path)
-    if val.logits.shape[1:] != test.logits.shape[1:]:
-        raise DataError(
-            f"'{test_path}', field 'logits': shape [N, L, C] = {list(test.logits.shape)} does not match val's "
-            f"{list(val.logits.shape)} in exits and classes"
-        )
+def metric_checks(val: ExitOutputs, test: ExitOutputs) -> dict[str, Any]:
+    """The metric part of checks.json: errors per exit for every task; calibration and the survey's categories
+    only for classification (a regression has no class probabilities)."""
     report: dict[str, Any] = {
         "n_exits": test.n_exits,
         "n_classes": test.n_classes,
@@ -137,9 +104,20 @@ def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
     if test.n_classes > 1:
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
         report["categories"] = sample_categories(test)
-        report["pcee_targets"] = pcee_targets(val, test)
-        difficulty = read_difficulty(Path(data_dir), test.sample_ids) if data_dir is not None else None
-        if difficulty is not None:
-            report["exit_layer_by_difficulty"] = exit_depth_by_difficulty(val, test, difficulty)
-    write_json(out_path, report)
     return report
+
+
+def checks_row(checks: dict[str, Any]) -> dict[str, Any]:
+    """The aggregate's row of one checks.json: per-exit test errors (error rate, or mean absolute error for a
+    regression), BEEM's monotonicity, and for classification the ECE per exit and the sample categories."""
+    row = {f"{split} error monotone": checks["errors"][split]["monotone_decreasing"] for split in ("val", "test")}
+    test_errors = checks["errors"]["test"]
+    name = "error_rate" if "error_rate" in test_errors else "mean_absolute_error"
+    row[f"test {name.replace('_', ' ')} per exit"] = " ".join(f"{e:.3f}" for e in test_errors[name])
+    if "calibration" in checks:
+        row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
+    if "categories" in checks:
+        for category, share in checks["categories"]["shares"].items():
+            row[f"{category.replace('_', '-')} share"] = round(share, 4)
+        row["overthinking share"] = round(checks["categories"]["overthinking_share"], 4)
+    return row

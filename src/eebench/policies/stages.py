@@ -11,13 +11,14 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ..catalogue import check_value
 from ..errors import ConfigError, DataError
 from ..exits import ExitOutputs, load_exit_outputs
 from ..io import read_json, write_json, write_text
 from ..metrics import task_metrics
 from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
 from ..exits import layer_predictions
-from .base import ExitPolicy
+from .base import FIT_OPTIONS, ExitPolicy
 from .simulation import simulate
 from .sweeps import exit_predictions, gather_predictions
 from .registry import make_policy, policy_from_dict
@@ -156,8 +157,7 @@ def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, 
 
 def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> list[dict[str, Any]]:
     """Sweep the fitted policy's knob over `n_points` values on test and write curve.csv."""
-    if not (isinstance(n_points, int) and n_points >= 2):
-        raise ConfigError(f"curve: 'points' must be an integer >= 2, got {n_points!r}")
+    n_points = check_value(FIT_OPTIONS["curve_points"], n_points, "curve option 'points'")
     policy = _load_fitted(fit_path)
     test = _load_split(Path(test_path), metric)
     rows = curve_rows(policy, test, test_path, load_costs(costs_path, test.n_exits), metric, n_points)

@@ -15,30 +15,11 @@ import pandas as pd
 
 from ..errors import DataError
 from ..io import atomic_path, read_json, write_text
+from ..layout import PLOTS, TABLES, parse_cell, parse_run
+from ..metrics.checks import checks_row
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
 HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
-
-
-def parse_run(path: Path) -> dict:
-    """Task, backbone, strategy and seed of a path under `runs/{task}/{backbone}/{strategy}/seed{seed}/`."""
-    parts = Path(path).parts
-    try:
-        at = len(parts) - 1 - parts[::-1].index("runs")
-        task, backbone, strategy, seed = parts[at + 1 : at + 5]
-        if not seed.startswith("seed"):
-            raise ValueError
-        return {"task": task, "backbone": backbone, "strategy": strategy, "seed": int(seed[4:])}
-    except ValueError:
-        raise DataError(f"'{path}': not inside a run folder runs/{{task}}/{{backbone}}/{{strategy}}/seed{{seed}}/") from None
-
-
-def parse_cell(path: Path) -> dict:
-    """Run and policy of `.../runs/{task}/{backbone}/{strategy}/seed{seed}/policies/{policy}/FILE`."""
-    parts = Path(path).parts
-    if len(parts) < 3 or parts[-3] != "policies":
-        raise DataError(f"'{path}': not a policy cell file (expected .../seed{{seed}}/policies/{{policy}}/FILE)")
-    return {**parse_run(path), "policy": parts[-2]}
 
 
 def _number(value) -> float:
@@ -93,6 +74,19 @@ def summary_table(results: pd.DataFrame, policy_order: list[str]) -> pd.DataFram
     return table[ordered + ["n_seeds"]].reset_index()
 
 
+def with_skipped(table: pd.DataFrame, skipped: list[dict], policy_order: list[str]) -> pd.DataFrame:
+    """The summary table with a `note` column and a row, without figures, for each policy left out of the grid
+    (after its backbone × strategy's rows, in policy order), so the tables say why a policy has no result."""
+    if not skipped:
+        return table
+    left_out = pd.DataFrame([{**row, "n_seeds": 0, "note": f"left out: {row['reason']}"} for row in skipped])
+    merged = pd.concat([table.assign(note=""), left_out.drop(columns="reason")], ignore_index=True)
+    rank = {policy: index for index, policy in enumerate(policy_order)}
+    merged = merged.sort_values("policy", key=lambda column: column.str.removesuffix(HINDSIGHT).map(rank),
+                                kind="stable")
+    return merged.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable").reset_index(drop=True)
+
+
 def _first_seen(column: pd.Series) -> pd.Series:
     """Sort key that keeps values in the order they first appear."""
     return column.map({value: index for index, value in enumerate(dict.fromkeys(column))})
@@ -112,6 +106,8 @@ def markdown_table(table: pd.DataFrame, metric_name: str) -> str:
             for mean, std in zip(table[f"{name}_mean"], table[f"{name}_std"])
         ]
     shown["seeds"] = table["n_seeds"]
+    if "note" in table:
+        shown["note"] = table["note"]
     return shown.to_markdown(index=False)
 
 
@@ -166,20 +162,12 @@ def data_summary(info: dict) -> pd.DataFrame:
 
 
 def checks_table(check_paths: list[Path]) -> pd.DataFrame:
-    """One row per run: error rate of every exit on test, BEEM's monotonicity assumption, ECE, sample categories."""
+    """One row per run: error of every exit on test, BEEM's monotonicity assumption and, for classification,
+    ECE and the sample categories (metrics.checks.checks_row reads each file)."""
     rows = []
     for path in check_paths:
-        checks = read_json(path)
         run = parse_run(path)
-        row = {key: run[key] for key in ("backbone", "strategy", "seed")}
-        for split in ("val", "test"):
-            row[f"{split} error monotone"] = checks["errors"][split]["monotone_decreasing"]
-        row["test error per exit"] = " ".join(f"{e:.3f}" for e in checks["errors"]["test"]["error_rate"])
-        row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
-        for name, share in checks["categories"]["shares"].items():
-            row[f"{name.replace('_', '-')} share"] = round(share, 4)
-        row["overthinking share"] = round(checks["categories"]["overthinking_share"], 4)
-        rows.append(row)
+        rows.append({**{key: run[key] for key in ("backbone", "strategy", "seed")}, **checks_row(read_json(path))})
     return pd.DataFrame(rows)
 
 
@@ -190,13 +178,12 @@ LATENCY_COLUMNS = [
 
 
 def latency_table(latency_paths: list[Path]) -> pd.DataFrame:
-    """Real early-exit timing: one row per run × policy × batch size (bs 1 and batched)."""
+    """Real early-exit timing: one row per run × policy × batch size (the config's latency.batch_sizes)."""
     rows = []
     for path in latency_paths:
         latency = read_json(path)
         cell = parse_cell(path)
-        for mode in ("batch_size_1", "batched"):
-            rows.append({**cell, **latency[mode], "device": latency["device"]})
+        rows.extend({**cell, **timing, "device": latency["device"]} for timing in latency["timings"])
     return pd.DataFrame(rows, columns=LATENCY_COLUMNS)
 
 
@@ -247,8 +234,10 @@ def aggregate_task(
     data_dir: Path,
     out_dir: Path,
     latency_paths: list[Path] = (),
+    skipped: list[dict] = (),
 ) -> None:
-    """Tables and charts of `task` from its cells' files, rows in the order of `policies`."""
+    """Tables and charts of `task` from its cells' files, rows in the order of `policies`; `skipped` lists the
+    policies left out of the grid (backbone, strategy, policy, reason), shown as rows with the reason."""
     results = collect_results(test_paths)
     if results.empty or set(results["task"]) != {task}:
         raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
@@ -256,27 +245,27 @@ def aggregate_task(
     unknown = sorted(set(results["policy"].str.removesuffix(HINDSIGHT)) - set(policies))
     if unknown:
         raise DataError(f"task {task!r}: results of policies {unknown} that --policies does not list ({policies})")
-    table = summary_table(results, policies)
+    table = with_skipped(summary_table(results, policies), list(skipped), policies)
     data = data_summary(read_json(Path(data_dir) / "info.json"))
     checks = checks_table(check_paths)
     latency = latency_table(list(latency_paths))
 
-    tables, plots = Path(out_dir) / "tables", Path(out_dir) / "plots"
-    _write_csv(table, tables / f"{task}.csv")
-    _write_csv(data, tables / f"{task}_data.csv")
-    _write_csv(checks, tables / f"{task}_checks.csv")
-    _write_csv(latency, tables / f"{task}_latency.csv")
+    out = {name: Path(out_dir) / template.format(task=task) for name, template in {**TABLES, **PLOTS}.items()}
+    _write_csv(table, out["table"])
+    _write_csv(data, out["data"])
+    _write_csv(checks, out["checks"])
+    _write_csv(latency, out["latency"])
     latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
     write_text(
-        tables / f"{task}.md",
+        out["markdown"],
         f"# {task}\n\n## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n"
         f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n"
         + latency_section,
     )
     chart = speedup_chart(collect_curves(curve_paths), results, metric_name)
-    _save_chart(chart, plots / f"{task}.html", plots / f"{task}.png")
+    _save_chart(chart, out["chart"], out["image"])
     losses = training_chart(training_curves(model_dirs))
-    _save_chart(losses, plots / f"{task}_training.html", plots / f"{task}_training.png")
+    _save_chart(losses, out["training"], out["training_image"])
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -1,21 +1,13 @@
 """Option declarations shared by many tasks (split sizes, where the data comes from); every task declares its
-options with the catalogue's constructors (`eebench.catalogue`), and `resolve_options` checks a config's."""
+options with the catalogue's constructors (`eebench.catalogue`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from .. import catalogue
 from ..catalogue import Option, choice, integer, number, path
 
 
 def fraction(help: str, default: float) -> Option:
     return number(help, default=default, above=0, below=1)
-
-
-def resolve_options(task: str, given: dict | None) -> dict[str, Any]:
-    """The task's options with defaults filled in; unknown keys and bad values raise ConfigError."""
-    return catalogue.get("task", task).check(given)
 
 
 def split_options(val_fraction: float = 0.1) -> dict[str, Option]:
