@@ -9,6 +9,7 @@ when it starts."""
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -46,6 +47,13 @@ def load_schema() -> dict:
     return yaml.safe_load(resources.files("eebench").joinpath(SCHEMA_RESOURCE).read_text())
 
 
+@functools.cache
+def _schema_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema())
+
+
 def load_config(path: str | Path) -> dict:
     """Read a YAML config file and return it validated, with defaults filled in."""
     p = Path(path)
@@ -60,12 +68,9 @@ def load_config(path: str | Path) -> dict:
 
 def validate_config(config: Any, source: str = "config") -> dict:
     """Validate `config` against the schema's structure and the catalogue; return a copy with defaults."""
-    import jsonschema
-
     if not isinstance(config, dict):
         raise ConfigError(f"'{source}': the config must be a mapping of keys to values, got {type(config).__name__}")
-    validator = jsonschema.Draft202012Validator(load_schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(_schema_validator().iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         raise ConfigError(_describe_schema_error(errors[0], source))
     result = copy.deepcopy(config)
