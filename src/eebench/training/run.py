@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 from ..models import build_model, write_model_dir
-from ..models.registry import backbone_options as resolve_backbone_options
-from ..models.registry import get_backbone
+from ..models.backbones import backbone_options as resolve_backbone_options
+from ..models.backbones import get_backbone
 from ..models.runtime import check_precision, seed_everything, select_device, threads_for
 from .checkpoint import checkpoint_root
 from .loop import Trainer, write_log
