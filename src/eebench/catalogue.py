@@ -21,7 +21,7 @@ import numbers
 import pkgutil
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from .errors import ConfigError
 

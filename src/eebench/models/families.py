@@ -10,7 +10,6 @@ import torch
 from torch import nn
 from transformers.masking_utils import create_bidirectional_mask
 
-from .backbones import POOLINGS
 from .multi_exit import BackboneAdapter, LayerContext
 
 

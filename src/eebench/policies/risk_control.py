@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..catalogue import choice, integer, number
 from ..exits import layer_predictions
 from .base import ThresholdPolicy
-from .sweeps import first_crossing, gather_predictions
 from .beem import BeemCostPolicy
 from .maxprob import MaxProbPolicy
+from .sweeps import first_crossing, gather_predictions
 
 BASE_SCORES = ("maxprob", "beem")
 

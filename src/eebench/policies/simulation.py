@@ -34,6 +34,7 @@ def simulate(policy: ExitPolicy, logits, labels=None, *, compact: bool = True, *
     """Run a policy over cached exit logits [N, L, C] through its incremental `step`.
     Returns (exit_layer [N] int, 1-based; prediction [N]). Only `oracle` reads `labels`; `lte` reads
     `lte_scores` [N, L]."""
+    policy.check_params(policy.get_params())
     logits = policy.check_logits(logits)
     n, n_exits = logits.shape[:2]
     if labels is not None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..catalogue import integer, number, number_list
 from ..exits import max_probability
 from .base import ExitPolicy, State
