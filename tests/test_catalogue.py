@@ -27,6 +27,26 @@ BASE = {
 }
 
 
+def invalid_examples(option: catalogue.Option) -> list:
+    """Values `option` must reject: wrong types, non-finite numbers, values beyond its bounds or choices."""
+    if option.kind == "boolean":
+        return ["yes", 1]
+    if option.kind in ("choice", "text"):
+        return [12345, "no-such-value" if option.kind == "choice" else ""]
+    if option.kind == "path":
+        return ["", "$(touch pwned)", "a;b", "{task}", "-rf", 7]
+    if option.kind in ("numbers", "integers"):
+        return ["1,2", [float("nan")] * (option.length or 1), [], [True] * (option.length or 1)]
+    examples = ["ten", float("nan"), float("inf"), float("-inf"), True, None if not option.nullable else "null"]
+    if option.kind == "integer":
+        examples.append(1.5)
+    if option.minimum is not None:
+        examples.append(option.minimum - 1)
+    if option.maximum is not None:
+        examples.append(option.maximum + 1)
+    return examples
+
+
 def bad_configs():
     """(config change, field the message must name) for every invalid example value of every option."""
     cases = []
@@ -34,18 +54,18 @@ def bad_configs():
         for name, component in catalogue.components(kind).items():
             for key, option in component.options.items():
                 cases += [({section: {name: {key: bad}}}, f"{section}.{name}.{key}", bad)
-                          for bad in option.invalid_examples()]
+                          for bad in invalid_examples(option)]
             cases.append(({section: {name: {"no_such_option": 1}}}, f"{section}.{name}.no_such_option", 1))
     for name, component in catalogue.components("policy").items():
         for key, option in component.options.items():
             cases += [({"policies": {"cell": {"method": name, key: bad}}}, f"policies.cell.{key}", bad)
-                      for bad in option.invalid_examples()]
+                      for bad in invalid_examples(option)]
         cases.append(({"policies": {name: {"no_such_option": 1}}}, f"policies.{name}.no_such_option", 1))
     for section, declared in (("training", TRAINING_OPTIONS), ("policy_fit", FIT_OPTIONS)):
         for key, option in declared.items():
-            cases += [({section: {key: bad}}, f"{section}.{key}", bad) for bad in option.invalid_examples()]
-    cases += [({"latency": {"batch_sizes": bad}}, "latency.batch_sizes", bad) for bad in BATCH_SIZES.invalid_examples()]
-    cases += [({"results_dir": bad}, "results_dir", bad) for bad in RESULTS_DIR.invalid_examples()]
+            cases += [({section: {key: bad}}, f"{section}.{key}", bad) for bad in invalid_examples(option)]
+    cases += [({"latency": {"batch_sizes": bad}}, "latency.batch_sizes", bad) for bad in invalid_examples(BATCH_SIZES)]
+    cases += [({"results_dir": bad}, "results_dir", bad) for bad in invalid_examples(RESULTS_DIR)]
     return cases
 
 
