@@ -178,8 +178,5 @@ class Alternating(Strategy):
         return F.mse_loss(scores, target)
 
 
-STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (Joint, JointKL, TwoStage, Distill, Alternating)}
-
-
 def make_strategy(name: str, options: dict | None = None) -> Strategy:
     return catalogue.get("strategy", name).target(options)
