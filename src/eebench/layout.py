@@ -20,6 +20,7 @@ FIT = CELL + "/fit.json"
 TEST = CELL + "/test.json"
 CURVE = CELL + "/curve.csv"
 LATENCY = CELL + "/latency.json"
+PREPARE_LOG = "logs/prepare/{task}.log"
 RUN_LOGS = "logs/{stage}/{task}/{backbone}/{strategy}/seed{seed}"  # + "/{split}.log", "/{policy}.log" or ".log"
 
 # What `aggregate` writes for a task: name -> template.

@@ -4,6 +4,6 @@ rule prepare:
     params:
         options=lambda w: as_json(config["tasks"].get(w.task, {})),
     log:
-        results("logs/prepare/{task}.log"),
+        results(layout.PREPARE_LOG),
     shell:
         "eebench prepare --task {wildcards.task:q} --options {params.options:q} --out {output:q} 2>&1 | tee {log:q}"

@@ -64,6 +64,17 @@ def outcome_summary(metric, labels, exit_layers, predictions, n_exits, costs) ->
     }
 
 
+def outcome_row(record: dict[str, Any], source) -> dict[str, Any]:
+    """How a reader (the aggregate) takes an `outcome_summary` from test.json: the primary metric as `metric`
+    with its name as `metric_name`, the speed-ups (NaN where not measured) and the mean exit layer."""
+    missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in record]
+    if missing:
+        raise DataError(f"'{source}': missing fields {missing}")
+    row = {name: float("nan") if record.get(name) is None else float(record[name])
+           for name in ("layer_speedup", "flops_speedup", "mean_exit_layer")}
+    return {"metric": float(record["primary"]), "metric_name": record["metric"], **row}
+
+
 def _load_split(path: Path, metric: str) -> ExitOutputs:
     outputs = load_exit_outputs(path)
     check_metric_for_outputs(metric, outputs, path)

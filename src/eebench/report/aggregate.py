@@ -17,13 +17,10 @@ from ..errors import DataError
 from ..io import atomic_path, read_json, write_text
 from ..layout import PLOTS, TABLES, parse_cell, parse_run
 from ..metrics.checks import checks_row
+from ..policies.stages import outcome_row
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
 HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
-
-
-def _number(value) -> float:
-    return float("nan") if value is None else float(value)
 
 
 def collect_results(test_paths: list[Path]) -> pd.DataFrame:
@@ -33,20 +30,11 @@ def collect_results(test_paths: list[Path]) -> pd.DataFrame:
     for path in test_paths:
         result = read_json(path)
         cell = parse_cell(path)
-        rows.append(_result_row(result, cell, path))
+        rows.append({**cell, **outcome_row(result, path)})
         if "best_fixed_in_hindsight" in result:
             hindsight = {**cell, "policy": cell["policy"] + HINDSIGHT}
-            rows.append(_result_row(result["best_fixed_in_hindsight"], hindsight, path))
+            rows.append({**hindsight, **outcome_row(result["best_fixed_in_hindsight"], path)})
     return pd.DataFrame(rows)
-
-
-def _result_row(result: dict, cell: dict, path: Path) -> dict:
-    missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in result]
-    if missing:
-        raise DataError(f"'{path}': missing fields {missing}")
-    row = {**cell, **{name: _number(result.get(name)) for name in FIGURES[1:]}}
-    row["metric"], row["metric_name"] = result["primary"], result["metric"]
-    return row
 
 
 def collect_curves(curve_paths: list[Path]) -> pd.DataFrame:
