@@ -58,6 +58,7 @@ class Option:
     length: int | None = None  # lists: exact number of items
     positive_sum: bool = False  # lists: the items must not all be zero
     nullable: bool = False  # None is allowed (e.g. a knob left to `fit`)
+    pattern: str | None = None  # text: a regular expression the whole value must match
 
     @property
     def expected(self) -> str:
@@ -67,7 +68,7 @@ class Option:
         elif self.kind == "choice":
             text = "one of " + ", ".join(repr(c) for c in self.choices)
         elif self.kind == "text":
-            text = "a non-empty string"
+            text = "a non-empty string" if self.pattern is None else f"a string matching {self.pattern}"
         elif self.kind == "path":
             text = ("a non-empty path not starting with '-', without shell or wildcard characters "
                     "($ ` ; | & < > ( ) { } [ ] * ? ! \" \\)")
@@ -106,7 +107,8 @@ class Option:
         if self.kind == "choice":
             return value if isinstance(value, str) and value in self.choices else _INVALID
         if self.kind == "text":
-            return value if isinstance(value, str) and value.strip() else _INVALID
+            matches = self.pattern is None or re.fullmatch(self.pattern, str(value)) is not None
+            return value if isinstance(value, str) and value.strip() and matches else _INVALID
         if self.kind == "path":
             return value if is_safe_path(value) else _INVALID
         if self.kind in ("numbers", "integers"):
@@ -168,8 +170,8 @@ def choice(help: str, choices: Iterable[str], *, default: Any = _REQUIRED, nulla
     return _option("choice", help, default, nullable, choices=tuple(choices))
 
 
-def text(help: str, *, default: Any = _REQUIRED, nullable: bool | None = None) -> Option:
-    return _option("text", help, default, nullable)
+def text(help: str, *, default: Any = _REQUIRED, pattern: str | None = None, nullable: bool | None = None) -> Option:
+    return _option("text", help, default, nullable, pattern=pattern)
 
 
 def path(help: str, *, default: Any = _REQUIRED, nullable: bool | None = None) -> Option:

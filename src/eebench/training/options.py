@@ -19,7 +19,8 @@ TRAINING_OPTIONS = {
     "weight_decay": number("AdamW weight decay", default=0.01, minimum=0),
     "max_length": integer("longest tokenised text input (tokens)", default=128),
     "precision": choice("floating-point precision of training", ("fp32", "bf16", "fp16"), default="fp32"),
-    "device": text("auto, cpu, cuda or cuda:N", default="auto"),
+    "device": text("where to train: the first GPU if any (auto), cpu, cuda or cuda:N", default="auto",
+                   pattern=r"auto|cpu|cuda(:[0-9]+)?"),
     "checkpoint_every": integer("optimizer steps between resumable checkpoints", default=500),
     "grad_clip": number("largest gradient norm (clipped above it)", default=1.0, above=0),
 }

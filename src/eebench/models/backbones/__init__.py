@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import catalogue
-from ...catalogue import Option, OptionError, choice, integer, number, text
+from ...catalogue import Option, OptionError, choice, integer, number, path
 from ..pretrained import MINILM_PACKAGE
 
 BUILD_KINDS = ("small", "random-init", "pretrained")
@@ -81,7 +81,7 @@ def random_init(name: str, family: str, size: dict[str, Option], description: st
                 modalities: tuple[str, ...] = TEXT) -> BackboneSpec:
     extra = {}
     if modalities == TEXT:
-        tokenizer = text("tokenizer: hub id, local folder or package:NAME", default=MINILM_PACKAGE)
+        tokenizer = path("tokenizer: hub id, local folder or package:NAME", default=MINILM_PACKAGE)
         extra = {"tokenizer": tokenizer, **text_options()}
     return register_backbone(
         BackboneSpec(name, "random-init", family, modalities, {**size, **extra, **head_options()}, description)
@@ -89,7 +89,7 @@ def random_init(name: str, family: str, size: dict[str, Option], description: st
 
 
 def pretrained(name: str, family: str, source: str, description: str, modalities: tuple[str, ...] = TEXT) -> BackboneSpec:
-    weights = text("pretrained weights: hub id, local folder or package:NAME (same family)", default=source)
+    weights = path("pretrained weights: hub id, local folder or package:NAME (same family)", default=source)
     extra = text_options() if modalities == TEXT else {}
     return register_backbone(
         BackboneSpec(name, "pretrained", family, modalities, {"pretrained": weights, **extra, **head_options()},
