@@ -12,6 +12,7 @@ this package is imported with it, so each policy class defined in one registers 
 import importlib
 import pkgutil
 
+from ..lazy import lazy_attributes
 from .base import ExitPolicy, State
 from .registry import ALIASES, make_policy, policy_class, policy_from_dict
 from .simulation import simulate
@@ -20,12 +21,7 @@ for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
 
-def __getattr__(name: str):
-    if name == "POLICIES":
-        from . import registry
-
-        return registry.POLICIES
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {}, {"POLICIES": "policy"})  # every registered policy class by id
 
 
 __all__ = ["ALIASES", "POLICIES", "ExitPolicy", "State", "make_policy", "policy_class", "policy_from_dict", "simulate"]

@@ -11,19 +11,15 @@ import numpy as np
 
 from .. import catalogue
 from ..errors import DataError
+from ..lazy import lazy_attributes
 from .base import ExitPolicy
 
 ALIASES = {"static": "static-k"}
+__getattr__ = lazy_attributes(__name__, {}, {"POLICIES": "policy"})  # every registered policy class by id
 
 
 def policy_class(policy_id: str) -> type[ExitPolicy]:
     return catalogue.get("policy", ALIASES.get(policy_id, policy_id)).target
-
-
-def __getattr__(name: str):
-    if name == "POLICIES":  # every registered policy class by id, including ones registered later
-        return {key: component.target for key, component in catalogue.components("policy").items()}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_policy(policy_id: str, **params: Any) -> ExitPolicy:
