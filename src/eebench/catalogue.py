@@ -305,12 +305,12 @@ def get(kind: str, name: Any) -> Component:
 def _load(kind: str) -> None:
     if kind in _LOADED:
         return
-    _LOADED.add(kind)
     module_name, is_package = DECLARED_IN[kind]
     module = importlib.import_module(module_name)
     if is_package:
         for info in pkgutil.iter_modules(module.__path__):
             importlib.import_module(f"{module_name}.{info.name}")
+    _LOADED.add(kind)
 
 
 # -------------------------------------------------------------------------------------------------------------
