@@ -24,23 +24,33 @@ def test_patience_confidence_counts_consecutive_confident_exits():
 
 def test_beem_score_and_restarts():
     # Weights w = (0.2, 0.4, 0.6, 0.8). Sample 0 predicts 1,1,1,1 with C = 0.6, 0.6, 0.7, 0.9:
-    # S = 0.12, 0.12 + 0.24 = 0.36, 0.36 + 0.42 = 0.78 >= α = 0.7 -> exit 3.
+    # S = 0.12, 0.12 + 0.24 = 0.36, 0.36 + 0.42 = 0.78 -> exit 3 at α = 0.6 or 0.7.
     # Sample 1 predicts 1,0,0,... with C = 0.9, 0.8, 0.8: S = 0.18; disagreement -> restart at w_2·C_2 = 0.32
-    # ("score") then 0.32 + 0.48 = 0.80 -> exit 3; with restart "zero": 0, 0.48 -> final exit 4.
+    # ("score") then 0.32 + 0.48 = 0.80 -> exit 3.
     logits = binary([0.6, 0.6, 0.7, 0.9], [0.9, 0.2, 0.2, 0.2])
     weights = [0.2, 0.4, 0.6, 0.8]
     assert exits_of(make_policy("beem-c", alpha=0.7, weights=weights), logits) == [3, 3]
-    assert exits_of(make_policy("beem-c", alpha=0.7, weights=weights, restart="zero"), logits) == [3, 4]
+    assert exits_of(make_policy("beem-c", alpha=0.6, weights=weights), logits) == [3, 3]
+    # The released code (Div290/BEEM1 modeling_albert.py): confidence = 0 at the first exit and after every
+    # disagreement; an agreeing exit adds w_i·C_i. Sample 0: 0, 0.24, 0.24 + 0.42 = 0.66 -> exit 3 at α = 0.6,
+    # final exit 4 at α = 0.7. Sample 1: 0, 0 (disagrees), 0.48 -> final exit 4 at both.
+    assert exits_of(make_policy("beem-c", alpha=0.6, weights=weights, restart="zero"), logits) == [3, 4]
+    assert exits_of(make_policy("beem-c", alpha=0.7, weights=weights, restart="zero"), logits) == [4, 4]
+    # The earliest exit is exit 2, whatever α: a chain needs two agreeing exits (α = 0 exits on any chain:
+    # sample 0 at exit 2, sample 1 at exit 3, the first agreement after its break).
+    assert exits_of(make_policy("beem-c", alpha=0.0, weights=weights, restart="zero"), logits) == [2, 3]
 
 
 def test_beem_default_weights():
     logits, labels = synthetic_exits(n=200, n_exits=4)
     costs = np.array([10.0, 30.0, 60.0, 100.0])
-    beem_c = make_policy("beem-c", alpha=1.0, cost_scale=2.0).fit(logits, labels, costs)
-    assert beem_c.weights_.tolist() == pytest.approx([0.2, 0.6, 1.2, 2.0])  # λ · c_i / c_L
+    beem_c = make_policy("beem-c", alpha=1.0).fit(logits, labels, costs)
+    assert beem_c.weights_.tolist() == pytest.approx([0.1, 0.3, 0.6, 1.0])  # c_i / c_L
     assert make_policy("beem-c", alpha=1.0).fit(logits, labels).weights_.tolist() == pytest.approx([.25, .5, .75, 1])
     beem_a = make_policy("beem-a", alpha=1.0).fit(logits, labels)
     assert beem_a.weights_ == pytest.approx((logits.argmax(2) == labels[:, None]).mean(0))
+    with pytest.raises(ConfigError, match="unknown parameter.*cost_scale"):
+        make_policy("beem-c", cost_scale=2.0)
 
 
 def test_beem_error_rate_rule():
@@ -49,7 +59,8 @@ def test_beem_error_rate_rule():
     # 0.7 (right): error rates of the top-k sets are 0, 1/2, 1/3, 1/4 -> the lowest α with rate <= 1/4 is 0.7,
     # so everyone exits at exit 1.
     logits = binary([0.95, 0.95, 0.95], [0.1, 0.5, 0.1], [0.8, 0.8, 0.8], [0.7, 0.7, 0.7])
-    policy = make_policy("beem-c", weights=[1, 1, 1], threshold_rule="error-rate").fit(logits, np.ones(4, int))
+    policy = make_policy("beem-c", weights=[1, 1, 1], threshold_rule="error-rate", min_exit_samples=1,
+                         error_confidence=None).fit(logits, np.ones(4, int))
     assert policy.thresholds_[0] == pytest.approx(0.7, abs=1e-6)
     assert exits_of(policy, logits) == [1, 1, 1, 1]
     # Label the first sample 0: it is wrong at exits 1 and 3 too, p_t = 2/4; exit-1 rates are 1, 1, 2/3, 2/4,
@@ -63,6 +74,37 @@ def test_beem_error_rate_rule():
     # Exit 2 sees samples 2 and 3, both chains intact: S_2 = 0.9 + 0.5 = 1.4 (wrong: tie -> class 0) and
     # 0.8 + 0.8 = 1.6 (right) -> α_2 = 1.6, so the third sample exits at 2 and the second runs to 3.
     assert exits_of(policy, clean) == [1, 3, 2]
+
+
+def test_beem_error_rate_rule_minimum_count_and_clopper_pearson():
+    # Exit 1 of 2, weights 1 so S_1 = C_1. 40 samples: 10 at C_1 = 0.95 all right, 30 at 0.6 with 3 wrong at
+    # exit 1; the final exit is wrong on 4 of 40, p_L = 0.1.
+    p1 = [0.95] * 10 + [0.6] * 30
+    final = [0.9] * 36 + [0.1] * 4
+    labels = np.ones(40, int)
+    logits = binary(*[[a, b] for a, b in zip(p1, final)])
+    wrong_early = [10, 11, 12]  # predict class 0 at exit 1 for these (P(class 1) = 0.4 -> C_1 = 0.6)
+    logits[wrong_early, 0] = binary([0.4, 0.9])[0, 0]
+
+    def threshold(**params):
+        return make_policy("beem-c", weights=[1, 1], threshold_rule="error-rate", **params).fit(
+            logits, labels).thresholds_[0]
+
+    # Plain rule: all 40 have error 3/40 = 0.075 <= 0.1, so α_1 = 0.6.
+    assert threshold(min_exit_samples=1, error_confidence=None) == pytest.approx(0.6, abs=1e-6)
+    # Needing 11 exiting samples rules out the clean top-10 group, still α_1 = 0.6; needing 41 rules out all.
+    assert threshold(min_exit_samples=11, error_confidence=None) == pytest.approx(0.6, abs=1e-6)
+    assert threshold(min_exit_samples=41, error_confidence=None) > 0.95
+    # Clopper-Pearson at 90 %: 0 errors in 10 -> U = 1 - 0.1^(1/10) = 0.206 > 0.1; 3 errors in 40 -> U ≈ 0.17
+    # > 0.1 (the Beta(4, 37) 90 % quantile): no α qualifies, exit 1 stays shut.
+    assert 1 - 0.1 ** (1 / 10) == pytest.approx(0.2057, abs=1e-4)
+    from scipy.stats import beta
+    assert beta.ppf(0.9, 4, 37) > 0.1
+    assert threshold(min_exit_samples=1, error_confidence=0.9) > 0.95
+    # At 20 % confidence the bounds are 1 - 0.8^(1/10) = 0.022 <= 0.1 for the clean ten and beta.ppf(0.2, 4, 37)
+    # ≈ 0.05 <= 0.1 for all 40: α_1 = 0.6 again.
+    assert beta.ppf(0.2, 4, 37) < 0.1
+    assert threshold(min_exit_samples=1, error_confidence=0.2) == pytest.approx(0.6, abs=1e-6)
 
 
 def test_pcee_reliability_bins():
