@@ -22,8 +22,8 @@ import time
 import numpy as np
 
 from eebench.policies import POLICIES, make_policy
-from eebench.policies.base import FIT_GRID_POINTS, exit_predictions, first_crossing, max_probability, score_grid
-from eebench.policies.patience_confidence import window_minimum
+from eebench.policies.base import FIT_GRID_POINTS, exit_predictions, first_crossing, score_grid
+from eebench.policies.patience_confidence import window_worst
 
 
 def synthetic(n: int, n_exits: int, n_classes: int, seed: int = 0):
@@ -65,14 +65,14 @@ def fit_search(policy, logits, inputs) -> tuple[list, np.ndarray]:
     if policy.knob is None:
         return [], np.empty((0, logits.shape[0]), dtype=np.int64)
     if policy.id == "patience-confidence":  # every (patience, threshold) pair, as its fit_knobs searches them
-        confidences, singles, exits = max_probability(logits), [], []
+        measures, singles, exits = policy.measure(logits), [], []
         for patience in range(1, logits.shape[1]):
-            window_scores = window_minimum(confidences, patience)
-            thresholds = score_grid(window_scores, FIT_GRID_POINTS)
+            window_scores = window_worst(measures, patience, policy.exit_when)
+            thresholds = score_grid(window_scores, FIT_GRID_POINTS, policy.exit_when)
             single = copy.deepcopy(policy)
             single.patience = patience
             singles += [with_knob(single, t) for t in thresholds]
-            exits.append(first_crossing(window_scores, thresholds))
+            exits.append(first_crossing(window_scores, thresholds, policy.exit_when))
         return singles, np.concatenate(exits)
     if policy.id == "risk-control":  # the loss of its base score's threshold at every grid point
         if policy.score != "maxprob":

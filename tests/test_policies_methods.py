@@ -7,7 +7,7 @@ import pytest
 from eebench.errors import ConfigError, DataError
 from eebench.policies import make_policy, simulate
 from eebench.policies.risk_control import binomial_cdf
-from policy_helpers import binary, synthetic_exits
+from policy_helpers import binary, logits_from_probs, synthetic_exits
 
 
 def exits_of(policy, logits, labels=None, **inputs):
@@ -15,11 +15,30 @@ def exits_of(policy, logits, labels=None, **inputs):
 
 
 def test_patience_confidence_counts_consecutive_confident_exits():
-    # τ = 0.8, t = 2. Sample 0: C = 0.9, 0.6, 0.85, 0.9, 0.95 -> counter 1, 0, 1, 2 -> exit 4.
+    # Max-prob: τ = 0.8, t = 2. Sample 0: C = 0.9, 0.6, 0.85, 0.9, 0.95 -> counter 1, 0, 1, 2 -> exit 4.
     # Sample 1: C = 0.9, 0.9, ... -> counter 1, 2 -> exit 2 (predictions may change: only confidence counts).
     logits = binary([0.9, 0.6, 0.85, 0.9, 0.95], [0.9, 0.1, 0.5, 0.5, 0.5])
-    assert exits_of(make_policy("patience-confidence", patience=2, threshold=0.8), logits) == [4, 2]
-    assert exits_of(make_policy("patience-confidence", patience=1, threshold=0.8), logits) == [1, 1]
+    policy = make_policy("patience-confidence", patience=2, threshold=0.8, confidence="maxprob")
+    assert exits_of(policy, logits) == [4, 2]
+    assert exits_of(make_policy("patience-confidence", patience=1, threshold=0.8, confidence="maxprob"),
+                    logits) == [1, 1]
+
+
+def test_patience_confidence_counts_normalised_entropy_by_default():
+    # The authors' measure (PCEE-BERT normal_shannon_entropy): u = H(p) / ln C < τ. Three classes:
+    # p = (0.6, 0.2, 0.2): H = -(0.6 ln 0.6 + 0.4 ln 0.2) = 0.3065 + 0.6438 = 0.9503, u = 0.9503 / ln 3 = 0.8650.
+    # p = (0.5, 0.5, 0.0+): H = ln 2 = 0.6931, u = 0.6309. So at τ = 0.7 the second is confident and the first
+    # is not, although its max-prob is higher (0.6 > 0.5): max-prob at τ = 0.55 says the opposite.
+    first, second = [0.6, 0.2, 0.2], [0.5, 0.5 - 1e-9, 1e-9]
+    assert -(0.6 * np.log(0.6) + 0.4 * np.log(0.2)) / np.log(3) == pytest.approx(0.8650, abs=1e-4)
+    assert np.log(2) / np.log(3) == pytest.approx(0.6309, abs=1e-4)
+    logits = logits_from_probs([[second, second, first, first], [first, first, second, second]])
+    # t = 2: sample 0 confident at exits 1, 2 -> exit 2; sample 1 confident at 3, 4 -> only the final exit 4.
+    assert exits_of(make_policy("patience-confidence", patience=2, threshold=0.7), logits) == [2, 4]
+    assert exits_of(make_policy("patience-confidence", patience=2, threshold=0.55, confidence="maxprob"),
+                    logits) == [4, 2]
+    with pytest.raises(ConfigError, match="'confidence' must be one of"):
+        make_policy("patience-confidence", confidence="entropy")
 
 
 def test_beem_score_and_restarts():

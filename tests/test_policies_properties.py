@@ -11,10 +11,12 @@ from eebench.policies import POLICIES, make_policy, simulate
 from eebench.policies.base import run_steps
 
 EXTRA_PARAMS = {
-    "beem-c": [{}, {"restart": "zero"}, {"threshold_rule": "error-rate"}],
+    "beem-c": [{}, {"restart": "zero"}, {"threshold_rule": "error-rate"},
+               {"threshold_rule": "error-rate", "min_exit_samples": 1, "error_confidence": None}],
     "beem-a": [{}, {"threshold_rule": "error-rate", "restart": "zero"}],
     "pcee": [{}, {"temperature_scaling": True, "bins": 5}],
     "maxprob": [{}, {"temperature_scaling": True}],
+    "patience-confidence": [{}, {"confidence": "maxprob"}],
     "ucb": [{}, {"batch_size": 3}, {"batch_size": 16, "exploration": 0.3}],
     "risk-control": [{}, {"score": "beem"}],
 }

@@ -81,12 +81,17 @@ def max_probability(logits_l: np.ndarray) -> np.ndarray:
 
 
 def softmax_entropy(logits_l: np.ndarray) -> np.ndarray:
-    """Entropy H(p) = -sum_j p_j ln p_j of the softmax (natural log)."""
+    """Entropy H(p) = -sum_j p_j ln p_j of the softmax (natural log) over the last (class) axis."""
     z = logits_l.astype(np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(z).sum(axis=1, keepdims=True))
+    z = z - z.max(axis=-1, keepdims=True)
+    log_norm = np.log(np.exp(z).sum(axis=-1, keepdims=True))
     p = np.exp(z - log_norm)
-    return (log_norm[:, 0] - (p * z).sum(axis=1))
+    return (log_norm[..., 0] - (p * z).sum(axis=-1))
+
+
+def normalised_entropy(logits_l: np.ndarray) -> np.ndarray:
+    """H(p) / ln C (FastBERT's uncertainty, PCEE-BERT's confidence measure), in [0, 1]."""
+    return softmax_entropy(logits_l) / np.log(logits_l.shape[-1])
 
 
 def crossing_ranks(scores: np.ndarray, thresholds: np.ndarray, exit_when: str) -> tuple[np.ndarray, np.ndarray]:

@@ -8,9 +8,7 @@
 
 from __future__ import annotations
 
-import math
-
-from .base import ThresholdPolicy, check_non_negative, softmax_entropy
+from .base import ThresholdPolicy, check_non_negative, normalised_entropy, softmax_entropy
 
 
 class EntropyPolicy(ThresholdPolicy):
@@ -29,4 +27,4 @@ class NormEntropyPolicy(EntropyPolicy):
     id = "norm-entropy"
 
     def layer_score(self, state, layer, logits_l):
-        return softmax_entropy(logits_l) / math.log(logits_l.shape[1])
+        return normalised_entropy(logits_l)
