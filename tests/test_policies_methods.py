@@ -7,6 +7,7 @@ import pytest
 from eebench.errors import ConfigError, DataError
 from eebench.policies import make_policy, simulate
 from eebench.policies.risk_control import binomial_cdf
+from eebench.policies.ucb import play_bandits
 from policy_helpers import binary, logits_from_probs, synthetic_exits
 
 
@@ -176,6 +177,45 @@ def test_ucb_stream_by_hand():
     assert exits[order].tolist() == [1, 2, 2, 2]
     threshold, best = policy.hindsight_exits(logits)
     assert threshold == 0.9 and best.tolist() == [2, 2, 2, 2]
+
+
+def notebook_ucb_arms(first_conf, last_conf, arms, overhead, c_tilde):
+    """CeeBERT's one-exit notebook (Div290/CeeBERT `UBERT one exit.ipynb`), transcribed: `initialize` plays arm
+    t on sample t for the first |A| samples; then each sample t plays argmax_a Q[a] + c̃·sqrt(ln t / N[a]) and
+    Q[a] is the running mean of rewards 0 (C_1 >= α_a) or C_L − C_1 − o."""
+    q, counts, played = [0.0] * len(arms), [0] * len(arms), []
+    for t in range(len(first_conf)):
+        if t < len(arms):
+            arm = t
+        else:
+            index = [q[a] + c_tilde * (np.log(t) / counts[a]) ** 0.5 for a in range(len(arms))]
+            arm = index.index(max(index))
+        reward = 0.0 if first_conf[t] >= arms[arm] else last_conf[t] - first_conf[t] - overhead
+        q[arm] = (counts[arm] * q[arm] + reward) / (counts[arm] + 1)
+        counts[arm] += 1
+        played.append(arm)
+    return played
+
+
+def test_ucb_default_exploration_reproduces_the_notebook():
+    rng = np.random.default_rng(0)
+    p1 = rng.uniform(0.05, 0.95, size=(400, 2))
+    logits = binary(*p1.tolist())
+    policy = make_policy("ucb", overhead=0.1)
+    arms = policy.arms.tolist()
+    confidences = np.maximum(p1, 1 - p1)[policy.stream_order(400)]
+    expected = notebook_ucb_arms(confidences[:, 0], confidences[:, 1], arms, 0.1, c_tilde=2.0)
+    _, _, gains, depths = policy.arm_outcomes(logits)
+    assert play_bandits(gains, depths, [0.1], 1, policy.exploration)[0].tolist() == expected
+    exits = simulate(policy, logits)[0][policy.stream_order(400)]
+    # The arm played is visible through the exit: exit 1 iff C_1 >= α of the arm played.
+    assert np.array_equal(exits == 1, confidences[:, 0] >= np.asarray(arms)[expected])
+    assert policy.exploration == pytest.approx(2 / np.sqrt(2))
+    # exploration = 1 (textbook UCB1, c̃ = √2) plays another sequence on this stream.
+    other = notebook_ucb_arms(confidences[:, 0], confidences[:, 1], arms, 0.1, c_tilde=np.sqrt(2))
+    assert other != expected
+    textbook = simulate(make_policy("ucb", overhead=0.1, exploration=1.0), logits)[0][policy.stream_order(400)]
+    assert np.array_equal(textbook == 1, confidences[:, 0] >= np.asarray(arms)[other])
 
 
 def test_binomial_cdf():

@@ -17,7 +17,7 @@ EXTRA_PARAMS = {
     "pcee": [{}, {"temperature_scaling": True, "bins": 5}],
     "maxprob": [{}, {"temperature_scaling": True}],
     "patience-confidence": [{}, {"confidence": "maxprob"}],
-    "ucb": [{}, {"batch_size": 3}, {"batch_size": 16, "exploration": 0.3}],
+    "ucb": [{}, {"batch_size": 3}, {"batch_size": 16, "exploration": 0.3}, {"exploration": 0.0}],
     "risk-control": [{}, {"score": "beem"}],
 }
 CASES = [(pid, params) for pid in POLICIES for params in EXTRA_PARAMS.get(pid, [{}])]
@@ -44,8 +44,8 @@ def test_step_paths_equal_vectorised_path(policy_id, params, data, tolerance):
     inputs = {"lte_scores": lte} if policy_id == "lte" else {}
     policy = make_policy(policy_id, **params).fit(logits, labels, tolerance=tolerance, **inputs)
     compact, _ = simulate(policy, logits, labels, **inputs)
-    if policy_id == "ucb":
-        vectorised = policy.sweep(logits, [policy.knob_value()])[0]
+    if policy_id == "ucb":  # the fast stream path against the incremental interface, batch by batch
+        vectorised = policy.run_stream_steps(logits)
     else:
         vectorised = policy.decide(logits, **({"labels": labels} | inputs))
         full = run_steps(policy, logits, policy.start(len(labels), **({"labels": labels} | inputs)), compact=False)
