@@ -51,6 +51,7 @@ class Trainer:
         self.data, self.labels = data, labels
         self.checkpoint_dir, self.signature = checkpoint_dir, signature
         self.phases = strategy.phases(opts.epochs)
+        strategy.bind(model)
         self.steps_per_epoch = math.ceil(len(data) / opts.batch_size)
         self.log: list[dict] = []
         self.resume_folder: Path | None = None  # the checkpoint `run` resumes from
@@ -103,7 +104,7 @@ class Trainer:
             examples += len(indices)
             self.log.append({
                 "step": len(self.log) + 1, "phase": phase.name, "epoch": round((step + 1) / self.steps_per_epoch, 4),
-                "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr,
+                "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr, **loss.info,
             })
             bar.update(1)
             bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", refresh=False)
@@ -161,7 +162,8 @@ class Trainer:
     # -- resume -----------------------------------------------------------------------------------------------
 
     def _checkpoint(self, phase_index: int, step: int, optimizer) -> None:
-        state = {"signature": self.signature, "phase": phase_index, "step": step, "log": self.log}
+        state = {"signature": self.signature, "phase": phase_index, "step": step, "log": self.log,
+                 "strategy": self.strategy.state_dict()}
         save_checkpoint(self.checkpoint_dir, len(self.log), self.model, optimizer, state)
 
     def _resume_point(self) -> tuple[int, int]:
@@ -174,6 +176,7 @@ class Trainer:
             return 0, 0
         print(f"eebench: resuming from {folder} (phase {state['phase'] + 1}, step {state['step']})", file=sys.stderr)
         self.log, self.resume_folder = state["log"], folder
+        self.strategy.load_state_dict(state.get("strategy", {}))
         return state["phase"], state["step"]
 
 
