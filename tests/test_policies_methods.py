@@ -250,3 +250,36 @@ def test_risk_control_and_regression_errors():
         make_policy("risk-control", score="entropy")
     with pytest.raises(ConfigError, match="does not support regression"):
         make_policy("beem-a").fit(np.zeros((2, 2, 1), dtype=np.float32), np.zeros(2))
+
+
+def test_per_exit_threshold_lists_as_deebert_and_berxit():
+    # Entropy with per-exit thresholds S = (0.3, 0.6, ·): p = 0.85 has H = 0.4227 (> 0.3, < 0.6), p = 0.95 has
+    # H = 0.1985. Sample 0 (0.85, 0.85, 0.85) waits at exit 1 and leaves at exit 2; sample 1 (0.95, ...) leaves at
+    # exit 1; with one shared S = 0.3 sample 0 runs to the final exit 3.
+    h = lambda p: -(p * np.log(p) + (1 - p) * np.log(1 - p))  # noqa: E731
+    assert h(0.85) == pytest.approx(0.4227, abs=1e-4) and h(0.95) == pytest.approx(0.1985, abs=1e-4)
+    logits = binary([0.85, 0.85, 0.85], [0.95, 0.95, 0.95])
+    policy = make_policy("entropy", threshold=[0.3, 0.6, 0.0]).fit(logits, np.ones(2, int))
+    assert exits_of(policy, logits) == [2, 1]
+    assert exits_of(make_policy("entropy", threshold=0.3), logits) == [3, 1]
+    # BERxiT's lte_th list: exit when the LTE score >= the exit's threshold.
+    scores = np.array([[0.5, 0.5, 0.5], [0.7, 0.2, 0.9]])
+    lte = make_policy("lte", threshold=[0.6, 0.4, 0.0]).fit(logits, np.ones(2, int), lte_scores=scores)
+    assert exits_of(lte, logits, lte_scores=scores) == [2, 1]
+    with pytest.raises(ConfigError, match="'threshold' has 2 values, the model has 3 exits"):
+        make_policy("entropy", threshold=[0.1, 0.2]).fit(logits, np.ones(2, int))
+    with pytest.raises(ConfigError, match="'threshold' must be a number >= 0"):
+        make_policy("entropy", threshold=[0.1, -1])
+
+
+@pytest.mark.parametrize("policy_id", ["entropy", "norm-entropy", "lte"])
+def test_per_exit_fit_is_never_slower_than_the_shared_threshold_on_val(policy_id):
+    logits, labels = synthetic_exits(n=300, n_exits=5, seed=4)
+    inputs = {"lte_scores": np.random.default_rng(0).random((300, 5))} if policy_id == "lte" else {}
+    shared = make_policy(policy_id).fit(logits, labels, **inputs)
+    per_exit = make_policy(policy_id, per_exit=True).fit(logits, labels, **inputs)
+    shared_exits, per_exit_exits = exits_of(shared, logits, **inputs), exits_of(per_exit, logits, **inputs)
+    assert np.mean(per_exit_exits) <= np.mean(shared_exits)
+    final_accuracy = np.mean(logits[:, -1].argmax(1) == labels)
+    assert np.mean(simulate(per_exit, logits, **inputs)[1] == labels) >= final_accuracy - 0.01 - 1e-12
+    assert len(per_exit.thresholds_) == 5

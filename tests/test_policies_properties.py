@@ -17,6 +17,8 @@ EXTRA_PARAMS = {
     "pcee": [{}, {"temperature_scaling": True, "bins": 5}],
     "maxprob": [{}, {"temperature_scaling": True}],
     "patience-confidence": [{}, {"confidence": "maxprob"}],
+    "entropy": [{}, {"per_exit": True}],
+    "lte": [{}, {"per_exit": True}],
     "ucb": [{}, {"batch_size": 3}, {"batch_size": 16, "exploration": 0.3}, {"exploration": 0.0}],
     "risk-control": [{}, {"score": "beem"}],
 }
