@@ -73,36 +73,30 @@ def per_exit_thresholds(policy):
     return [policy.knob_value()] * N_EXITS
 
 
+def counter_exit(sample, patience, grows) -> int:
+    """1-based exit where a counter, +1 when grows(i) and reset to 0 otherwise, first reaches `patience`."""
+    counter = 0
+    for i in range(1, len(sample)):
+        counter = counter + 1 if grows(i) else 0
+        if counter == patience:
+            return i
+    return len(sample)
+
+
 def ref_patience(policy, logits, labels, extras):
-    t, result = policy.knob_value(), []
-    for sample in logits:
-        counter, exit_layer = 0, len(sample)
-        for i in range(1, len(sample)):
-            if i > 1:
-                counter = counter + 1 if argmax(sample[i - 1]) == argmax(sample[i - 2]) else 0
-            if counter == t:
-                exit_layer = i
-                break
-        result.append(exit_layer)
-    return result
+    return [counter_exit(s, policy.knob_value(), lambda i, s=s: i > 1 and argmax(s[i - 1]) == argmax(s[i - 2]))
+            for s in logits]
 
 
 def ref_patience_confidence(policy, logits, labels, extras):
-    t, tau, result = policy.knob_value("patience"), policy.knob_value(), []
-    for sample in logits:
-        counter, exit_layer = 0, len(sample)
-        for i in range(1, len(sample)):
-            z = sample[i - 1]
-            if policy.confidence == "maxprob":
-                confident = confidence(z) >= tau
-            else:
-                confident = entropy(z) / math.log(len(z)) < tau
-            counter = counter + 1 if confident else 0
-            if counter == t:
-                exit_layer = i
-                break
-        result.append(exit_layer)
-    return result
+    tau = policy.knob_value()
+
+    def confident(z):
+        if policy.confidence == "maxprob":
+            return confidence(z) >= tau
+        return entropy(z) / math.log(len(z)) < tau
+
+    return [counter_exit(s, policy.knob_value("patience"), lambda i, s=s: confident(s[i - 1])) for s in logits]
 
 
 def ref_beem(policy, logits, labels, extras):
