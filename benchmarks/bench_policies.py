@@ -39,7 +39,7 @@ def synthetic(n: int, n_exits: int, n_classes: int, seed: int = 0):
 def loop_decisions(policy, logits, labels, lte_scores) -> np.ndarray:
     """Exit layers by a per-sample loop: every sample alone through `step`, layer by layer."""
     if policy.id == "ucb":
-        return policy.run_stream(logits)
+        return policy.run_stream_steps(logits)
     n, n_exits = logits.shape[:2]
     exits = np.full(n, n_exits)
     for i in range(n):
