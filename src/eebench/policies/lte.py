@@ -1,9 +1,9 @@
-"""`lte` (BERxiT's learning-to-exit, Xin et al. 2021): a learned head at each exit predicts whether that exit's
-prediction is correct; exit at the first exit whose score >= threshold. The scores come from the exits npz's
-extra field `lte_scores` [N, L] (written by the model's predict stage) and are passed as `lte_scores=` to `fit`,
-`simulate` and `start`; real inference may instead pass each layer's scores to `step` as `lte_scores_l`.
-As in BERxiT's ``lte_th`` (one value or a list per layer), a list of L thresholds is used as is and
-``per_exit=True`` fits one per exit on val (`PerExitThresholdPolicy`)."""
+"""`lte` (BERxiT's learning-to-exit, Xin et al. 2021): a learned head (shared by the exits, or one per exit)
+predicts whether an exit's prediction is correct; exit at the first exit whose score >= threshold. The scores
+come from the exits npz's extra field `lte_scores` [N, L] (written by the model's predict stage) and are passed
+as `lte_scores=` to `fit`, `simulate` and `start`; real inference may instead pass each layer's scores to `step`
+as `lte_scores_l`. As in BERxiT's ``lte_th`` (one value or a list per layer), a list of L thresholds is used as
+is and ``per_exit=True`` fits one per exit on val (`PerExitThresholdPolicy`)."""
 
 from __future__ import annotations
 
