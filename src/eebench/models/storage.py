@@ -14,6 +14,7 @@ from safetensors.torch import load_model as load_safetensors_into
 from safetensors.torch import save_model as save_safetensors_from
 
 from ..errors import DataError
+from ..io import give_usual_permissions
 from .inputs import ImageEncoder, TextEncoder
 from .registry import ModelBundle, model_from_record
 
@@ -31,6 +32,7 @@ def write_model_dir(bundle: ModelBundle, out_dir: Path, extra_files: dict[str, s
         write_model_files(bundle, tmp)
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
+        give_usual_permissions(tmp)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

@@ -21,7 +21,8 @@ import torch
 from ..models.inputs import EncodedSplit
 from ..models.multi_exit import MultiExitModel
 from ..models.runtime import autocast, progress_bar
-from .checkpoint import latest_checkpoint, read_state, restore_checkpoint, save_checkpoint
+from ..errors import EEBenchError
+from .checkpoint import ancestry, latest_checkpoint, read_state, release_lock, restore_checkpoint, save_checkpoint
 from .options import TrainingOptions
 from .strategies import Phase, Strategy
 
@@ -55,6 +56,7 @@ class Trainer:
         self.log: list[dict] = []
         self.resume_folder: Path | None = None  # the checkpoint `run` resumes from
         self.stop_requested = False
+        self.ancestry = ancestry()  # compared at each checkpoint: a changed chain means Snakemake died
 
     def phase_steps(self, phase: Phase) -> int:
         steps = max(1, math.ceil(phase.epochs * self.steps_per_epoch))
@@ -105,14 +107,24 @@ class Trainer:
                 "step": len(self.log) + 1, "phase": phase.name, "epoch": round((step + 1) / self.steps_per_epoch, 4),
                 "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr,
             })
+            _check_finite(self.log[-1])
             bar.update(1)
             bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", refresh=False)
             done = step + 1
-            if self.stop_requested or (done % self.opts.checkpoint_every == 0 and done < total):
+            periodic = done % self.opts.checkpoint_every == 0 and done < total
+            last = done == total and phase_index == len(self.phases) - 1
+            orphaned = (periodic or last) and ancestry() != self.ancestry
+            if self.stop_requested or periodic or orphaned:
                 self._checkpoint(phase_index, done, optimizer)
             if self.stop_requested:
                 bar.close()
                 raise _Terminated()
+            if orphaned:
+                bar.close()
+                raise OrphanedTrainer(
+                    f"the process that started this trainer (Snakemake) has ended; stopped at step {len(self.log)} "
+                    f"with a checkpoint in '{self.checkpoint_dir}' and no model; rerun the workflow to resume"
+                )
         bar.close()
         return examples
 
@@ -177,6 +189,22 @@ class Trainer:
         return state["phase"], state["step"]
 
 
+class OrphanedTrainer(EEBenchError):
+    """The trainer's Snakemake ended; it stopped at a checkpoint rather than finish a model nobody records."""
+
+
+class TrainingDiverged(EEBenchError):
+    """The loss became NaN or infinite."""
+
+
+def _check_finite(entry: dict) -> None:
+    if not math.isfinite(entry["loss"]):
+        raise TrainingDiverged(
+            f"training diverged: the loss is {entry['loss']} at step {entry['step']} (phase {entry['phase']!r}, "
+            f"epoch {entry['epoch']}); no model written; lower the training option 'lr' or check the data"
+        )
+
+
 class _Terminated(Exception):
     """SIGTERM arrived; a checkpoint has been written."""
 
@@ -196,6 +224,7 @@ def _stop_on_sigterm(trainer: Trainer):
         yield
     except _Terminated:
         signal.signal(signal.SIGTERM, previous)
+        release_lock(trainer.checkpoint_dir)  # a requeued job may restart on another host, which cannot see we died
         print("eebench: SIGTERM received; checkpoint written, rerun the same command to resume", file=sys.stderr)
         os.kill(os.getpid(), signal.SIGTERM)
         raise SystemExit(128 + signal.SIGTERM)
