@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import ConfigError, DataError
 from ..models import build_model, write_model_dir
 from ..models.registry import backbone_options as resolve_backbone_options
 from ..models.registry import get_backbone
@@ -35,6 +36,10 @@ def train_run(
     Rerunning after an interruption resumes from `{out_dir}.checkpoints/` when the settings are the same."""
     from ..tasks import load_info, load_split
 
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"train: 'seed' must be a non-negative integer, got {seed!r}")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise DataError(f"'{out_dir}': is a file; expected the path of a model folder")
     opts = training_options(training)
     strat = make_strategy(strategy, strategy_options)
     resolved_backbone = resolve_backbone_options(backbone, backbone_options)
