@@ -10,6 +10,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from safetensors.torch import load_model as load_safetensors_into
 from safetensors.torch import save_model as save_safetensors_from
 
@@ -82,6 +84,17 @@ def _check_record(record: dict, path: Path) -> None:
             raise DataError(f"'{path}', field '{key}': got {record[key]!r} (allowed: a positive integer)")
     if not isinstance(record["options"], dict):
         raise DataError(f"'{path}', field 'options': expected a JSON object, got {record['options']!r}")
+
+
+def check_model_fits_data(record: dict, model_dir, data_dir, data) -> None:
+    """A model folder and a prepared data folder from different tasks fail here, named, not inside the network."""
+    where = f"'{Path(model_dir) / RECORD}' and '{data_dir}'"
+    if record["modality"] != data.modality:
+        raise DataError(f"{where}: the model takes {record['modality']} inputs, the data is {data.modality}")
+    if "input_shape" in record:
+        model_hw, data_hw = list(record["input_shape"][1:]), list(np.shape(data.inputs)[1:3])
+        if model_hw != data_hw:
+            raise DataError(f"{where}: the model takes {model_hw} images, the data's are {data_hw}")
 
 
 def load_model(model_dir: str | os.PathLike) -> ModelBundle:

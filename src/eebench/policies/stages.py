@@ -114,9 +114,11 @@ def fit_stage(
 
 def _load_fitted(fit_path) -> ExitPolicy:
     data = read_json(fit_path)
+    if not isinstance(data, dict):
+        raise DataError(f"'{fit_path}': expected a JSON object, got {type(data).__name__}")
     try:
         return policy_from_dict(data)
-    except DataError as exc:
+    except (ConfigError, DataError) as exc:  # an unknown policy id or bad knob in the file: name the file
         raise DataError(f"'{fit_path}': {exc}") from None
 
 

@@ -9,6 +9,7 @@ file; beyond that, or when a header lacks a needed column, the file is rejected 
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,12 +55,14 @@ def read_tsv(path: str | Path, columns: Sequence[str | int], header: bool = True
     if not path.is_file():
         raise DataError(f"'{path}': file not found")
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            lines = [(n, row) for n, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), 1) if row]
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"'{path}': {not_utf8(path, exc)}") from None
-    except csv.Error as exc:  # e.g. a NUL byte
-        raise DataError(f"'{path}': not a tab-separated text file ({exc})") from None
+    if "\x00" in text:
+        raise DataError(f"'{path}': contains NUL bytes (line {text[:text.index(chr(0))].count(chr(10)) + 1}); "
+                        "expected a tab-separated text file")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    lines = [(n, row) for n, row in enumerate(reader, 1) if row]
     if header:
         if not lines:
             raise DataError(f"'{path}': empty file (expected a header and data rows)")
