@@ -25,14 +25,14 @@ ARGS = ("mlp", {"hidden": 64}, "joint-kl", {})
 
 
 def train_in_subprocess(data: Path, model_dir: Path) -> subprocess.Popen:
-    code = (
-        "import sys, json; from pathlib import Path; from eebench.training import train_run; "
-        "a = json.loads(sys.argv[1]); "
-        "train_run(Path(a['data']), Path(a['out']), *a['args'], a['training'], 0)"
-    )
-    payload = json.dumps({"data": str(data), "out": str(model_dir), "args": ARGS, "training": TRAINING})
+    """`eebench train` as Snakemake runs it, for the tiny run above."""
+    command = [
+        sys.executable, "-m", "eebench.cli", "train", "--data", str(data), "--backbone", ARGS[0],
+        "--backbone-options", json.dumps(ARGS[1]), "--strategy", ARGS[2], "--strategy-options", json.dumps(ARGS[3]),
+        "--training", json.dumps(TRAINING), "--seed", "0", "--out", str(model_dir),
+    ]
     # A shell running pytest in the background ignores SIGINT, and children inherit that; let Ctrl-C through.
-    return subprocess.Popen([sys.executable, "-c", code, payload], stderr=subprocess.PIPE, text=True,
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
@@ -74,7 +74,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, reference, kil
     wait_for_checkpoint(model_dir, process)
     process.send_signal(kill_signal)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == -kill_signal, stderr
+    assert process.returncode == (130 if kill_signal == signal.SIGINT else -kill_signal), stderr
+    assert "Traceback" not in stderr
     assert not model_dir.exists()
     lock = model_dir.with_name("model.checkpoints") / "trainer.lock"
     if kill_signal == signal.SIGTERM:

@@ -23,24 +23,23 @@ def _json_arg(text: str) -> dict:
     return value
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
+def _number(convert, ok, allowed: str):
+    """An argparse type: `convert(text)`, which must satisfy `ok`; otherwise an error saying what is allowed."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):  # `ok` is False for nan
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < 1:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1) (the allowed metric drop), got {text!r}")
-    return value
+_seed = _number(int, lambda v: v >= 0, "a non-negative integer")
+_tolerance = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1) (the allowed metric drop)")
 
 
 def _key_value(text: str) -> tuple[str, object]:
@@ -279,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.handler(args)
     except KeyboardInterrupt:
+        print(f"eebench {args.command}: interrupted; nothing half-written is left, rerun to continue", file=sys.stderr)
         return 130
     except Exception as exc:
         if args.debug:
