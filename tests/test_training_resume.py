@@ -105,7 +105,8 @@ def test_node_crash_with_a_corrupt_newest_checkpoint_resumes_from_the_one_before
 def test_trainer_whose_snakemake_died_stops_at_its_next_checkpoint(tmp_path, reference):
     """Snakemake runs `eebench train … | tee log` in a shell; when Snakemake is killed the shell lives on, re-parented.
     The trainer notices at its next checkpoint, writes it and stops without a model, so nothing is left running and
-    `--rerun-incomplete` has no finished-but-unrecorded model to throw away."""
+    `--rerun-incomplete` has no finished-but-unrecorded model to throw away. (A trainer not started by Snakemake,
+    e.g. under `nohup`, trains on when its shell ends.)"""
     data, reference_logits = reference
     model_dir = tmp_path / "model"
     command = (
@@ -113,10 +114,9 @@ def test_trainer_whose_snakemake_died_stops_at_its_next_checkpoint(tmp_path, ref
         f"'{json.dumps(ARGS[1])}' --strategy {ARGS[2]} --training '{json.dumps(TRAINING)}' --seed 0 "
         f"--out {model_dir} 2>&1 | tee {tmp_path / 'train.log'}"
     )
-    fake_snakemake = subprocess.Popen(
-        [sys.executable, "-c", "import subprocess, sys; subprocess.run(['bash', '-c', sys.argv[1]])", command],
-        stderr=subprocess.PIPE, text=True,
-    )
+    stand_in = tmp_path / "snakemake"  # the trainer recognises its Snakemake by name
+    stand_in.write_text("import subprocess, sys\nsubprocess.run(['bash', '-c', sys.argv[1]])\n")
+    fake_snakemake = subprocess.Popen([sys.executable, str(stand_in), command], stderr=subprocess.PIPE, text=True)
     wait_for_checkpoint(model_dir, fake_snakemake)
     lock = model_dir.with_name("model.checkpoints") / "trainer.lock"
     trainer_pid = json.loads(lock.read_text())["pid"]

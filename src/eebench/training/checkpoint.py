@@ -162,17 +162,35 @@ def remove_checkpoints(root: Path) -> None:
 
 
 def ancestry() -> list[int]:
-    """PIDs of this process's parent, grandparent … up to init. When Snakemake dies, its job's shell is re-parented
-    and this chain changes, even though the trainer's own parent (that shell) lives on."""
+    """PIDs of this process's parent, grandparent … up to init (Linux; elsewhere just the parent)."""
     chain, pid = [], os.getppid()
     while pid > 1 and len(chain) < 64:
         chain.append(pid)
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:  # no /proc (macOS), or the process just ended: the direct parent is all we can follow
+        except OSError:  # no /proc (macOS), or the process just ended
             break
         pid = int(stat.rsplit(")", 1)[1].split()[1])
     return chain
+
+
+def snakemake_ancestor() -> int | None:
+    """PID of the nearest ancestor that is Snakemake (`snakemake …` or `python -m snakemake …`), or None. Snakemake
+    runs a job as `bash -c '… | tee log'`; when Snakemake is killed that shell lives on, so the trainer's own parent
+    does not change, but Snakemake leaves the chain of ancestors."""
+    for pid in ancestry():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:3]
+        except OSError:
+            continue
+        if "snakemake" in (Path(arg.decode(errors="replace")).name for arg in argv):
+            return pid
+    return None
+
+
+def orphaned(snakemake_pid: int | None) -> bool:
+    """Whether the Snakemake that started this trainer has ended (False when no Snakemake started it)."""
+    return snakemake_pid is not None and snakemake_pid not in ancestry()
 
 
 def _lock_holder(lock: Path) -> dict | None:
@@ -188,11 +206,11 @@ def _is_stale(holder: dict, host: str) -> bool:
     if holder.get("host") != host:
         return False  # another machine's process cannot be checked from here
     try:
-        os.kill(holder["pid"], 0)
+        os.kill(holder["pid"], 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return True
-    except PermissionError:
-        return False
+    except PermissionError:  # it exists, owned by another user
+        pass
     return False
 
 

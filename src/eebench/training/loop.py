@@ -22,7 +22,9 @@ from ..models.inputs import EncodedSplit
 from ..models.multi_exit import MultiExitModel
 from ..models.runtime import autocast, progress_bar
 from ..errors import EEBenchError
-from .checkpoint import ancestry, latest_checkpoint, read_state, release_lock, restore_checkpoint, save_checkpoint
+from .checkpoint import (
+    latest_checkpoint, orphaned, read_state, release_lock, restore_checkpoint, save_checkpoint, snakemake_ancestor,
+)
 from .options import TrainingOptions
 from .strategies import Phase, Strategy
 
@@ -56,7 +58,7 @@ class Trainer:
         self.log: list[dict] = []
         self.resume_folder: Path | None = None  # the checkpoint `run` resumes from
         self.stop_requested = False
-        self.ancestry = ancestry()  # compared at each checkpoint: a changed chain means Snakemake died
+        self.snakemake_pid = snakemake_ancestor()  # checked at each checkpoint: has Snakemake died?
 
     def phase_steps(self, phase: Phase) -> int:
         steps = max(1, math.ceil(phase.epochs * self.steps_per_epoch))
@@ -113,17 +115,17 @@ class Trainer:
             done = step + 1
             periodic = done % self.opts.checkpoint_every == 0 and done < total
             last = done == total and phase_index == len(self.phases) - 1
-            orphaned = (periodic or last) and ancestry() != self.ancestry
-            if self.stop_requested or periodic or orphaned:
+            parent_gone = (periodic or last) and orphaned(self.snakemake_pid)
+            if self.stop_requested or periodic or parent_gone:
                 self._checkpoint(phase_index, done, optimizer)
             if self.stop_requested:
                 bar.close()
                 raise _Terminated()
-            if orphaned:
+            if parent_gone:
                 bar.close()
                 raise OrphanedTrainer(
-                    f"the process that started this trainer (Snakemake) has ended; stopped at step {len(self.log)} "
-                    f"with a checkpoint in '{self.checkpoint_dir}' and no model; rerun the workflow to resume"
+                    f"the Snakemake that started this trainer (PID {self.snakemake_pid}) has ended; stopped at step "
+                    f"{len(self.log)} with a checkpoint in '{self.checkpoint_dir}' and no model; rerun to resume"
                 )
         bar.close()
         return examples
