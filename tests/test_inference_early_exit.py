@@ -151,12 +151,15 @@ def test_costs_are_cumulative_measured_flops(trained, tmp_path, name):
 def test_latency_report_times_both_modes_and_checks_decisions(trained, tmp_path, name, policy_id, params):
     run, data = trained[name]
     write_json(tmp_path / "fit.json", fitted(policy_id, run, **params).to_dict())
-    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json")
+    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json", batch_sizes=(1, 8))
     report = json.loads((tmp_path / "latency.json").read_text())
     assert report["policy"] == policy_id and report["device"] == "cpu"
-    for mode in ("batch_size_1", "batched"):
-        entry = report[mode]
-        assert entry["early_exit_seconds"] > 0 and entry["full_depth_seconds"] > 0
+    assert report["passes"] >= 5 and list(report["by_batch_size"]) == ["1", "8"]
+    for entry in report["by_batch_size"].values():
+        assert 0 < entry["early_exit_seconds_min"] <= entry["early_exit_seconds_median"]
+        assert 0 < entry["full_depth_seconds_min"] <= entry["full_depth_seconds_median"]
+        low, high = entry["wall_clock_speedup_spread"]
+        assert low <= entry["wall_clock_speedup"] <= high
         assert 1 <= entry["mean_exit_layer"] <= report["n_exits"]
         assert entry["decisions_match_simulation"] is True
     assert report["decisions_match_simulation"] is True
