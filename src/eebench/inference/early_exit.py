@@ -39,7 +39,7 @@ def early_exit_predict(
 
 def _device_steps(model: MultiExitModel, policy, rule: DeviceRule, batch, labels) -> EarlyExitResult:
     """Exit heads run only where the rule decides (or a sample leaves), and each layer where the policy can exit
-    costs one read of a small int8 tensor: 0 stay, 1 leave, 2-3 too close to the threshold for torch to settle."""
+    costs one read of the rule's verdict; samples it marks uncertain are settled by the policy's NumPy `step`."""
     n_exits = model.n_exits
     hidden, ctx = model.embed(batch)
     n, device = hidden.shape[0], hidden.device
@@ -48,39 +48,40 @@ def _device_steps(model: MultiExitModel, policy, rule: DeviceRule, batch, labels
     reads_lte = "lte_scores" in policy.sample_inputs
     live = np.arange(n)
     exit_layer = np.full(n, n_exits, dtype=np.int64)
-    exit_logits = torch.zeros((n, model.n_classes), dtype=torch.float32, device=device)
+    exits: list[tuple[np.ndarray, torch.Tensor]] = []  # (rows, their exit logits) as samples leave
     for layer in range(1, n_exits + 1):
         hidden = model.layer(layer, hidden, ctx)
         if layer == n_exits:
-            exit_logits[torch.from_numpy(live).to(device)] = model.exit_head(layer, hidden, ctx).float()
+            exits.append((live, model.exit_logits(layer, hidden, ctx)))
             break
         can_exit = rule.can_exit(layer)
         if not (can_exit or rule.keeps_state):
             continue
-        logits = model.exit_head(layer, hidden, ctx) if rule.reads_logits else None
+        logits = model.exit_logits(layer, hidden, ctx) if rule.reads_logits else None
         lte = model.lte_score(layer, hidden, ctx) if reads_lte else None
-        leaving, uncertain = rule.decide(state, layer, len(live), logits, lte)
+        verdict = rule.decide(state, layer, len(live), logits, lte)
         if not can_exit:
             continue
-        codes = leaving.to(torch.int8) if uncertain is None else leaving.to(torch.int8) + 2 * uncertain.to(torch.int8)
-        codes = codes.cpu().numpy()
-        leave = codes == 1
-        if np.any(codes >= 2):  # only stateless threshold rules flag samples: NumPy's own step settles them
-            unsure = np.flatnonzero(codes >= 2)
-            unsure_logits = logits[torch.from_numpy(unsure).to(device)].cpu().numpy()
-            leave[unsure] = np.asarray(policy.step(policy.start(unsure.size), layer, unsure_logits), dtype=bool)
+        leave, unsure = rule.read(verdict)
+        if unsure is not None and unsure.any():
+            rows = np.flatnonzero(unsure)
+            unsure_logits = logits[torch.from_numpy(rows).to(device)].float().cpu().numpy()
+            leave[rows] = np.asarray(policy.step(policy.start(rows.size), layer, unsure_logits), dtype=bool)
         if not leave.any():
             continue
-        rows = torch.from_numpy(np.flatnonzero(leave)).to(device)
         exit_layer[live[leave]] = layer
-        head = logits[rows] if logits is not None else model.exit_head(layer, hidden[rows], ctx.take(rows))
-        exit_logits[torch.from_numpy(live[leave]).to(device)] = head.float()
-        staying = ~leave
-        if not staying.any():
+        if leave.all():
+            exits.append((live, logits if logits is not None else model.exit_logits(layer, hidden, ctx)))
             break
-        keep = torch.from_numpy(np.flatnonzero(staying)).to(device)
-        hidden, ctx, state, live = hidden[keep], ctx.take(keep), take(state, keep), live[staying]
-    return EarlyExitResult(exit_layer, exit_logits.cpu().numpy())
+        rows = torch.from_numpy(np.flatnonzero(leave)).to(device)
+        leaving_logits = logits[rows] if logits is not None else model.exit_logits(layer, hidden[rows], ctx.take(rows))
+        exits.append((live[leave], leaving_logits))
+        keep = torch.from_numpy(np.flatnonzero(~leave)).to(device)
+        hidden, ctx, state, live = hidden[keep], ctx.take(keep), take(state, keep), live[~leave]
+    exit_logits = np.zeros((n, model.n_classes), dtype=np.float32)
+    for rows, logits in exits:
+        exit_logits[rows] = logits.float().cpu().numpy()
+    return EarlyExitResult(exit_layer, exit_logits)
 
 
 def _numpy_steps(model: MultiExitModel, policy, batch, labels) -> EarlyExitResult:
@@ -118,7 +119,7 @@ def full_depth_predict(model: MultiExitModel, batch: dict[str, torch.Tensor]) ->
     hidden, ctx = model.embed(batch)
     for layer in range(1, model.n_exits + 1):
         hidden = model.layer(layer, hidden, ctx)
-    return model.exit_head(model.n_exits, hidden, ctx).float().cpu().numpy()
+    return model.exit_logits(model.n_exits, hidden, ctx).float().cpu().numpy()
 
 
 def _policy_inputs(policy, model: MultiExitModel, n: int, labels) -> dict[str, np.ndarray]:

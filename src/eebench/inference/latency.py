@@ -94,15 +94,17 @@ def timing_summary(early_s: np.ndarray, full_s: np.ndarray, n: int) -> dict[str,
     }
 
 
-def timed_passes(calls: list, early: Callable, full: Callable, device) -> tuple[list, np.ndarray, np.ndarray]:
-    """`PASSES` passes over `calls` ((indices, batch) pairs); within a pass early-exit and full-depth inference
+def timed_passes(
+    calls: list, early: Callable, full: Callable, device, passes: int = PASSES
+) -> tuple[list, np.ndarray, np.ndarray]:
+    """`passes` passes over `calls` ((indices, batch) pairs); within a pass early-exit and full-depth inference
     alternate call by call, so that load from other processes affects both alike. Returns the early-exit results of
     the last pass and the seconds of each pass [P] for both modes."""
     for indices, batch in calls[:WARMUP_CALLS]:
         early(indices, batch)
         full(indices, batch)
-    early_s, full_s = np.zeros(PASSES), np.zeros(PASSES)
-    for p in range(PASSES):
+    early_s, full_s = np.zeros(passes), np.zeros(passes)
+    for p in range(passes):
         results = []
         for indices, batch in calls:
             for run, times in ((early, early_s), (full, full_s)):
