@@ -144,6 +144,22 @@ def test_costs_are_cumulative_measured_flops(trained, tmp_path, name):
     if name == "mlp":  # exact count: stem 64→128, then per exit a 128×128 block and a 128→10 head (2 FLOPs/MAC)
         stem, block, head = 2 * 64 * 128, 2 * 128 * 128, 2 * 128 * 10
         np.testing.assert_array_equal(flops, [stem + k * (block + head) for k in range(1, 5)])
+        assert costs["full_model_flops"] == stem + 4 * block + head  # no intermediate heads
+
+
+def test_one_transformer_layer_costs_its_hand_count(trained):
+    """Exit 2 minus exit 1 of a one-sentence batch is layer 2 and its heads, counted by hand (2 FLOPs per
+    multiply-add): Q, K, V and output projections 4·T·H², the feed-forward 2·T·H·I, attention scores Q·Kᵀ and the
+    weighted sum of V 2·T²·H, the exit head H·C and the learning-to-exit head H."""
+    from eebench.inference.costs import cumulative_flops
+
+    run, data = trained["bert"]
+    bundle = load_model(run / "model")
+    batch = bundle.encoder.encode(["a fine and moving film"]).batch([0])
+    t, h, i, c = batch["input_ids"].shape[1], TINY["hidden_size"], TINY["intermediate_size"], 2
+    flops = cumulative_flops(bundle.model, batch)
+    per_layer = 2 * (4 * t * h * h + 2 * t * h * i + 2 * t * t * h + h * c + h)
+    assert flops[1] - flops[0] == per_layer
 
 
 @pytest.mark.parametrize("name, policy_id, params", [("bert", "patience", {"patience": 1}), ("mlp", "maxprob", {}),
