@@ -58,6 +58,14 @@ class ExitHead(nn.Module):
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.dropout(self.pooler(pooled)))
 
+    def infer(self, pooled: torch.Tensor) -> torch.Tensor:
+        """`forward` at inference (no dropout) through the functional calls themselves: at batch size 1 the
+        module calls around them cost as much as the matrix products."""
+        if not isinstance(self.pooler, nn.Identity):
+            dense = self.pooler[0]
+            pooled = torch.tanh(nn.functional.linear(pooled, dense.weight, dense.bias))
+        return nn.functional.linear(pooled, self.classifier.weight, self.classifier.bias)
+
 
 @dataclass
 class MultiExitOutput:
@@ -110,6 +118,10 @@ class MultiExitModel(nn.Module):
 
     def lte_head(self, index: int) -> nn.Module:
         return self.lte[0] if len(self.lte) == 1 else self.lte[index - 1]
+
+    def exit_logits(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
+        """`exit_head` for inference: the head called directly, without dropout."""
+        return self.exits[index - 1].infer(self.adapter.pool(hidden, ctx))
 
     def lte_score(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
         return torch.sigmoid(self.lte_head(index)(self.adapter.pool(hidden, ctx))).squeeze(-1)

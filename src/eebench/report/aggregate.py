@@ -184,19 +184,19 @@ def checks_table(check_paths: list[Path]) -> pd.DataFrame:
 
 
 LATENCY_COLUMNS = [
-    "backbone", "strategy", "seed", "policy", "batch_size", "wall_clock_speedup", "layer_speedup",
-    "early_exit_samples_per_second", "full_depth_samples_per_second", "decisions_match_simulation", "device",
+    "backbone", "strategy", "seed", "policy", "batch_size", "wall_clock_speedup", "wall_clock_speedup_spread",
+    "layer_speedup", "early_exit_samples_per_second", "full_depth_samples_per_second", "decisions_match_simulation", "device",
 ]
 
 
 def latency_table(latency_paths: list[Path]) -> pd.DataFrame:
-    """Real early-exit timing: one row per run × policy × batch size (bs 1 and batched)."""
+    """Real early-exit timing: one row per run × policy × batch size (config `latency.batch_sizes`)."""
     rows = []
     for path in latency_paths:
         latency = read_json(path)
         cell = parse_cell(path)
-        for mode in ("batch_size_1", "batched"):
-            rows.append({**cell, **latency[mode], "device": latency["device"]})
+        for entry in latency["by_batch_size"].values():
+            rows.append({**cell, **entry, "device": latency["device"]})
     return pd.DataFrame(rows, columns=LATENCY_COLUMNS)
 
 

@@ -1,5 +1,5 @@
-"""The training loop: phases of a strategy, linear warm-up/decay, AdamW, mixed precision, progress bars, a
-JSONL log, periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends
+"""The training loop: phases of a strategy, length-grouped batches, linear warm-up/decay, AdamW, mixed precision,
+progress bars, a JSONL log (with examples per second), periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends
 SIGTERM at the time limit and on preemption), so rerunning the same command resumes where it stopped."""
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class Trainer:
         self.phases = strategy.phases(opts.epochs)
         strategy.bind(model)
         self.steps_per_epoch = math.ceil(len(data) / opts.batch_size)
+        self.lengths = data.lengths() if opts.group_by_length else None
+        self._epoch: tuple[tuple[int, int], list[np.ndarray]] | None = None  # ((phase, epoch), its batches)
         self.log: list[dict] = []
         self.resume_folder: Path | None = None  # the checkpoint `run` resumes from
         self.stop_requested = False
@@ -86,7 +88,7 @@ class Trainer:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         desc = f"train {self.strategy.name}" + (f" [{phase.name}]" if len(self.phases) > 1 else "")
         bar = progress_bar(total=total, initial=first_step, desc=desc, dynamic_ncols=True)
-        examples = 0
+        examples, started = 0, time.perf_counter()
         self._set_train_mode(phase)
         for step in range(first_step, total):
             lr = self._set_lr(optimizer, step, total)
@@ -106,13 +108,15 @@ class Trainer:
             scaler.step(optimizer)
             scaler.update()
             examples += len(indices)
+            throughput = examples / (time.perf_counter() - started)  # over this phase in this process
             self.log.append({
                 "step": len(self.log) + 1, "phase": phase.name, "epoch": round((step + 1) / self.steps_per_epoch, 4),
                 "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr, **loss.info,
+                "examples_per_second": round(throughput, 2),
             })
             _check_finite(self.log[-1])
             bar.update(1)
-            bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", refresh=False)
+            bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", ex_s=f"{throughput:.1f}", refresh=False)
             done = step + 1
             periodic = done % self.opts.checkpoint_every == 0 and done < total
             last = done == total and phase_index == len(self.phases) - 1
@@ -132,11 +136,12 @@ class Trainer:
         return examples
 
     def _batch_indices(self, phase_index: int, step: int) -> list[int]:
-        # The order of an epoch depends only on (seed, phase, epoch), so a resumed run sees the same batches.
+        # The batches of an epoch depend only on (seed, phase, epoch), so a resumed run sees the same batches.
         epoch, position = divmod(step, self.steps_per_epoch)
-        order = np.random.default_rng([self.seed, phase_index, epoch]).permutation(len(self.data))
-        size = self.opts.batch_size
-        return order[position * size:(position + 1) * size].tolist()
+        if self._epoch is None or self._epoch[0] != (phase_index, epoch):
+            rng = np.random.default_rng([self.seed, phase_index, epoch])
+            self._epoch = ((phase_index, epoch), epoch_batches(rng, len(self.data), self.opts.batch_size, self.lengths))
+        return self._epoch[1][position].tolist()
 
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
         params = [p for p in self._trainable(phase) if p.requires_grad]
@@ -208,6 +213,23 @@ def _check_finite(entry: dict) -> None:
             f"training diverged: the loss is {entry['loss']} at step {entry['step']} (phase {entry['phase']!r}, "
             f"epoch {entry['epoch']}); no model written; lower the training option 'lr' or check the data"
         )
+
+
+GROUP_BATCHES = 50  # batches sorted by length together (as Hugging Face's LengthGroupedSampler)
+
+
+def epoch_batches(rng: np.random.Generator, n: int, batch_size: int, lengths: np.ndarray | None) -> list[np.ndarray]:
+    """One epoch's batches: a random permutation cut into batches; with `lengths` (text), each run of
+    `GROUP_BATCHES` batches is sorted by length first and the batch order shuffled, so a batch holds sentences of
+    similar length and pads little, while which sentences meet stays random."""
+    order = rng.permutation(n)
+    grouped = lengths is not None and np.ptp(lengths) > 0
+    if grouped:
+        group = batch_size * GROUP_BATCHES
+        chunks = np.split(order, range(group, n, group))
+        order = np.concatenate([chunk[np.argsort(-lengths[chunk], kind="stable")] for chunk in chunks])
+    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))] if grouped else batches
 
 
 class _Terminated(Exception):

@@ -22,6 +22,9 @@ TRAINING_DEFAULTS = {
     "device": "auto",
     "checkpoint_every": 500,  # optimizer steps between resumable checkpoints
     "grad_clip": 1.0,
+    # Batches of similar length (less padding, ~2x faster on text) instead of the papers' uniformly random batches;
+    # false trains exactly as they do. No effect on images, whose samples all have the same size.
+    "group_by_length": True,
 }
 
 
@@ -38,6 +41,7 @@ class TrainingOptions:
     device: str
     checkpoint_every: int
     grad_clip: float
+    group_by_length: bool
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,6 +57,7 @@ def training_options(given: dict | None) -> TrainingOptions:
     _check(0 <= opts["warmup_ratio"] <= 1, "warmup_ratio", "a number in [0, 1]", opts["warmup_ratio"])
     _check(opts["weight_decay"] >= 0, "weight_decay", "a number ≥ 0", opts["weight_decay"])
     _check(opts["grad_clip"] > 0, "grad_clip", "a positive number", opts["grad_clip"])
+    _check(isinstance(opts["group_by_length"], bool), "group_by_length", "true or false", opts["group_by_length"])
     _check(opts["precision"] in PRECISIONS, "precision", f"one of {', '.join(PRECISIONS)}", opts["precision"])
     return TrainingOptions(**opts)
 
