@@ -2,6 +2,7 @@
 
 - Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption);
   for regression the mean absolute error plays that part.
+- Degenerate exits: one class predicted for >= 95 % of the samples (val and test).
 - Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins).
 - The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
   >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
@@ -28,6 +29,7 @@ from ..policies.base import layer_predictions, max_probability
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
+DEGENERATE_SHARE = 0.95  # an exit predicting one class for this share of the samples is flagged
 PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
 
@@ -41,6 +43,20 @@ def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
         name = "error_rate"
     rises = [i + 2 for i in np.flatnonzero(np.diff(errors) > 0)]
     return {name: errors.tolist(), "monotone_decreasing": not rises, "rises_at_exits": rises}
+
+
+def degenerate_exits(outputs: ExitOutputs, share: float = DEGENERATE_SHARE) -> dict[str, Any]:
+    """Exits that predict one class for at least `share` of the samples (they carry no signal, and every
+    early-exit figure read from them measures nothing): per exit, the most predicted class and its share."""
+    predictions = outputs.logits.argmax(axis=2)
+    counts = np.stack([np.bincount(predictions[:, l], minlength=outputs.n_classes) for l in range(outputs.n_exits)])
+    majority_share = counts.max(axis=1) / len(predictions)
+    return {
+        "threshold": share,
+        "majority_class": counts.argmax(axis=1).tolist(),
+        "majority_share": majority_share.tolist(),
+        "degenerate_exits": [l + 1 for l in np.flatnonzero(majority_share >= share)],
+    }
 
 
 def calibration(outputs: ExitOutputs) -> dict[str, Any]:
@@ -135,6 +151,7 @@ def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
         "errors": {"val": exit_errors(val), "test": exit_errors(test)},
     }
     if test.n_classes > 1:
+        report["degenerate"] = {"val": degenerate_exits(val), "test": degenerate_exits(test)}
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
         report["categories"] = sample_categories(test)
         report["pcee_targets"] = pcee_targets(val, test)
