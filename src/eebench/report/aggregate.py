@@ -200,8 +200,10 @@ def checks_table(check_paths: list[Path]) -> pd.DataFrame:
         row = {key: run[key] for key in ("backbone", "strategy", "seed")}
         for split in ("val", "test"):
             row[f"{split} error monotone"] = checks["errors"][split]["monotone_decreasing"]
-        for split in ("val", "test"):
-            row[f"{split} error per exit"] = " ".join(f"{e:.3f}" for e in checks["errors"][split]["error_rate"])
+        for split in ("val", "test"):  # error rate (1 − accuracy); mean absolute error for regression
+            errors = checks["errors"][split]
+            values = errors["error_rate"] if "error_rate" in errors else errors["mean_absolute_error"]
+            row[f"{split} error per exit"] = " ".join(f"{e:.3f}" for e in values)
         if "degenerate" in checks:
             row["degenerate exits (test)"] = " ".join(map(str, checks["degenerate"]["test"]["degenerate_exits"])) or "none"
         row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
