@@ -75,3 +75,16 @@ def test_table_carries_secondary_metrics_and_domain_columns(tmp_path):
     main, domains = markdown_table(table, "f1"), markdown_table(table, "f1", domains=True)
     assert "accuracy" in main and "0.7200 ± 0.0200" in main and "web" not in main
     assert "web f1" in domains and "0.6500 ± 0.0500" in domains and "web layer speed-up" in domains
+
+
+def test_checks_table_shows_per_exit_error_on_val_and_test_and_degenerate_exits(tmp_path):
+    from eebench.report.aggregate import checks_table
+
+    logits = binary(*[[0.8, p] for p in (0.9, 0.1, 0.8, 0.2)])  # exit 1: class 1 for all (degenerate)
+    run = tmp_path / "runs" / "t" / "b" / "joint" / "seed0"
+    run.mkdir(parents=True)
+    ExitOutputs(logits, np.array([1, 0, 1, 0]), np.arange(4)).save(run / "t.npz")
+    check_stage(run / "t.npz", run / "t.npz", None, run / "checks.json")
+    row = checks_table([run / "checks.json"]).iloc[0]
+    assert row["val error per exit"] == "0.500 0.000" and row["test error per exit"] == "0.500 0.000"
+    assert row["degenerate exits (test)"] == "1"
