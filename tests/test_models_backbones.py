@@ -124,7 +124,7 @@ def test_pretrained_option_takes_a_local_folder(tmp_path):
         ("mlp", {"widht": 3}, "image", "unknown option 'widht'; allowed: dropout, exit_head, head_dropout, hidden, n_layers"),
         ("mlp", {"hidden": "big"}, "image", "option 'hidden': expected int"),
         ("bert-small", {"exit_head": "mlp"}, "text", "'mlp' is not one of linear, pooler-linear"),
-        ("bert-small", {"pool": "max"}, "text", "'max' is not one of cls, mean"),
+        ("bert-small", {"pool": "max"}, "text", "'max' is not one of auto, cls, mean"),
         ("mlp", {"pool": "mean"}, "image", "unknown option 'pool'"),
         ("bert-small", {}, "image", "takes text or text-pair inputs"),
         ("bert-small", {"n_layers": 0}, "text", "'n_layers': expected a positive integer"),

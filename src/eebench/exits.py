@@ -1,6 +1,7 @@
 """The exit-outputs contract: ``exits/{split}.npz`` holds ``logits`` float32 [N, L, C] (C = 1 for regression),
-``labels`` [N] and ``sample_ids`` [N]. Optional per-exit extras (e.g. ``lte_scores`` [N, L] of BERxiT's
-learning-to-exit heads) ride along under their own names."""
+``labels`` [N] and ``sample_ids`` [N]. Optional extras ride along under their own names: per-exit ones (e.g.
+``lte_scores`` [N, L] of BERxiT's learning-to-exit heads) and ``domain`` [N] (str), each test sample's domain, for
+tasks tested on several domains; evaluate reports every domain on its own."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import numpy as np
 
 from .errors import DataError, describe
 from .io import atomic_path
+
+DOMAIN_FIELD = "domain"
 
 
 @dataclass

@@ -6,6 +6,7 @@
   samples whose correctness changes (b right → wrong, c wrong → right; under "no rise" b ~ Binomial(b + c, 1/2)),
   one-sided at level RISE_LEVEL. A one-sample rise on a small split is reported, not flagged. For regression the
   mean absolute error plays that part, and every rise counts (no paired binomial test applies).
+- Degenerate exits: one class predicted for >= 95 % of the samples (val and test).
 - Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins).
 - The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
   >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
@@ -35,6 +36,7 @@ from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
 RISE_LEVEL = 0.05
+DEGENERATE_SHARE = 0.95  # an exit predicting one class for this share of the samples is flagged
 PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
 
@@ -68,6 +70,20 @@ def error_rise(correct_before: np.ndarray, correct_after: np.ndarray, exit_numbe
         "wrong_to_right": got_better,
         "p_value": float(p_value),
         "significant": bool(p_value < RISE_LEVEL),
+    }
+
+
+def degenerate_exits(outputs: ExitOutputs, share: float = DEGENERATE_SHARE) -> dict[str, Any]:
+    """Exits that predict one class for at least `share` of the samples (they carry no signal, and every
+    early-exit figure read from them measures nothing): per exit, the most predicted class and its share."""
+    predictions = outputs.logits.argmax(axis=2)
+    counts = np.stack([np.bincount(predictions[:, l], minlength=outputs.n_classes) for l in range(outputs.n_exits)])
+    majority_share = counts.max(axis=1) / len(predictions)
+    return {
+        "threshold": share,
+        "majority_class": counts.argmax(axis=1).tolist(),
+        "majority_share": majority_share.tolist(),
+        "degenerate_exits": [l + 1 for l in np.flatnonzero(majority_share >= share)],
     }
 
 
@@ -175,6 +191,7 @@ def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
         "errors": {"val": exit_errors(val), "test": exit_errors(test)},
     }
     if test.n_classes > 1:
+        report["degenerate"] = {"val": degenerate_exits(val), "test": degenerate_exits(test)}
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
         report["categories"] = sample_categories(test)
         report["pcee_targets"] = pcee_targets(val, test)

@@ -20,12 +20,17 @@ from .families import FAMILY_ADAPTERS, POOLINGS
 from .inputs import ImageEncoder, TextEncoder
 from .multi_exit import BackboneAdapter, MultiExitModel
 from .options import merge_options, require_choice
-from .pretrained import MINILM_PACKAGE, Source, load_pretrained_encoder, load_tokenizer, resolve_source
+from .pretrained import (
+    MINILM_PACKAGE, Source, checkpoint_pooling, load_pretrained_encoder, load_tokenizer, resolve_source,
+)
 from .small import CNNAdapter, MLPAdapter
 
 EXIT_HEADS = ("linear", "pooler-linear")
 HEAD_OPTIONS = {"exit_head": "linear", "head_dropout": 0.1}
-TEXT_OPTIONS = {"pool": "cls"}  # what text exits read: [CLS] (the papers) or the mean over tokens
+# What text exits read: [CLS] (the papers), the mean over tokens, or `auto`: what the checkpoint was trained to be
+# read by (mean for sentence-transformers checkpoints such as all-MiniLM-L6-v2, else [CLS]; see checkpoint_pooling).
+TEXT_OPTIONS = {"pool": "auto"}
+POOL_CHOICES = ("auto", *POOLINGS)
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def backbone_options(name: str, options: dict | None) -> dict[str, Any]:
     merged = merge_options(options, spec.defaults, f"backbone {name!r} options")
     require_choice(merged["exit_head"], EXIT_HEADS, f"backbone {name!r} option 'exit_head'")
     if "pool" in merged:
-        require_choice(merged["pool"], POOLINGS, f"backbone {name!r} option 'pool'")
+        require_choice(merged["pool"], POOL_CHOICES, f"backbone {name!r} option 'pool'")
     for key in ("n_layers", "hidden", "channels", "hidden_size", "n_heads", "intermediate_size", "patch_size"):
         if key in merged and (not isinstance(merged[key], int) or merged[key] < 1):
             raise ConfigError(f"backbone {name!r} option {key!r}: expected a positive integer, got {merged[key]!r}")
@@ -145,6 +150,9 @@ def build_model(
         "backbone": backbone, "options": opts, "family": spec.family, "n_classes": int(n_classes),
         "modality": modality, "lte_heads": lte_heads,
     }
+    if opts.get("pool") == "auto":  # the record keeps the resolved pooling, so a saved model rebuilds the same
+        pretrained = spec.kind == "pretrained"
+        opts["pool"] = checkpoint_pooling(resolve_source(opts["pretrained"], f"backbone {backbone!r}")) if pretrained else "cls"
     tokenizer = None
     if spec.kind == "small":
         images = np.asarray(train_inputs)

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..exits import ExitOutputs, load_exit_outputs
+from ..exits import DOMAIN_FIELD, ExitOutputs, load_exit_outputs
 from ..io import read_json, write_json, write_text
 from ..metrics import task_metrics
 from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
@@ -58,6 +58,21 @@ def outcome_summary(metric, labels, exit_layers, predictions, n_exits, costs) ->
         "mean_exit_layer": float(np.mean(exit_layers)),
         "exit_histogram": np.bincount(exit_layers, minlength=n_exits + 1)[1:].tolist(),
         "n_samples": int(len(labels)),
+    }
+
+
+def by_domain(outputs: ExitOutputs, source, metric, exit_layers, predictions, costs) -> dict[str, dict[str, Any]]:
+    """The outcome on each test domain separately (decisions taken on the whole stream), in stream order."""
+    domains = np.asarray(outputs.extras[DOMAIN_FIELD]).astype(str)
+    if domains.shape != (outputs.n_samples,):
+        raise DataError(
+            f"'{source}', field '{DOMAIN_FIELD}': expected one domain per sample, shape ({outputs.n_samples},); "
+            f"got {domains.shape}"
+        )
+    return {
+        name: outcome_summary(metric, outputs.labels[mask], exit_layers[mask], predictions[mask], outputs.n_exits, costs)
+        for name in dict.fromkeys(domains.tolist())
+        for mask in [domains == name]
     }
 
 
@@ -133,6 +148,8 @@ def _evaluate(policy: ExitPolicy, test_path, costs_path, metric) -> dict[str, An
         **policy.to_dict(),
         **outcome_summary(metric, test.labels, exit_layers, predictions, test.n_exits, costs),
     }
+    if DOMAIN_FIELD in test.extras:
+        record["by_domain"] = by_domain(test, test_path, metric, exit_layers, predictions, costs)
     if hasattr(policy, "hindsight_exits"):
         best_value, best_exits = policy.hindsight_exits(test.logits)
         preds = gather_predictions(layer_predictions(test.logits), best_exits)

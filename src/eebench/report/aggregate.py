@@ -17,6 +17,8 @@ from ..errors import DataError
 from ..io import atomic_path, read_json, write_text
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
+DOMAIN_FIGURES = ["metric", "layer_speedup"]  # what the table shows of each test domain
+DOMAIN_SEPARATOR = "/"  # column "imdb/metric": the metric on test domain imdb
 HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
 
 
@@ -60,12 +62,24 @@ def collect_results(test_paths: list[Path]) -> pd.DataFrame:
 
 
 def _result_row(result: dict, cell: dict, path: Path) -> dict:
+    """The cell's figures; then the task's secondary metrics under their own names (MRPC's accuracy beside its F1),
+    then, for tests on several domains, each domain's metric and layer speed-up as `{domain}{DOMAIN_SEPARATOR}…`."""
     missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in result]
     if missing:
         raise DataError(f"'{path}': missing fields {missing}")
     row = {**cell, **{name: _number(result.get(name)) for name in FIGURES[1:]}}
     row["metric"], row["metric_name"] = result["primary"], result["metric"]
+    row.update({name: value for name, value in result.get("metrics", {}).items() if name != result["metric"]})
+    for domain, outcome in result.get("by_domain", {}).items():
+        for figure in DOMAIN_FIGURES:
+            row[f"{domain}{DOMAIN_SEPARATOR}{figure}"] = _number(outcome[figure if figure != "metric" else "primary"])
     return row
+
+
+def figure_columns(results: pd.DataFrame) -> list[str]:
+    """FIGURES, then every other numeric figure of the rows (secondary metrics, per-domain figures) in order."""
+    fixed = {"task", "backbone", "strategy", "seed", "policy", "metric_name", *FIGURES}
+    return FIGURES + [name for name in results.columns if name not in fixed]
 
 
 def collect_curves(curve_paths: list[Path]) -> pd.DataFrame:
@@ -86,10 +100,11 @@ def summary_table(results: pd.DataFrame, policy_order: list[str]) -> pd.DataFram
     rank = {policy: index for index, policy in enumerate(ordered)}
     results = results.sort_values("policy", key=lambda column: column.map(rank), kind="stable")
     results = results.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable")
-    grouped = results.groupby(keys, sort=False)[FIGURES]
+    figures = figure_columns(results)
+    grouped = results.groupby(keys, sort=False)[figures]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=0).add_suffix("_std"))
     table["n_seeds"] = results.groupby(keys, sort=False)["seed"].nunique()
-    ordered = [f"{name}_{stat}" for name in FIGURES for stat in ("mean", "std")]
+    ordered = [f"{name}_{stat}" for name in figures for stat in ("mean", "std")]
     return table[ordered + ["n_seeds"]].reset_index()
 
 
@@ -98,17 +113,27 @@ def _first_seen(column: pd.Series) -> pd.Series:
     return column.map({value: index for index, value in enumerate(dict.fromkeys(column))})
 
 
-def markdown_table(table: pd.DataFrame, metric_name: str) -> str:
-    headers = {
-        "metric": metric_name,
-        "layer_speedup": "layer speed-up",
-        "flops_speedup": "FLOPs speed-up",
-        "mean_exit_layer": "mean exit layer",
-    }
+FIGURE_HEADERS = {"layer_speedup": "layer speed-up", "flops_speedup": "FLOPs speed-up", "mean_exit_layer": "mean exit layer"}
+
+
+def _header(name: str, metric_name: str) -> str:
+    domain, _, figure = name.rpartition(DOMAIN_SEPARATOR)
+    shown = metric_name if figure == "metric" else FIGURE_HEADERS.get(figure, figure)
+    return f"{domain} {shown}" if domain else shown
+
+
+def _is_metric(name: str) -> bool:
+    return name.rpartition(DOMAIN_SEPARATOR)[2] not in FIGURE_HEADERS
+
+
+def markdown_table(table: pd.DataFrame, metric_name: str, domains: bool = False) -> str:
+    """The table as "mean ± std"; the per-domain figures (`domains=True`) or the others."""
+    names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
+    names = [name for name in names if (DOMAIN_SEPARATOR in name) == domains]
     shown = table[["backbone", "strategy", "policy"]].copy()
-    for name, header in headers.items():
-        shown[header] = [
-            "–" if pd.isna(mean) else f"{mean:.4f} ± {std:.4f}" if name == "metric" else f"{mean:.2f} ± {std:.2f}"
+    for name in names:
+        shown[_header(name, metric_name)] = [
+            "–" if pd.isna(mean) else f"{mean:.4f} ± {std:.4f}" if _is_metric(name) else f"{mean:.2f} ± {std:.2f}"
             for mean, std in zip(table[f"{name}_mean"], table[f"{name}_std"])
         ]
     shown["seeds"] = table["n_seeds"]
@@ -166,7 +191,8 @@ def data_summary(info: dict) -> pd.DataFrame:
 
 
 def checks_table(check_paths: list[Path]) -> pd.DataFrame:
-    """One row per run: error rate of every exit on test, BEEM's monotonicity assumption, ECE, sample categories."""
+    """One row per run: error rate of every exit on val and test (1 − accuracy), BEEM's monotonicity assumption,
+    exits that predict one class only, ECE, sample categories."""
     rows = []
     for path in check_paths:
         checks = read_json(path)
@@ -174,7 +200,12 @@ def checks_table(check_paths: list[Path]) -> pd.DataFrame:
         row = {key: run[key] for key in ("backbone", "strategy", "seed")}
         for split in ("val", "test"):
             row[f"{split} error monotone"] = checks["errors"][split]["monotone_decreasing"]
-        row["test error per exit"] = " ".join(f"{e:.3f}" for e in checks["errors"]["test"]["error_rate"])
+        for split in ("val", "test"):  # error rate (1 − accuracy); mean absolute error for regression
+            errors = checks["errors"][split]
+            values = errors["error_rate"] if "error_rate" in errors else errors["mean_absolute_error"]
+            row[f"{split} error per exit"] = " ".join(f"{e:.3f}" for e in values)
+        if "degenerate" in checks:
+            row["degenerate exits (test)"] = " ".join(map(str, checks["degenerate"]["test"]["degenerate_exits"])) or "none"
         row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
         for name, share in checks["categories"]["shares"].items():
             row[f"{name.replace('_', '-')} share"] = round(share, 4)
@@ -267,9 +298,13 @@ def aggregate_task(
     _write_csv(checks, tables / f"{task}_checks.csv")
     _write_csv(latency, tables / f"{task}_latency.csv")
     latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
+    domain_section = (
+        f"## Per test domain (decisions on the whole test stream)\n\n{markdown_table(table, metric_name, domains=True)}\n\n"
+        if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
+    )
     write_text(
         tables / f"{task}.md",
-        f"# {task}\n\n## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n"
+        f"# {task}\n\n## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n{domain_section}"
         f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n"
         + latency_section,
     )

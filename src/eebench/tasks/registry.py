@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
-from . import digits, glue, images, sentiment_shift, synth_sentiment
+from . import digits, glue, images, sentiment_shift, synth_sentiment, text_files, uci_sentiment
 from .spec import TaskSpec
 
-TASKS: dict[str, TaskSpec] = {spec.name: spec for module in (digits, synth_sentiment, glue, images, sentiment_shift) for spec in module.SPECS}
+TASKS: dict[str, TaskSpec] = {spec.name: spec for module in (digits, synth_sentiment, glue, images, sentiment_shift, text_files, uci_sentiment) for spec in module.SPECS}
 
 
 def get_task(name: str) -> TaskSpec:

@@ -126,15 +126,17 @@ def split_summary(split: SplitData, n_classes: int, label_names: list[str]) -> d
 
 
 def write_prepared(out_dir: Path, spec, prepared: PreparedTask, options: dict, seed: int) -> dict[str, Any]:
-    """Write the three split files, then info.json; return the info."""
+    """Write the three split files, then info.json; return the info. The modality is the data's (a task reading
+    users' files is a sentence-pair task when they name two text columns)."""
     out_dir = Path(out_dir)
+    modality = prepared.splits["train"].modality
     label_names = prepared.label_names or list(spec.label_names)
     n_classes = spec.n_classes if spec.n_classes == 1 else len(label_names)
     for name in SPLITS:
-        write_split(split_file(out_dir, name, spec.modality), prepared.splits[name])
+        write_split(split_file(out_dir, name, modality), prepared.splits[name])
     info = {
         "task": spec.name,
-        "modality": spec.modality,
+        "modality": modality,
         "n_classes": n_classes,
         "metric": spec.metric,
         "label_names": label_names,
