@@ -63,9 +63,15 @@ def test_t_interval_over_two_seeds(board):
 
 
 def test_area_over_the_common_range(board):
-    # methods with a sweep: static-k [1, 4], alpha [1, 3], beta [1.2, 2.5] -> common range [1.2, 2.5]
-    assert board.loc["alpha", "area_low_speedup"] == 1.2 and board.loc["alpha", "area_high_speedup"] == 2.5
-    # alpha seed 0 at 1.2, 2.0, 2.5: 0.899, 0.895, 0.8475; trapezoids 0.7176 + 0.435625 over 1.3
+    # sweeps anchored at (1.0, final): static-k [1, 4], alpha [1, 3], beta [1, 2.5] -> common range [1, 2.5]
+    assert board.loc["alpha", "area_low_speedup"] == 1.0 and board.loc["alpha", "area_high_speedup"] == 2.5
+    # alpha seed 0 at 1, 2, 2.5: 0.9, 0.895, 0.8475 -> (0.8975 + 0.435625) / 1.5 = 0.88875;
+    # seed 1 at 1, 2.5: 0.8, 0.795 -> 0.7975
+    assert board.loc["alpha", "area"] == pytest.approx((0.88875 + 0.7975) / 2)
+    # beta seed 0: anchor (1, 0.9) then (1.2, 0.9), (1.8, 0.88), (2.5, 0.85): 0.18 + 0.534 + 0.6055 over 1.5
+    # seed 1: (1, 0.8), (1.2, 0.8), (1.8, 0.79), (2.5, 0.7): 0.16 + 0.477 + 0.5215 over 1.5
+    assert board.loc["beta", "area"] == pytest.approx((1.3195 / 1.5 + 1.1585 / 1.5) / 2)
+    assert board.loc["beta", "rank_by_area"] == 2 and board.loc["alpha", "rank_by_area"] == 1
     assert mean_over_range([1.0, 2.0, 3.0], [0.90, 0.895, 0.80], 1.2, 2.5) == pytest.approx(1.153225 / 1.3)
     assert math.isnan(board.loc["final", "area"])  # a single point has no curve
 
@@ -96,10 +102,10 @@ def test_interval_needs_two_values():
 
 def test_markdown_and_html_say_who_wins(board):
     frame = board.reset_index()
-    markdown = leaderboard_markdown(frame, "t", "accuracy", TOLERANCE)
+    markdown = leaderboard_markdown(frame, "accuracy", TOLERANCE)
     assert "**alpha** gives the largest speed-up" in markdown
     assert "ahead of **beta** by 0.75× (paired t-test, p = 0.042, 2 paired runs: beyond seed noise)" in markdown
-    assert "mean accuracy over speed-up 1.20–2.50×" in markdown
+    assert "mean accuracy over speed-up 1.00–2.50×" in markdown
     page = leaderboard_html(frame, "t", "accuracy", TOLERANCE)
     assert "<b>alpha</b>" in page and '<tr class="leader">' in page and '<tr class="limit">' in page
 

@@ -2,7 +2,8 @@
 
 - Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption);
   for regression the mean absolute error plays that part.
-- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins).
+- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins); on test also after temperature
+  scaling, one temperature per exit fitted on val (`calibration_scaled`).
 - The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
   >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
   that confident); with their shares.
@@ -25,6 +26,7 @@ from ..exits import ExitOutputs, load_exit_outputs
 from ..io import write_json
 from ..policies import make_policy, simulate
 from ..policies.base import layer_predictions, max_probability
+from ..policies.temperature import fit_temperatures
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
@@ -43,8 +45,11 @@ def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
     return {name: errors.tolist(), "monotone_decreasing": not rises, "rises_at_exits": rises}
 
 
-def calibration(outputs: ExitOutputs) -> dict[str, Any]:
-    confidence = max_probability(outputs.logits)
+def calibration(outputs: ExitOutputs, temperatures=None) -> dict[str, Any]:
+    """ECE and reliability diagram of every exit; with `temperatures` (one per exit), after dividing each exit's
+    logits by its temperature."""
+    logits = outputs.logits if temperatures is None else outputs.logits / np.asarray(temperatures)[None, :, None]
+    confidence = max_probability(logits)
     correct = outputs.logits.argmax(axis=2) == outputs.labels[:, None]
     return {
         "ece": [expected_calibration_error(confidence[:, l], correct[:, l]) for l in range(outputs.n_exits)],
@@ -136,6 +141,8 @@ def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
     }
     if test.n_classes > 1:
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
+        temperatures = fit_temperatures(val.logits, val.labels)
+        report["calibration_scaled"] = {"temperatures": temperatures, "test": calibration(test, temperatures)}
         report["categories"] = sample_categories(test)
         report["pcee_targets"] = pcee_targets(val, test)
         difficulty = read_difficulty(Path(data_dir), test.sample_ids) if data_dir is not None else None

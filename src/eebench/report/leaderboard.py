@@ -7,9 +7,9 @@ Per run (one trained model: backbone × strategy × seed) and policy, from the p
   `tolerance` below the final exit's (the `final` policy's test metric of the same run); 1.0 when no point qualifies
   (the method's best option is then not to exit early). The knob is read off the test curve, the same way for every
   method: it measures the trade-off a method can offer, while the fitted point (knob chosen on val) is in the tables.
-- **area**: the area under the metric-vs-speed-up curve (linear between sweep points) over the speed-up range
-  every method's sweep covers in every run of the group, divided by the range's width, i.e. the mean metric over
-  that range.
+- **area**: the area under the metric-vs-speed-up curve (linear between sweep points, each sweep anchored at the
+  full model: 1.0× with the final exit's metric) over the speed-up range every method's sweep covers in every run of
+  the group, divided by the range's width, i.e. the mean metric over that range.
 - **share of the oracle**: the share of the oracle's saved layers the method saves at tolerance,
   (1 − 1/s) / (1 − 1/s_oracle): 0 for the full model, 1 for the oracle.
 
@@ -25,10 +25,13 @@ import html
 import math
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from ..io import atomic_path, write_text
 
 LIMIT = "oracle"  # reads the labels: shown as the limit, never ranked
 BASELINES = ("final", "static-k")  # non-adaptive references; the better one is "the best baseline"
@@ -68,6 +71,14 @@ def common_range(curves: pd.DataFrame, methods: Iterable[str]) -> tuple[float, f
     """The speed-up range that every method's sweep covers in every run of `curves`."""
     spans = curves[curves["policy"].isin(list(methods))].groupby(["run", "policy"])["layer_speedup"].agg(["min", "max"])
     return (float(spans["min"].max()), float(spans["max"].min())) if len(spans) else (math.nan, math.nan)
+
+
+def anchored_at_full_model(curves: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """Each sweep plus the point (1.0×, final exit's metric) of its run: every method can fall back to the full
+    model, so the common range starts at 1.0× whatever knob values a sweep happened to try."""
+    finals = results[results["policy"] == "final"][["run", "metric"]]
+    anchors = curves[["run", "policy"]].drop_duplicates().merge(finals, on="run").assign(layer_speedup=1.0)
+    return pd.concat([curves, anchors], ignore_index=True)
 
 
 def swept_methods(curves: pd.DataFrame) -> list[str]:
@@ -122,8 +133,8 @@ def paired_comparison(method: pd.Series, reference: pd.Series) -> dict[str, floa
     mean, low, high, n = mean_interval(differences)
     if n < 2:
         p = math.nan
-    elif np.allclose(differences, 0):
-        p = 1.0
+    elif np.ptp(differences) <= 1e-12 * max(1.0, abs(mean)):  # no spread: the t statistic is undefined
+        p = 1.0 if abs(mean) <= 1e-12 else math.nan
     else:
         p = float(stats.ttest_rel(both.iloc[:, 0], both.iloc[:, 1]).pvalue)
     return {"diff": mean, "diff_low": low, "diff_high": high, "p": p, "n_pairs": n}
@@ -132,11 +143,12 @@ def paired_comparison(method: pd.Series, reference: pd.Series) -> dict[str, floa
 def group_leaderboard(results: pd.DataFrame, curves: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     """The ranked leaderboard of one group of runs (results and curves carry a `run` column)."""
     methods = swept_methods(curves)
-    low, high = common_range(curves, methods)
     figures = per_run_figures(results, curves, tolerance)
+    curves = anchored_at_full_model(curves[curves["policy"].isin(methods)], results)
+    low, high = common_range(curves, methods)
     areas = {
         (run, policy): mean_over_range(*curve_function(points), low, high)
-        for (run, policy), points in curves[curves["policy"].isin(methods)].groupby(["run", "policy"])
+        for (run, policy), points in curves.groupby(["run", "policy"])
     }
     figures["area"] = [areas.get((run, policy), math.nan) for run, policy in zip(figures["run"], figures["policy"])]
     speedups = figures.pivot(index="run", columns="policy", values="speedup_at_tolerance")
@@ -274,12 +286,28 @@ def notes(tolerance: float) -> str:
     )
 
 
-def leaderboard_markdown(board: pd.DataFrame, task: str, metric_name: str, tolerance: float) -> str:
-    parts = [f"# {task}: leaderboard\n", notes(tolerance) + "\n"]
+def leaderboard_markdown(board: pd.DataFrame, metric_name: str, tolerance: float, level: str = "##") -> str:
+    """The notes, then per group (heading `level`) the verdict and the ranked table."""
+    if board.empty:
+        return NO_LEADERBOARD + "\n"
+    parts = [notes(tolerance) + "\n"]
     for group, rows in board.groupby("group", sort=False):
-        parts.append(f"## {group}\n\n{verdict(rows, tolerance)}\n\n"
+        parts.append(f"{level} {group}\n\n{verdict(rows, tolerance)}\n\n"
                      f"{display_table(rows, metric_name, tolerance).to_markdown(index=False)}\n")
     return "\n".join(parts)
+
+
+NO_LEADERBOARD = "No leaderboard: it needs the `final` policy, whose metric the tolerance is measured from."
+
+
+def write_leaderboard(board: pd.DataFrame, task: str, metric_name: str, tolerance: float, tables: Path) -> str:
+    """Write `{task}_leaderboard.{csv,md,html}` under `tables`; return the Markdown section for the task's page."""
+    with atomic_path(tables / f"{task}_leaderboard.csv") as tmp:
+        board.to_csv(tmp, index=False, float_format="%.6g")
+    write_text(tables / f"{task}_leaderboard.md",
+               f"# {task}: leaderboard\n\n{leaderboard_markdown(board, metric_name, tolerance)}")
+    write_text(tables / f"{task}_leaderboard.html", leaderboard_html(board, task, metric_name, tolerance))
+    return f"## Leaderboard\n\n{leaderboard_markdown(board, metric_name, tolerance, '###')}"
 
 
 STYLE = """
@@ -295,7 +323,7 @@ p.note { color: #555; font-size: 0.85em; max-width: 60em; }
 
 def leaderboard_html(board: pd.DataFrame, task: str, metric_name: str, tolerance: float) -> str:
     """A self-contained page: per group, the verdict and the ranked table (leader and limit rows marked)."""
-    sections = []
+    sections = [] if len(board) else [f"<p>{html.escape(NO_LEADERBOARD)}</p>"]
     for group, rows in board.groupby("group", sort=False):
         table = display_table(rows, metric_name, tolerance)
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
