@@ -185,7 +185,7 @@ def exit_histogram_chart(histograms: pd.DataFrame, policy_order: list[str]):
     policies = [p for p in policy_order if p in set(histograms["policy"])]
     several = histograms["panel"].nunique() > 1
     bars = alt.Chart(histograms).mark_bar().encode(
-        x=alt.X("exit:O", title="exit layer"),
+        x=alt.X("exit:O", title="exit layer", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("share:Q", title="share of test samples", axis=alt.Axis(format="%")),
         color=alt.Color("panel:N", title="model", scale=alt.Scale(range=PALETTE)),
         tooltip=["panel:N", "policy:N", "exit:O", "count:Q", alt.Tooltip("share:Q", format=".1%")],
@@ -287,9 +287,9 @@ def error_chart(frame: pd.DataFrame):
     measure = frame["measure"].iloc[0]
     return (
         alt.Chart(frame).mark_line(point=True)
-        .encode(x=alt.X("exit:O", title="exit"), y=alt.Y("error:Q", title=measure, scale=alt.Scale(zero=False)),
+        .encode(x=alt.X("exit:O", title="exit", axis=alt.Axis(labelAngle=0)), y=alt.Y("error:Q", title=measure, scale=alt.Scale(zero=False)),
                 color=alt.Color("split:N", scale=alt.Scale(domain=["val", "test"], range=["#56B4E9", "#D55E00"])),
-                strokeDash=alt.StrokeDash("seed:N", legend=alt.Legend(symbolType="stroke")), detail="seed:N",
+                strokeDash=alt.StrokeDash("seed:N", legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#333")), detail="seed:N",
                 tooltip=["panel:N", "seed:N", "split:N", "exit:O", alt.Tooltip("error:Q", format=".4f")])
         .properties(width=PANEL_WIDTH, height=200)
         .facet(facet=alt.Facet("title:N", title=None, header=alt.Header(labelLimit=600)), columns=2)
