@@ -99,11 +99,27 @@ def test_every_chart_page_draws_without_console_errors(browser, screenshots, tmp
         assert drawn, f"{page.name}: no chart drawn"
         assert not console_problems(browser), f"{page.name}: {console_problems(browser)}"
         assert "Error" not in browser.find_element("tag name", "body").text
+    assert_legend_click_highlights(browser, results / "plots" / f"{TASK}.html", "pcee", screenshots)
     browser.get((results / "tables" / f"{TASK}_leaderboard.html").as_uri())
     browser.save_screenshot(str(screenshots / "leaderboard.png"))
     text = browser.find_element("tag name", "body").text
     assert "gives the largest speed-up" in text and "paired t-test" in text
     assert not console_problems(browser)
+
+
+FADED = "return document.querySelectorAll('#vis svg [opacity=\"0.12\"]').length"
+
+
+def assert_legend_click_highlights(driver, page: Path, policy: str, screenshots: Path) -> None:
+    """Clicking a policy in the speed-up chart's legend fades every other policy's marks."""
+    driver.get(page.as_uri())
+    wait_for(driver, DRAWN)
+    assert driver.execute_script(FADED) == 0
+    labels = [t for t in driver.find_elements("css selector", "#vis svg g.role-legend-label text") if t.text == policy]
+    assert labels, f"no legend entry {policy!r}"
+    labels[0].click()
+    assert wait_for(driver, FADED), "clicking a legend entry faded nothing"
+    driver.save_screenshot(str(screenshots / f"chart_speedup_{policy}_highlighted.png"))
 
 
 @pytest.mark.slow

@@ -381,8 +381,9 @@ def write_check_charts(check_paths: list[Path], plots: Path, task: str) -> None:
 
 
 def save_chart(chart, stem: Path) -> None:
-    """`stem.html` (self-contained: the Vega scripts inlined, so it renders offline) and `stem.png` (vl-convert)."""
+    """`stem.html` (self-contained: the Vega scripts inlined, so it renders offline; drawn as SVG, so marks and
+    legend entries are elements a browser test can find) and `stem.png` (vl-convert)."""
     with atomic_path(stem.with_name(stem.name + ".html")) as tmp:
-        chart.save(str(tmp), format="html", inline=True)
+        chart.save(str(tmp), format="html", inline=True, embed_options={"renderer": "svg"})
     with atomic_path(stem.with_name(stem.name + ".png")) as tmp:
         chart.save(str(tmp), format="png", scale_factor=1.5)
