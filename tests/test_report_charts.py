@@ -120,7 +120,8 @@ def test_error_verdict_names_the_rises():
               "test": {"error_rate": [0.2, 0.25, 0.1], "monotone_decreasing": False, "rises_at_exits": [2]}}
     frame = charts.error_frame([(run, {"errors": errors})])
     assert set(frame["title"]) == {"mlp / joint — test error seed0: rises at exits [2]"}
-    assert charts.error_chart(frame).to_dict()["spec"]["mark"]["type"] == "line"
+    line = charts.error_chart(frame).to_dict()["spec"]["layer"][0]
+    assert line["mark"]["type"] == "line" and line["encoding"]["strokeDash"]["field"] == "seed"
 
 
 def test_regression_checks_give_charts_that_say_why_they_are_empty():

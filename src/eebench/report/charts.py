@@ -284,13 +284,17 @@ def error_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
 
 def error_chart(frame: pd.DataFrame):
     alt = _alt()
-    measure = frame["measure"].iloc[0]
+    base = alt.Chart().encode(
+        x=alt.X("exit:O", title="exit", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("error:Q", title=frame["measure"].iloc[0], scale=alt.Scale(zero=False)),
+        color=alt.Color("split:N", scale=alt.Scale(domain=["val", "test"], range=["#56B4E9", "#D55E00"])),
+        detail="seed:N",
+        tooltip=["panel:N", "seed:N", "split:N", "exit:O", alt.Tooltip("error:Q", format=".4f")],
+    )
+    # lines and points as separate layers: a line overlaid with points gets a legend of invisible dash symbols
+    lines = base.mark_line().encode(strokeDash=alt.StrokeDash("seed:N", legend=alt.Legend(symbolStrokeColor="#333")))
     return (
-        alt.Chart(frame).mark_line(point=True)
-        .encode(x=alt.X("exit:O", title="exit", axis=alt.Axis(labelAngle=0)), y=alt.Y("error:Q", title=measure, scale=alt.Scale(zero=False)),
-                color=alt.Color("split:N", scale=alt.Scale(domain=["val", "test"], range=["#56B4E9", "#D55E00"])),
-                strokeDash=alt.StrokeDash("seed:N", legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#333")), detail="seed:N",
-                tooltip=["panel:N", "seed:N", "split:N", "exit:O", alt.Tooltip("error:Q", format=".4f")])
+        alt.layer(lines, base.mark_point(filled=True, size=30), data=frame)
         .properties(width=PANEL_WIDTH, height=200)
         .facet(facet=alt.Facet("title:N", title=None, header=alt.Header(labelLimit=600)), columns=2)
     )
