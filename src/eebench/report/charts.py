@@ -75,8 +75,8 @@ def focus_domains(means: pd.DataFrame, fitted: pd.DataFrame, finals: pd.Series, 
     """Axis ranges where the methods operate: from a few tolerances below the final exit (or the lowest fitted
     point) to the best curve, and the speed-ups the curves reach inside that metric range (the oracle's mark is
     pinned inside, labelled with its metric)."""
-    bottom = min(finals.min() - 4 * tolerance, fitted["metric"].min() if len(fitted) else np.inf)
-    top = max(means["metric"].max() if len(means) else -np.inf, finals.max())
+    bottom = min([*(finals - 4 * tolerance), *fitted["metric"]])
+    top = max([*means["metric"], *finals])
     pad = 0.05 * (top - bottom) or 0.01
     inside = means[means["metric"] >= bottom]
     right = max([1.05, *inside["layer_speedup"], *fitted["layer_speedup"], *oracle["layer_speedup"]])
