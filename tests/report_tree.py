@@ -37,7 +37,8 @@ def make_run(results: Path, backbone: str, strategy: str, seed: int) -> None:
     for split, n in (("val", 300), ("test", 400)):
         (run / "exits").mkdir(parents=True, exist_ok=True)
         np.savez(run / "exits" / f"{split}.npz", **synthetic_exits(rng, n, sharpness))
-    (run / "costs.json").write_text(json.dumps({"flops": [10.0 * (i + 1) + 1 for i in range(N_EXITS)], "n_exits": N_EXITS}))
+    flops = [10.0 * (i + 1) + 1 for i in range(N_EXITS)]
+    (run / "costs.json").write_text(json.dumps({"flops": flops, "n_exits": N_EXITS}))
     (run / "model").mkdir(exist_ok=True)
     log = [{"step": step, "loss_per_exit": [1.0 / (step + 1) * (N_EXITS - i) for i in range(N_EXITS)]}
            for step in range(0, 50, 10)]

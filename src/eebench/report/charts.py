@@ -233,10 +233,12 @@ def reliability_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
         return frame
     frame["bin"] = (frame["confidence"] * 10).clip(upper=9.999).astype(int)
     keys = ["panel", "exit", "scaling", "bin"]
-    weighted = frame.assign(confidence=frame["confidence"] * frame["count"], accuracy=frame["accuracy"] * frame["count"])
+    weighted = frame.assign(confidence=frame["confidence"] * frame["count"],
+                            accuracy=frame["accuracy"] * frame["count"])
     pooled = weighted.groupby(keys)[["count", "confidence", "accuracy"]].sum().reset_index()
     pooled[["confidence", "accuracy"]] = pooled[["confidence", "accuracy"]].div(pooled["count"], axis=0)
-    ece = frame.groupby(["panel", "exit", "scaling", "seed"])["ece"].first().groupby(["panel", "exit", "scaling"]).mean()
+    per_seed = frame.groupby(["panel", "exit", "scaling", "seed"])["ece"].first()
+    ece = per_seed.groupby(["panel", "exit", "scaling"]).mean()
     return pooled.join(ece, on=["panel", "exit", "scaling"])
 
 
@@ -245,7 +247,8 @@ def reliability_chart(frame: pd.DataFrame):
     if frame.empty:
         return notice_chart("no calibration in checks.json (regression outputs have no confidence)")
     scalings = ["before", "after temperature scaling"]
-    colour = alt.Color("scaling:N", title="test, per exit", scale=alt.Scale(domain=scalings, range=["#D55E00", "#0072B2"]))
+    colour = alt.Color("scaling:N", title="test, per exit",
+                       scale=alt.Scale(domain=scalings, range=["#D55E00", "#0072B2"]))
     unit = alt.Scale(domain=[0, 1])
     diagonal = (alt.Chart().transform_aggregate(n="count()").mark_rule(color="#999", strokeDash=[4, 4])
                 .encode(x=alt.datum(0), y=alt.datum(0), x2=alt.datum(1), y2=alt.datum(1)))
@@ -324,7 +327,8 @@ def category_chart(frame: pd.DataFrame):
     return (
         alt.Chart(frame).mark_bar()
         .encode(y=alt.Y("run:N", title=None, axis=alt.Axis(labelLimit=400)),
-                x=alt.X("share:Q", title=f"share of test samples (confident = max prob ≥ {threshold:g} at an early exit)",
+                x=alt.X("share:Q",
+                        title=f"share of test samples (confident = max prob ≥ {threshold:g} at an early exit)",
                         axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
                 color=alt.Color("category:N", sort=[c.replace("_", "-") for c in CATEGORIES],
                                 scale=alt.Scale(range=["#009E73", "#999999", "#D55E00"])),

@@ -243,7 +243,9 @@ def display_table(board: pd.DataFrame, metric_name: str, tolerance: float) -> pd
             _interval(m, lo, hi, 2, "×") for m, lo, hi in
             zip(board["speedup_at_tolerance"], board["speedup_at_tolerance_low"], board["speedup_at_tolerance_high"])
         ],
-        area_header: [_interval(m, lo, hi, 4) for m, lo, hi in zip(board["area"], board["area_low"], board["area_high"])],
+        area_header: [
+            _interval(m, lo, hi, 4) for m, lo, hi in zip(board["area"], board["area_low"], board["area_high"])
+        ],
         "rank by area": ["–" if pd.isna(r) else str(r) for r in board["rank_by_area"]],
         "share of oracle's saved layers": [
             "–" if pd.isna(s) else f"{s:.0%}" for s in board["oracle_share"]
@@ -261,14 +263,15 @@ def verdict(board: pd.DataFrame, tolerance: float) -> str:
         return "No method has results."
     leader = ranked.iloc[0]
     text = (f"**{leader['policy']}** gives the largest speed-up at a metric drop ≤ {tolerance:g}: "
-            f"{_interval(leader['speedup_at_tolerance'], leader['speedup_at_tolerance_low'], leader['speedup_at_tolerance_high'], 2, '×')}")
+            + _interval(leader["speedup_at_tolerance"], leader["speedup_at_tolerance_low"],
+                        leader["speedup_at_tolerance_high"], 2, "×"))
     if len(ranked) > 1:
         second = ranked.iloc[1]
         p = second["vs_leader_p"]
         noise = ("cannot be tested with one run" if pd.isna(p)
                  else "beyond seed noise" if p < 0.05 else "not beyond seed noise")
         text += (f"; ahead of **{second['policy']}** by {-second['vs_leader_diff']:.2f}× "
-                 f"({TEST_NAME.split(' (')[0]}, p = {_p_value(p)}, {int(second['vs_leader_n_pairs'])} paired runs: {noise})")
+                 f"(paired t-test, p = {_p_value(p)}, {int(second['vs_leader_n_pairs'])} paired runs: {noise})")
     limit = board[board["policy"] == LIMIT]
     if len(limit) and pd.notna(leader["oracle_share"]):
         text += (f". The oracle reaches {limit['speedup_at_tolerance'].iloc[0]:.2f}×; the leader saves "
