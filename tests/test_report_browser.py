@@ -140,19 +140,18 @@ def test_snakemake_report_opens_a_task_page(browser, screenshots, tmp_path):
     assert browser.find_elements("xpath", "//li[contains(., 'task digits')]")
     assert not browser.find_elements("xpath", "//p[contains(., '- task')]")
 
-    click_text(browser, "digits")
+    # a report with one task shows its section as "Results"; with several, under the task's name
+    click_text(browser, "Results")
     click_text(browser, "1. Leaderboard")
-    click_text(browser, "digits_leaderboard.html")
-    frame = wait_for(browser, "return document.querySelector('iframe')")
-    assert frame, "the leaderboard opens in the report"
+    open_result(browser, "results/tables/digits_leaderboard.html")
     browser.switch_to.frame(browser.find_element("tag name", "iframe"))
     assert wait_for(browser, "return document.body.innerText.includes('gives the largest speed-up')")
     browser.switch_to.default_content()
     browser.save_screenshot(str(screenshots / "report_leaderboard.png"))
 
-    click_text(browser, "digits")
+    click_text(browser, "digits")  # the breadcrumb back to the task's section
     click_text(browser, "2. Speed-up vs metric")
-    click_text(browser, "digits.html")
+    open_result(browser, "results/plots/digits.html")
     browser.switch_to.frame(browser.find_element("tag name", "iframe"))
     assert wait_for(browser, DRAWN), "the speed-up chart draws inside the report"
     browser.switch_to.default_content()
@@ -160,9 +159,16 @@ def test_snakemake_report_opens_a_task_page(browser, screenshots, tmp_path):
     assert not console_problems(browser)
 
 
-def click_text(driver, text: str) -> None:
-    """Click the innermost visible element whose text is `text` (the report's menu entries and result names)."""
-    xpath = f"//*[normalize-space(text())='{text}']"
+def open_result(driver, path: str) -> None:
+    """Press the eye button of the report's result `path` and wait for it to show."""
+    click_text(driver, path, then="/ancestor::tr//a[@iconname='eye']")
+    assert wait_for(driver, "return document.querySelector('iframe')"), f"{path} did not open in the report"
+
+
+def click_text(driver, text: str, then: str = "") -> None:
+    """Click the visible element whose own text is `text` (the report's menu entries), or the element the XPath
+    step `then` leads to from it."""
+    xpath = f"//*[normalize-space(text())='{text}']{then}"
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         for element in driver.find_elements("xpath", xpath):

@@ -75,12 +75,13 @@ def focus_domains(means: pd.DataFrame, fitted: pd.DataFrame, finals: pd.Series, 
     """Axis ranges where the methods operate: from a few tolerances below the final exit (or the lowest fitted
     point) to the best curve, and the speed-ups the curves reach inside that metric range (the oracle's mark is
     pinned inside, labelled with its metric)."""
-    bottom = min([*(finals - 4 * tolerance), *fitted["metric"]])
+    bottom = min([*(finals - 2 * tolerance), *fitted["metric"]])
     top = max([*means["metric"], *finals])
-    pad = 0.05 * (top - bottom) or 0.01
+    span = (top - bottom) or 0.01
     inside = means[means["metric"] >= bottom]
     right = max([1.05, *inside["layer_speedup"], *fitted["layer_speedup"], *oracle["layer_speedup"]])
-    return [0.95, right * 1.05], [bottom - pad, top + pad]
+    # headroom above the curves for the oracle's mark
+    return [0.95, right * 1.05], [bottom - 0.05 * span, top + 0.2 * span]
 
 
 def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str, tolerance: float,
@@ -101,7 +102,7 @@ def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str,
     fitted = fitted[fitted["policy"].isin(methods)]
     x_domain, y_domain = focus_domains(means, fitted, finals, oracle, tolerance)
     oracle = oracle.assign(label="oracle (limit): " + oracle["metric"].map("{:.3f}".format),
-                           metric=oracle["metric"].clip(upper=y_domain[1] - 0.03 * (y_domain[1] - y_domain[0])))
+                           metric=oracle["metric"].clip(upper=y_domain[1] - 0.05 * (y_domain[1] - y_domain[0])))
     x = alt.X("layer_speedup:Q", title="layer speed-up (×)", scale=alt.Scale(domain=x_domain, nice=False))
     y = alt.Y("metric:Q", title=f"test {metric_name}", scale=alt.Scale(domain=y_domain, nice=False))
     enc = policy_encodings(methods)

@@ -267,11 +267,14 @@ def verdict(board: pd.DataFrame, tolerance: float) -> str:
                         leader["speedup_at_tolerance_high"], 2, "×"))
     if len(ranked) > 1:
         second = ranked.iloc[1]
-        p = second["vs_leader_p"]
-        noise = ("cannot be tested with one run" if pd.isna(p)
-                 else "beyond seed noise" if p < 0.05 else "not beyond seed noise")
-        text += (f"; ahead of **{second['policy']}** by {-second['vs_leader_diff']:.2f}× "
-                 f"(paired t-test, p = {_p_value(p)}, {int(second['vs_leader_n_pairs'])} paired runs: {noise})")
+        p, margin, pairs = second["vs_leader_p"], -second["vs_leader_diff"], int(second["vs_leader_n_pairs"])
+        if abs(margin) < 0.005:
+            text += f"; tied with **{second['policy']}** ({pairs} paired runs)"
+        else:
+            noise = ("not testable: fewer than two paired runs or identical differences" if pd.isna(p)
+                     else "beyond seed noise" if p < 0.05 else "not beyond seed noise")
+            text += (f"; ahead of **{second['policy']}** by {margin:.2f}× "
+                     f"(paired t-test, p = {_p_value(p)}, {pairs} paired runs: {noise})")
     limit = board[board["policy"] == LIMIT]
     if len(limit) and pd.notna(leader["oracle_share"]):
         text += (f". The oracle reaches {limit['speedup_at_tolerance'].iloc[0]:.2f}×; the leader saves "
