@@ -57,8 +57,15 @@ def test_speedup_chart_encodes_policies_by_colour_and_shape_with_a_legend_highli
     assert "condition" in lines[0]["encoding"]["opacity"]
     rules = [l for l in layers(spec) if l["mark"]["type"] == "rule"]
     assert rules, "the final exit and its tolerance are horizontal rules"
-    labels = [l for l in layers(spec) if l["mark"]["type"] == "text" and l["encoding"]["text"].get("field") == "policy"]
+    labels = [l for l in layers(spec) if l["mark"]["type"] == "text" and l["encoding"]["text"].get("field") == "text"]
     assert labels, "fitted points are labelled with the policy"
+
+
+def test_coinciding_fitted_points_share_one_label():
+    points = pd.DataFrame({"panel": "p", "policy": ["a", "b", "c"], "layer_speedup": [2.0, 2.001, 3.0],
+                           "metric": [0.9, 0.9, 0.9]})
+    labels = charts.point_labels(points, [1.0, 4.0], [0.8, 1.0])
+    assert list(labels["text"]) == ["a, b", "c"]
 
 
 def test_speedup_chart_focuses_the_y_axis_where_methods_operate(frames):

@@ -74,14 +74,31 @@ def focus_domains(means: pd.DataFrame, fitted: pd.DataFrame, finals: pd.Series, 
                   tolerance: float) -> tuple[list[float], list[float]]:
     """Axis ranges where the methods operate: from a few tolerances below the final exit (or the lowest fitted
     point) to the best curve, and the speed-ups the curves reach inside that metric range (the oracle's mark is
-    pinned inside, labelled with its metric)."""
+    pinned inside, labelled with its figures)."""
     bottom = min([*(finals - 2 * tolerance), *fitted["metric"]])
     top = max([*means["metric"], *finals])
     span = (top - bottom) or 0.01
     inside = means[means["metric"] >= bottom]
-    right = max([1.05, *inside["layer_speedup"], *fitted["layer_speedup"], *oracle["layer_speedup"]])
+    right = max([1.05, *inside["layer_speedup"], *fitted["layer_speedup"]])
     # headroom above the curves for the oracle's mark
     return [0.95, right * 1.05], [bottom - 0.05 * span, top + 0.2 * span]
+
+
+def point_labels(points: pd.DataFrame, x_domain, y_domain, near_px: float = 9) -> pd.DataFrame:
+    """One label per group of fitted points that (nearly) coincide on screen, naming all of them, so labels of
+    methods that reach the same point do not print over each other."""
+    per_x = PANEL_WIDTH / (x_domain[1] - x_domain[0])
+    per_y = PANEL_HEIGHT / (y_domain[1] - y_domain[0])
+    groups: list[dict] = []
+    for panel, policy, speedup, metric in points[["panel", "policy", "layer_speedup", "metric"]].itertuples(index=False):
+        for group in groups:
+            if (group["panel"] == panel and abs(group["layer_speedup"] - speedup) * per_x < near_px
+                    and abs(group["metric"] - metric) * per_y < near_px):
+                group["text"] += f", {policy}"
+                break
+        else:
+            groups.append({"panel": panel, "layer_speedup": speedup, "metric": metric, "text": policy})
+    return pd.DataFrame(groups, columns=["panel", "layer_speedup", "metric", "text"])
 
 
 def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str, tolerance: float,
@@ -101,8 +118,12 @@ def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str,
     static["label"] = "k=" + static["knob_value"].astype(int).astype(str)
     fitted = fitted[fitted["policy"].isin(methods)]
     x_domain, y_domain = focus_domains(means, fitted, finals, oracle, tolerance)
-    oracle = oracle.assign(label="oracle (limit): " + oracle["metric"].map("{:.3f}".format),
-                           metric=oracle["metric"].clip(upper=y_domain[1] - 0.05 * (y_domain[1] - y_domain[0])))
+    oracle = oracle.assign(
+        label=[f"oracle (limit): {s:.2f}×, {m:.3f}" for s, m in zip(oracle["layer_speedup"], oracle["metric"])],
+        metric=oracle["metric"].clip(upper=y_domain[1] - 0.05 * (y_domain[1] - y_domain[0])),
+        layer_speedup=oracle["layer_speedup"].clip(upper=x_domain[1] - 0.04 * (x_domain[1] - x_domain[0])),
+    )
+    labelled = point_labels(fitted, x_domain, y_domain)
     x = alt.X("layer_speedup:Q", title="layer speed-up (×)", scale=alt.Scale(domain=x_domain, nice=False))
     y = alt.Y("metric:Q", title=f"test {metric_name}", scale=alt.Scale(domain=y_domain, nice=False))
     enc = policy_encodings(methods)
@@ -112,19 +133,19 @@ def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str,
 
     def panel_chart(panel: str):
         mine = alt.datum.panel == panel
-        band = (alt.Chart(means).transform_filter(mine).mark_area(opacity=0.15, clip=True)
+        band = (alt.Chart(means).transform_filter(mine).mark_area(clip=True)
                 .encode(x=x, y=alt.Y("metric_min:Q", scale=alt.Scale(domain=y_domain)), y2="metric_max:Q",
-                        color=enc["color"], opacity=alt.when(pick).then(alt.value(0.18))
-                        .otherwise(alt.value(0.03))))
+                        color=enc["color"],
+                        # faint until a policy is picked: overlapping bands of many policies hide the lines
+                        opacity=alt.when(pick, empty=False).then(alt.value(0.25)).otherwise(alt.value(0.06))))
         lines = (alt.Chart(means).transform_filter(mine).mark_line(clip=True, strokeWidth=2)
                  .encode(x=x, y=y, color=enc["color"], strokeDash=enc["strokeDash"], opacity=opacity,
                          order="layer_speedup:Q", tooltip=tooltip + ["n_seeds:Q"]))
         points = (alt.Chart(fitted).transform_filter(mine).mark_point(filled=True, size=110, stroke="black",
                                                                        strokeWidth=0.8, clip=True)
                   .encode(x=x, y=y, color=enc["color"], shape=enc["shape"], opacity=opacity, tooltip=tooltip))
-        labels = (alt.Chart(fitted).transform_filter(mine).mark_text(align="left", dx=8, dy=-7, fontSize=10,
-                                                                      clip=True)
-                  .encode(x=x, y=y, text="policy:N", opacity=opacity))
+        labels = (alt.Chart(labelled).transform_filter(mine)
+                  .mark_text(align="left", dx=8, dy=-7, fontSize=10).encode(x=x, y=y, text="text:N"))
         references = _reference_marks(panel, finals, oracle, static, tolerance, x, y)
         # lines first: the first layer sets the legend's symbols (a legend switched off in any layer, e.g. the
         # band's, switches off the merged legend)
