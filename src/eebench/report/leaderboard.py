@@ -265,16 +265,19 @@ def verdict(board: pd.DataFrame, tolerance: float) -> str:
     text = (f"**{leader['policy']}** gives the largest speed-up at a metric drop ≤ {tolerance:g}: "
             + _interval(leader["speedup_at_tolerance"], leader["speedup_at_tolerance_low"],
                         leader["speedup_at_tolerance_high"], 2, "×"))
-    if len(ranked) > 1:
-        second = ranked.iloc[1]
+    others = ranked.iloc[1:]
+    tied = others[(-others["vs_leader_diff"]).abs() < 0.005]
+    if len(tied):
+        text += "; tied with " + ", ".join(f"**{name}**" for name in tied["policy"])
+    behind = others[(-others["vs_leader_diff"]).abs() >= 0.005]
+    if len(behind):
+        second = behind.iloc[0]
         p, margin, pairs = second["vs_leader_p"], -second["vs_leader_diff"], int(second["vs_leader_n_pairs"])
-        if abs(margin) < 0.005:
-            text += f"; tied with **{second['policy']}** ({pairs} paired runs)"
-        else:
-            noise = ("not testable: fewer than two paired runs or identical differences" if pd.isna(p)
-                     else "beyond seed noise" if p < 0.05 else "not beyond seed noise")
-            text += (f"; ahead of **{second['policy']}** by {margin:.2f}× "
-                     f"(paired t-test, p = {_p_value(p)}, {pairs} paired runs: {noise})")
+        noise = ("not testable: fewer than two paired runs or identical differences" if pd.isna(p)
+                 else "beyond seed noise" if p < 0.05 else "not beyond seed noise")
+        named = f"the next, **{second['policy']}**," if len(tied) else f"**{second['policy']}**"
+        text += (f"; ahead of {named} by {margin:.2f}× "
+                 f"(paired t-test, p = {_p_value(p)}, {pairs} paired runs: {noise})")
     limit = board[board["policy"] == LIMIT]
     if len(limit) and pd.notna(leader["oracle_share"]):
         text += (f". The oracle reaches {limit['speedup_at_tolerance'].iloc[0]:.2f}×; the leader saves "
