@@ -120,7 +120,7 @@ def test_same_seed_gives_identical_exit_logits_and_another_seed_differs(tmp_path
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"strategy": "pabee"}, "strategy 'pabee' is unknown; valid strategies: joint, joint-kl, two-stage, distill, alternating"),
+        ({"strategy": "pabee"}, "strategy 'pabee' is unknown; valid strategies: joint, joint-kl, two-stage, distill, alternating, dynexit, leebert"),
         ({"strategy": "joint-kl", "strategy_options": {"alpha": 1}}, "unknown option 'alpha'; allowed: ce_weight, kl_weight, temperature"),
         ({"strategy": "alternating", "strategy_options": {"lte_loss": "l1"}}, "'l1' is not one of mse, bce"),
         ({"strategy": "two-stage", "strategy_options": {"head_epochs": -1}}, "'head_epochs': expected a positive number"),

@@ -23,6 +23,25 @@ def _json_arg(text: str) -> dict:
     return value
 
 
+def _number(convert, ok, allowed: str):
+    """An argparse type: `convert(text)`, which must satisfy `ok`; otherwise an error saying what is allowed."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):  # `ok` is False for nan
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
+        return value
+
+    return parse
+
+
+_seed = _number(int, lambda v: v >= 0, "a non-negative integer")
+_tolerance = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1) (the allowed metric drop)")
+
+
 def _key_value(text: str) -> tuple[str, object]:
     """`k=v` with v parsed as JSON where it can be (numbers, true/false, null), else kept as a string."""
     key, sep, raw = text.partition("=")
@@ -76,7 +95,9 @@ def _cmd_latency(args) -> None:
 def _cmd_fit(args) -> None:
     from .policies.stages import fit_stage
 
-    fit_stage(args.val, args.costs, args.policy, args.params, args.metric, args.tolerance, args.out)
+    fit_stage(
+        args.val, args.costs, args.policy, args.params, args.metric, args.tolerance, args.out, args.allow_degenerate_val
+    )
 
 
 def _cmd_evaluate(args) -> None:
@@ -108,6 +129,7 @@ def _cmd_evaluate_logits(args) -> None:
         costs_path=args.costs,
         metric=args.metric,
         tolerance=args.tolerance,
+        allow_degenerate_val=args.allow_degenerate_val,
     )
 
 
@@ -135,19 +157,27 @@ def _cmd_validate_config(args) -> None:
     print(f"{args.config}: valid; {len(runs(config))} runs × {len(config['policies'])} policies")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line instead of the usage block followed by the error."""
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eebench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="eebench", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="STAGE")
 
     def stage(name: str, handler, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(handler=handler)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an error")
         return p
 
     p = stage("prepare", _cmd_prepare, "Load a task's data and write its train/val/test splits and info.json")
     p.add_argument("--task", required=True)
     p.add_argument("--options", type=_json_arg, default={})
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--out", type=Path, required=True)
 
     p = stage("train", _cmd_train, "Train one multi-exit model (one run of the grid)")
@@ -157,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", required=True)
     p.add_argument("--strategy-options", type=_json_arg, default={})
     p.add_argument("--training", type=_json_arg, default={})
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--seed", type=_seed, required=True)
     p.add_argument("--out", type=Path, required=True)
 
     p = stage("predict", _cmd_predict, "Cache every exit's logits on one split (exits/{split}.npz)")
@@ -182,11 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--metric", default="accuracy", help="the task's metric (see docs)")
         p.add_argument("--out", type=Path, required=True)
 
+    def allow_degenerate_val(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--allow-degenerate-val", action="store_true",
+            help="fit on a val split with one class or too few samples for the tolerance (warns instead of refusing)",
+        )
+
     p = stage("fit", _cmd_fit, "Choose a policy's knobs on the val exits (fit.json)")
     p.add_argument("--val", type=Path, required=True)
     p.add_argument("--policy", required=True, help="policy id")
     p.add_argument("--params", type=_json_arg, default={}, help="constructor parameters as a JSON object")
-    p.add_argument("--tolerance", type=float, default=0.01)
+    p.add_argument("--tolerance", type=_tolerance, default=0.01)
+    allow_degenerate_val(p)
     policy_io(p)
 
     p = stage("evaluate", _cmd_evaluate, "Apply a fitted policy to the test exits (test.json)")
@@ -213,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", type=_key_value, action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--costs", type=Path, default=None)
     p.add_argument("--metric", default="accuracy")
-    p.add_argument("--tolerance", type=float, default=0.01)
+    p.add_argument("--tolerance", type=_tolerance, default=0.01)
+    allow_degenerate_val(p)
 
     p = stage("aggregate", _cmd_aggregate, "Paper-style tables and speed-up/metric charts of one task")
     p.add_argument("--task", required=True)
@@ -224,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=Path, nargs="+", required=True, help="the runs' model folders (training logs)")
     p.add_argument("--data", type=Path, required=True, help="the task's prepared data folder (info.json)")
     p.add_argument("--latency", type=Path, nargs="*", default=[], help="the cells' latency.json files, if any")
-    p.add_argument("--tolerance", type=float, required=True,
+    p.add_argument("--tolerance", type=_tolerance, required=True,
                    help="largest metric drop against the final exit that the leaderboard's speed-up allows")
     p.add_argument("--out", type=Path, required=True, help="folder that receives tables/ and plots/")
 
@@ -234,15 +272,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run a stage. A user's mistake is one line and exit status 2; anything else is reported as a bug (status 1);
+    `--debug` re-raises, so the traceback shows."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed
+        return exc.code
     try:
         args.handler(args)
-    except EEBenchError as exc:
-        print(f"eebench {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
+        print(f"eebench {args.command}: interrupted; nothing half-written is left, rerun to continue", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        if isinstance(exc, EEBenchError):
+            print(f"eebench {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError) and exc.filename is not None:  # unwritable folder, full disk …: not a bug
+            print(f"eebench {args.command}: error: '{exc.filename}': {exc.strerror}", file=sys.stderr)
+            return 2
+        print(
+            f"eebench {args.command}: internal error (a bug in eebench; please report it): {type(exc).__name__}: "
+            f"{_one_line(exc)[:500]}; rerun with 'eebench --debug {args.command} …' for the traceback",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -88,7 +88,19 @@ def load_exit_outputs(path: str | os.PathLike) -> ExitOutputs:
             raise DataError(f"'{p}': missing field '{required}' (has: {sorted(arrays)})")
     logits = validate_logits(arrays.pop("logits"), p)
     labels = validate_labels(arrays.pop("labels"), logits.shape[0], p)
+    if logits.shape[2] > 1:
+        _check_class_labels(labels, logits.shape[2], p)
     sample_ids = arrays.pop("sample_ids", np.arange(logits.shape[0]))
     if np.asarray(sample_ids).shape != (logits.shape[0],):
         raise DataError(f"'{p}', field 'sample_ids': expected shape ({logits.shape[0]},), got {np.shape(sample_ids)}")
     return ExitOutputs(logits=logits, labels=labels, sample_ids=np.asarray(sample_ids), extras=arrays)
+
+
+def _check_class_labels(labels: np.ndarray, n_classes: int, source) -> None:
+    """Class labels must index the logits' classes, or every metric is silently wrong."""
+    bad = np.flatnonzero((labels < 0) | (labels >= n_classes) | (labels != np.round(labels)))
+    if bad.size:
+        raise DataError(
+            f"{describe(source, 'labels')}: sample {bad[0]} has label {labels[bad[0]]!r} "
+            f"(allowed: whole numbers 0..{n_classes - 1}, one per class of the logits)"
+        )

@@ -15,6 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..io import write_json
 from ..models import load_model
+from ..models.storage import check_model_fits_data
 from ..models.multi_exit import MultiExitModel
 from ..models.runtime import threads_for
 
@@ -26,6 +27,7 @@ def measure_costs(model_dir: Path, data_dir: Path, out_path: Path) -> None:
 
     bundle = load_model(model_dir)
     test = load_split(data_dir, "test")
+    check_model_fits_data(bundle.record, model_dir, data_dir, test)
     n = min(COST_SAMPLES, len(test))
     encoded = bundle.encoder.encode(test.inputs[:n], source=f"{data_dir}/test")
     with threads_for(bundle.record["family"]):

@@ -9,6 +9,7 @@ import torch
 
 from ..exits import ExitOutputs
 from ..models import ModelBundle, load_model
+from ..models.storage import check_model_fits_data
 from ..models.inputs import EncodedSplit
 from ..models.runtime import progress_bar, select_device, threads_for
 
@@ -23,6 +24,7 @@ def predict_split(model_dir: Path, data_dir: Path, split: str, out_path: Path) -
     bundle = load_model(model_dir)
     bundle.model.to(select_device("auto"))
     data = load_split(data_dir, split)
+    check_model_fits_data(bundle.record, model_dir, data_dir, data)
     encoded = bundle.encoder.encode(data.inputs, source=f"{data_dir}/{split}")
     with threads_for(bundle.record["family"]):
         logits, lte = all_exit_outputs(bundle, encoded, desc=f"predict {split}")

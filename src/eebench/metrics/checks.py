@@ -1,14 +1,20 @@
 """Per-run checks of early exiting's assumptions (checks.json).
 
-- Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption);
-  for regression the mean absolute error plays that part.
+- Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption):
+  every rise from exit i to i+1 is listed with its size, and counts against monotonicity only when it is
+  significant: the two exits are judged on the same samples, so the test is McNemar's exact binomial test on the
+  samples whose correctness changes (b right → wrong, c wrong → right; under "no rise" b ~ Binomial(b + c, 1/2)),
+  one-sided at level RISE_LEVEL. A one-sample rise on a small split is reported, not flagged. For regression the
+  mean absolute error plays that part, and every rise counts (no paired binomial test applies).
 - Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins); on test also after temperature
   scaling, one temperature per exit fitted on val (`calibration_scaled`).
 - The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
   >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
   that confident); with their shares.
 - Overthinking: some earlier exit is right while the final exit is wrong.
-- PCEE's promise: for each accuracy target δ, fit `pcee` on val and report whether test accuracy >= δ.
+- PCEE's promise: for each accuracy target δ, fit `pcee` on val and report whether test accuracy >= δ
+  ("holds" / "fails"), or "unattainable" when δ is above the final exit's test accuracy (no exit rule can
+  promise more than the full model delivers); with the accuracy and share of the early-exited samples alone.
 - If ``data_dir/test.jsonl`` carries a ``difficulty`` per sample: the mean exit layer of `oracle` and of `maxprob`
   (fitted on val within a 0.01 accuracy tolerance) per difficulty level.
 """
@@ -30,6 +36,7 @@ from ..policies.temperature import fit_temperatures
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
+RISE_LEVEL = 0.05
 PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
 
@@ -38,11 +45,32 @@ def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
     if outputs.n_classes == 1:
         errors = np.abs(preds - outputs.labels[:, None]).mean(axis=0)
         name = "mean_absolute_error"
+        rises = [{"exit": i + 2, "size": float(errors[i + 1] - errors[i]), "significant": True}
+                 for i in np.flatnonzero(np.diff(errors) > 0)]
     else:
-        errors = (preds != outputs.labels[:, None]).mean(axis=0)
+        correct = preds == outputs.labels[:, None]
+        errors = 1 - correct.mean(axis=0)
         name = "error_rate"
-    rises = [i + 2 for i in np.flatnonzero(np.diff(errors) > 0)]
-    return {name: errors.tolist(), "monotone_decreasing": not rises, "rises_at_exits": rises}
+        rises = [error_rise(correct[:, i], correct[:, i + 1], i + 2) for i in np.flatnonzero(np.diff(errors) > 0)]
+    flagged = [rise["exit"] for rise in rises if rise["significant"]]
+    return {name: errors.tolist(), "rises": rises, "monotone_decreasing": not flagged, "rises_at_exits": flagged}
+
+
+def error_rise(correct_before: np.ndarray, correct_after: np.ndarray, exit_number: int) -> dict[str, Any]:
+    """A rise of the error rate from one exit to the next, with McNemar's exact one-sided p-value."""
+    from scipy.stats import binomtest
+
+    got_worse = int(np.sum(correct_before & ~correct_after))
+    got_better = int(np.sum(~correct_before & correct_after))
+    p_value = binomtest(got_worse, got_worse + got_better, 0.5, alternative="greater").pvalue
+    return {
+        "exit": exit_number,
+        "size": (got_worse - got_better) / len(correct_before),
+        "right_to_wrong": got_worse,
+        "wrong_to_right": got_better,
+        "p_value": float(p_value),
+        "significant": bool(p_value < RISE_LEVEL),
+    }
 
 
 def calibration(outputs: ExitOutputs, temperatures=None) -> dict[str, Any]:
@@ -79,12 +107,24 @@ def sample_categories(outputs: ExitOutputs) -> dict[str, Any]:
 
 
 def pcee_targets(val: ExitOutputs, test: ExitOutputs) -> list[dict[str, Any]]:
+    final_accuracy = float(np.mean(layer_predictions(test.logits[:, -1]) == test.labels))
     rows = []
     for delta in PCEE_TARGETS:
         policy = make_policy("pcee", delta=delta).fit(val.logits, val.labels)
-        _, predictions = simulate(policy, test.logits)
-        accuracy = float(np.mean(predictions == test.labels))
-        rows.append({"delta": delta, "test_accuracy": accuracy, "holds": accuracy >= delta})
+        exit_layers, predictions = simulate(policy, test.logits)
+        right = predictions == test.labels
+        accuracy = float(np.mean(right))
+        early = exit_layers < test.n_exits
+        status = "unattainable" if delta > final_accuracy else ("holds" if accuracy >= delta else "fails")
+        rows.append({
+            "delta": delta,
+            "test_accuracy": accuracy,
+            "status": status,
+            "holds": None if status == "unattainable" else status == "holds",
+            "final_exit_accuracy": final_accuracy,
+            "early_exit_share": float(np.mean(early)),
+            "early_exit_accuracy": float(np.mean(right[early])) if early.any() else None,
+        })
     return rows
 
 

@@ -131,7 +131,7 @@ def build_model(
     modality: str,
     train_inputs,
     max_length: int = 128,
-    lte_heads: bool = False,
+    lte_heads: bool | str = False,
 ) -> ModelBundle:
     """A fresh model for training: pretrained weights where the backbone has them, random init otherwise
     (seed torch first). `train_inputs` sets the input shape and pixel statistics of image backbones."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -66,22 +67,46 @@ def _load_split(path: Path, metric: str) -> ExitOutputs:
     return outputs
 
 
-def _fit(val_path, costs_path, policy_id, params, metric, tolerance):
+def degenerate_val_problem(outputs: ExitOutputs, tolerance: float) -> str | None:
+    """Why a val split cannot choose a policy's knobs meaningfully: a single class (every policy then looks
+    perfect early), or too few samples for the tolerance to allow even one changed prediction."""
+    n = outputs.n_samples
+    if outputs.n_classes > 1:
+        classes = np.unique(outputs.labels)
+        if len(classes) < 2:
+            return f"the val split holds one class only (label {classes[0]!r} on all {n} samples)"
+    if tolerance > 0 and n * tolerance < 1:
+        return (
+            f"the val split has {n} samples, so a tolerance of {tolerance} is less than one sample "
+            f"(1/{n} = {1 / n:.4g}); need at least {math.ceil(1 / tolerance)} samples or a tolerance >= {1 / n:.4g}"
+        )
+    return None
+
+
+def _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val=False):
     if not isinstance(params, dict):
         raise ConfigError(f"policy '{policy_id}': params must be a mapping of name to value, got {params!r}")
     val = _load_split(Path(val_path), metric)
     costs = load_costs(costs_path, val.n_exits)
     policy = make_policy(policy_id, **params)
     inputs = policy_inputs(policy, val, val_path)
+    problem = degenerate_val_problem(val, tolerance)
+    if problem and not allow_degenerate_val:
+        raise DataError(f"'{val_path}': {problem}; fix the split or pass --allow-degenerate-val to fit anyway")
+    if problem:
+        print(f"eebench: WARNING: '{val_path}': {problem}; fitting anyway (--allow-degenerate-val)", file=sys.stderr)
     policy.fit(val.logits, val.labels, costs, metric=metric, tolerance=tolerance, **inputs)
     exit_layers, predictions = simulate(policy, val.logits, val.labels, **inputs)
     summary = outcome_summary(metric, val.labels, exit_layers, predictions, val.n_exits, costs)
     return policy, summary
 
 
-def fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, out_path) -> dict[str, Any]:
-    """Fit a policy's knobs on val; fit.json holds id, params, fitted attributes and the val outcome."""
-    policy, summary = _fit(val_path, costs_path, policy_id, params, metric, tolerance)
+def fit_stage(
+    val_path, costs_path, policy_id, params, metric, tolerance, out_path, allow_degenerate_val: bool = False
+) -> dict[str, Any]:
+    """Fit a policy's knobs on val; fit.json holds id, params, fitted attributes and the val outcome. A val split
+    with one class or too few samples for `tolerance` is refused unless `allow_degenerate_val` (then a warning)."""
+    policy, summary = _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val)
     record = {**policy.to_dict(), "tolerance": tolerance, "val": summary}
     write_json(out_path, record)
     return record
@@ -89,9 +114,11 @@ def fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, out_pa
 
 def _load_fitted(fit_path) -> ExitPolicy:
     data = read_json(fit_path)
+    if not isinstance(data, dict):
+        raise DataError(f"'{fit_path}': expected a JSON object, got {type(data).__name__}")
     try:
         return policy_from_dict(data)
-    except DataError as exc:
+    except (ConfigError, DataError) as exc:  # an unknown policy id or bad knob in the file: name the file
         raise DataError(f"'{fit_path}': {exc}") from None
 
 
@@ -192,10 +219,11 @@ def evaluate_logits(
     metric: str = "accuracy",
     tolerance: float = 0.01,
     out: TextIO | None = None,
+    allow_degenerate_val: bool = False,
 ) -> dict[str, Any]:
     """Fit a policy on a user's val npz and evaluate it on their test npz; print the table row (the same
     columns as eebench's tables) and return the test record."""
-    policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance)
+    policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance, allow_degenerate_val)
     record = _evaluate(policy, test_path, costs_path, metric)
     out = out or sys.stdout
     out.write(f"| policy | {metric} | layer speed-up | FLOPs speed-up | mean exit layer | fitted knobs |\n")

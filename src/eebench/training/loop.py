@@ -21,7 +21,10 @@ import torch
 from ..models.inputs import EncodedSplit
 from ..models.multi_exit import MultiExitModel
 from ..models.runtime import autocast, progress_bar
-from .checkpoint import latest_checkpoint, read_state, restore_checkpoint, save_checkpoint
+from ..errors import EEBenchError
+from .checkpoint import (
+    latest_checkpoint, orphaned, read_state, release_lock, restore_checkpoint, save_checkpoint, snakemake_ancestor,
+)
 from .options import TrainingOptions
 from .strategies import Phase, Strategy
 
@@ -51,10 +54,12 @@ class Trainer:
         self.data, self.labels = data, labels
         self.checkpoint_dir, self.signature = checkpoint_dir, signature
         self.phases = strategy.phases(opts.epochs)
+        strategy.bind(model)
         self.steps_per_epoch = math.ceil(len(data) / opts.batch_size)
         self.log: list[dict] = []
         self.resume_folder: Path | None = None  # the checkpoint `run` resumes from
         self.stop_requested = False
+        self.snakemake_pid = snakemake_ancestor()  # checked at each checkpoint: has Snakemake died?
 
     def phase_steps(self, phase: Phase) -> int:
         steps = max(1, math.ceil(phase.epochs * self.steps_per_epoch))
@@ -103,16 +108,26 @@ class Trainer:
             examples += len(indices)
             self.log.append({
                 "step": len(self.log) + 1, "phase": phase.name, "epoch": round((step + 1) / self.steps_per_epoch, 4),
-                "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr,
+                "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr, **loss.info,
             })
+            _check_finite(self.log[-1])
             bar.update(1)
             bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", refresh=False)
             done = step + 1
-            if self.stop_requested or (done % self.opts.checkpoint_every == 0 and done < total):
+            periodic = done % self.opts.checkpoint_every == 0 and done < total
+            last = done == total and phase_index == len(self.phases) - 1
+            parent_gone = (periodic or last) and orphaned(self.snakemake_pid)
+            if self.stop_requested or periodic or parent_gone:
                 self._checkpoint(phase_index, done, optimizer)
             if self.stop_requested:
                 bar.close()
                 raise _Terminated()
+            if parent_gone:
+                bar.close()
+                raise OrphanedTrainer(
+                    f"the Snakemake that started this trainer (PID {self.snakemake_pid}) has ended; stopped at step "
+                    f"{len(self.log)} with a checkpoint in '{self.checkpoint_dir}' and no model; rerun to resume"
+                )
         bar.close()
         return examples
 
@@ -161,7 +176,8 @@ class Trainer:
     # -- resume -----------------------------------------------------------------------------------------------
 
     def _checkpoint(self, phase_index: int, step: int, optimizer) -> None:
-        state = {"signature": self.signature, "phase": phase_index, "step": step, "log": self.log}
+        state = {"signature": self.signature, "phase": phase_index, "step": step, "log": self.log,
+                 "strategy": self.strategy.state_dict()}
         save_checkpoint(self.checkpoint_dir, len(self.log), self.model, optimizer, state)
 
     def _resume_point(self) -> tuple[int, int]:
@@ -174,7 +190,24 @@ class Trainer:
             return 0, 0
         print(f"eebench: resuming from {folder} (phase {state['phase'] + 1}, step {state['step']})", file=sys.stderr)
         self.log, self.resume_folder = state["log"], folder
+        self.strategy.load_state_dict(state.get("strategy", {}))
         return state["phase"], state["step"]
+
+
+class OrphanedTrainer(EEBenchError):
+    """The trainer's Snakemake ended; it stopped at a checkpoint rather than finish a model nobody records."""
+
+
+class TrainingDiverged(EEBenchError):
+    """The loss became NaN or infinite."""
+
+
+def _check_finite(entry: dict) -> None:
+    if not math.isfinite(entry["loss"]):
+        raise TrainingDiverged(
+            f"training diverged: the loss is {entry['loss']} at step {entry['step']} (phase {entry['phase']!r}, "
+            f"epoch {entry['epoch']}); no model written; lower the training option 'lr' or check the data"
+        )
 
 
 class _Terminated(Exception):
@@ -196,6 +229,7 @@ def _stop_on_sigterm(trainer: Trainer):
         yield
     except _Terminated:
         signal.signal(signal.SIGTERM, previous)
+        release_lock(trainer.checkpoint_dir)  # a requeued job may restart on another host, which cannot see we died
         print("eebench: SIGTERM received; checkpoint written, rerun the same command to resume", file=sys.stderr)
         os.kill(os.getpid(), signal.SIGTERM)
         raise SystemExit(128 + signal.SIGTERM)
