@@ -124,10 +124,12 @@ def test_reliability_frame_pools_bins_by_count():
 
 def test_error_verdict_names_the_rises():
     run = {"backbone": "mlp", "strategy": "joint", "seed": 0}
+    rises = [{"exit": 2, "size": 0.05, "significant": True}, {"exit": 4, "size": 0.001, "significant": False}]
     errors = {"val": {"error_rate": [0.3, 0.2], "monotone_decreasing": True},
-              "test": {"error_rate": [0.2, 0.25, 0.1], "monotone_decreasing": False, "rises_at_exits": [2]}}
+              "test": {"error_rate": [0.2, 0.25, 0.1, 0.101], "monotone_decreasing": False, "rises_at_exits": [2],
+                       "rises": rises}}
     frame = charts.error_frame([(run, {"errors": errors})])
-    assert set(frame["title"]) == {"mlp / joint — test error seed0: rises at exits [2]"}
+    assert set(frame["title"]) == {"mlp / joint — test error seed0: rises at exit 2 (+5.0 pts), 1 rise not significant"}
     line = charts.error_chart(frame).to_dict()["spec"]["layer"][0]
     assert line["mark"]["type"] == "line" and line["encoding"]["strokeDash"]["field"] == "seed"
 
@@ -144,10 +146,12 @@ def test_regression_checks_give_charts_that_say_why_they_are_empty():
 def test_pcee_chart_marks_targets_that_fail():
     run = {"backbone": "mlp", "strategy": "joint", "seed": 0}
     report = {"errors": {"test": {"error_rate": [0.3, 0.1]}},
-              "pcee_targets": [{"delta": 0.8, "test_accuracy": 0.85, "holds": True},
-                               {"delta": 0.9, "test_accuracy": 0.88, "holds": False}]}
+              "pcee_targets": [{"delta": 0.8, "test_accuracy": 0.85, "holds": True, "status": "holds"},
+                               {"delta": 0.85, "test_accuracy": 0.84, "holds": False, "status": "fails"},
+                               {"delta": 0.95, "test_accuracy": 0.88, "holds": None, "status": "unattainable"}]}
     frame = charts.pcee_frame([(run, report)])
-    assert list(frame["holds"]) == ["holds", "fails"] and frame["final_accuracy"].iloc[0] == pytest.approx(0.9)
+    assert list(frame["holds"]) == ["holds", "fails", "unattainable"]
+    assert frame["final_accuracy"].iloc[0] == pytest.approx(0.9)
     spec = charts.pcee_chart(frame).to_dict()
     assert any(l["mark"] == {"type": "line", "color": "#999", "strokeDash": [4, 4]} for l in spec["layer"])
 

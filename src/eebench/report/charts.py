@@ -300,11 +300,21 @@ def error_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
             rows += [{"panel": _panel(run), "seed": f"seed{run['seed']}", "split": split, "exit": i + 1, "error": e,
                       "measure": name.replace("_", " ")} for i, e in enumerate(errors[name])]
         test = report["errors"]["test"]
-        verdict = "monotone" if test["monotone_decreasing"] else f"rises at exits {test.get('rises_at_exits', '?')}"
-        verdicts.setdefault(_panel(run), []).append(f"seed{run['seed']}: {verdict}")
+        verdicts.setdefault(_panel(run), []).append(f"seed{run['seed']}: {monotonicity_verdict(test)}")
     frame = pd.DataFrame(rows)
     frame["title"] = frame["panel"].map(lambda p: f"{p} — test error {'; '.join(verdicts[p])}")
     return frame
+
+
+def monotonicity_verdict(errors: dict) -> str:
+    """'monotone', or the significant rises with their sizes (in points); rises too small to count are counted."""
+    rises = errors.get("rises", [])
+    flagged = [r for r in rises if r.get("significant", True)]
+    text = ("monotone" if errors["monotone_decreasing"] else
+            "rises at " + ", ".join(f"exit {r['exit']} (+{100 * r['size']:.1f} pts)" for r in flagged)
+            if flagged else f"rises at exits {errors.get('rises_at_exits')}")
+    unflagged = len(rises) - len(flagged)
+    return text + (f", {unflagged} rise{'s' * (unflagged > 1)} not significant" if unflagged else "")
 
 
 def error_chart(frame: pd.DataFrame):
@@ -365,8 +375,9 @@ def pcee_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
     for run, report in checks:
         final_error = report["errors"]["test"].get("error_rate", [None])[-1]
         for target in report.get("pcee_targets", []):
+            status = target.get("status") or ("holds" if target["holds"] else "fails")
             rows.append({"panel": _panel(run), "seed": f"seed{run['seed']}", "delta": target["delta"],
-                         "accuracy": target["test_accuracy"], "holds": "holds" if target["holds"] else "fails",
+                         "accuracy": target["test_accuracy"], "holds": status,
                          "final_accuracy": None if final_error is None else 1 - final_error})
     return pd.DataFrame(rows)
 
@@ -386,8 +397,9 @@ def pcee_chart(frame: pd.DataFrame):
         color=colour, strokeDash=alt.StrokeDash("seed:N"), detail="seed:N")
     points = alt.Chart(frame).mark_point(size=60, filled=True).encode(
         x="delta:Q", y="accuracy:Q", color=colour,
-        shape=alt.Shape("holds:N", title="accuracy ≥ δ", scale=alt.Scale(domain=["holds", "fails"],
-                                                                          range=["circle", "cross"])),
+        shape=alt.Shape("holds:N", title="accuracy ≥ δ",
+                        scale=alt.Scale(domain=["holds", "fails", "unattainable"],
+                                        range=["circle", "cross", "triangle-up"])),
         tooltip=["panel:N", "seed:N", "delta:Q", alt.Tooltip("accuracy:Q", format=".4f"), "holds:N"])
     finals = frame.groupby("panel")["final_accuracy"].mean().reset_index().dropna()
     final = alt.Chart(finals).mark_rule(strokeDash=[2, 3]).encode(y="final_accuracy:Q", color=colour,
