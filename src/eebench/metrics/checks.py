@@ -7,7 +7,8 @@
   one-sided at level RISE_LEVEL. A one-sample rise on a small split is reported, not flagged. For regression the
   mean absolute error plays that part, and every rise counts (no paired binomial test applies).
 - Degenerate exits: one class predicted for >= 95 % of the samples (val and test).
-- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins).
+- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins); on test also after temperature
+  scaling, one temperature per exit fitted on val (`calibration_scaled`).
 - The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
   >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
   that confident); with their shares.
@@ -32,6 +33,7 @@ from ..exits import ExitOutputs, load_exit_outputs
 from ..io import write_json
 from ..policies import make_policy, simulate
 from ..policies.base import layer_predictions, max_probability
+from ..policies.temperature import fit_temperatures
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
@@ -87,8 +89,11 @@ def degenerate_exits(outputs: ExitOutputs, share: float = DEGENERATE_SHARE) -> d
     }
 
 
-def calibration(outputs: ExitOutputs) -> dict[str, Any]:
-    confidence = max_probability(outputs.logits)
+def calibration(outputs: ExitOutputs, temperatures=None) -> dict[str, Any]:
+    """ECE and reliability diagram of every exit; with `temperatures` (one per exit), after dividing each exit's
+    logits by its temperature."""
+    logits = outputs.logits if temperatures is None else outputs.logits / np.asarray(temperatures)[None, :, None]
+    confidence = max_probability(logits)
     correct = outputs.logits.argmax(axis=2) == outputs.labels[:, None]
     return {
         "ece": [expected_calibration_error(confidence[:, l], correct[:, l]) for l in range(outputs.n_exits)],
@@ -193,6 +198,8 @@ def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
     if test.n_classes > 1:
         report["degenerate"] = {"val": degenerate_exits(val), "test": degenerate_exits(test)}
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
+        temperatures = fit_temperatures(val.logits, val.labels)
+        report["calibration_scaled"] = {"temperatures": temperatures, "test": calibration(test, temperatures)}
         report["categories"] = sample_categories(test)
         report["pcee_targets"] = pcee_targets(val, test)
         difficulty = read_difficulty(Path(data_dir), test.sample_ids) if data_dir is not None else None

@@ -1,14 +1,14 @@
 """Paper-style tables and speed-up/metric charts of one task, from the per-cell results of every run.
 
-Tables: one row per backbone × strategy × policy, each figure as mean and std over seeds (CSV with numbers,
-Markdown with "mean ± std"); the task's data summary; each run's assumption checks. Charts (altair): one curve per
-policy and seed with the fitted point of each policy marked, one panel per backbone × strategy; and the training
-loss of every exit. Charts are saved as self-contained HTML (the Vega scripts inlined, so they render offline) and
-as PNG."""
+Tables: the leaderboard (leaderboard.py); one row per backbone × strategy × policy, each figure as mean and std over
+seeds (CSV with numbers, Markdown with "mean ± std"); the task's data summary; each run's assumption checks. Charts
+(charts.py): the speed-up/metric chart, the exit-layer histograms, the check pictures, and the training loss of every
+exit. Charts are saved as self-contained HTML (the Vega scripts inlined, so they render offline) and as PNG."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -140,42 +140,6 @@ def markdown_table(table: pd.DataFrame, metric_name: str, domains: bool = False)
     return shown.to_markdown(index=False)
 
 
-def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str):
-    import altair as alt
-
-    curves = curves.assign(panel=curves["backbone"] + " / " + curves["strategy"])
-    points = results.assign(panel=results["backbone"] + " / " + results["strategy"])
-    fitted = points.groupby(["panel", "policy"], sort=False)[["metric", "layer_speedup"]].mean().reset_index()
-    x = alt.X("layer_speedup:Q", title="layer speed-up", scale=alt.Scale(zero=False))
-    y = alt.Y("metric:Q", title=f"test {metric_name}", scale=alt.Scale(zero=False))
-    color = alt.Color("policy:N", title="policy", scale=alt.Scale(scheme="tableau20"), sort=None)
-    lines = (
-        alt.Chart(curves)
-        .mark_line(point=alt.OverlayMarkDef(size=12), opacity=0.6)
-        .encode(x=x, y=y, color=color, detail="seed:N", order="layer_speedup:Q",
-                tooltip=["policy", "seed", "knob", "knob_value", "metric", "layer_speedup"])
-    )
-    marks = (
-        alt.Chart(fitted)
-        .mark_point(filled=True, size=140, stroke="black", strokeWidth=1)
-        .encode(x=x, y=y, color=color, tooltip=["policy", "metric", "layer_speedup"])
-    )
-    return _facet(lines, marks, sorted(curves["panel"].unique()))
-
-
-def _facet(lines, marks, panels: list[str]):
-    """One layered chart per panel, side by side (a layered chart with two data sets cannot be faceted)."""
-    import altair as alt
-
-    charts = [
-        alt.layer(
-            lines.transform_filter(alt.datum.panel == panel), marks.transform_filter(alt.datum.panel == panel)
-        ).properties(width=320, height=260, title=panel)
-        for panel in panels
-    ]
-    return alt.concat(*charts, columns=2).resolve_scale(color="shared")
-
-
 def data_summary(info: dict) -> pd.DataFrame:
     """One row per split: size, label distribution and mean length (tokens) or image shape, from info.json."""
     rows = []
@@ -261,13 +225,6 @@ def training_chart(curves: pd.DataFrame):
     )
 
 
-def _save_chart(chart, html_path: Path, png_path: Path) -> None:
-    with atomic_path(html_path) as tmp:
-        chart.save(str(tmp), format="html", inline=True)
-    with atomic_path(png_path) as tmp:
-        chart.save(str(tmp), format="png", scale_factor=1.5)
-
-
 def aggregate_task(
     task: str,
     policies: list[str],
@@ -277,9 +234,15 @@ def aggregate_task(
     model_dirs: list[Path],
     data_dir: Path,
     out_dir: Path,
+    tolerance: float,
     latency_paths: list[Path] = (),
+    extra_sections: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """Tables and charts of `task` from its cells' files, rows in the order of `policies`."""
+    """Tables and charts of `task` from its cells' files, rows in the order of `policies`; the leaderboard opens
+    the task's Markdown, followed by `extra_sections` ((title, Markdown) pairs)."""
+    from .charts import exit_histogram_chart, exit_histograms, save_chart, speedup_chart, write_check_charts
+    from .leaderboard import task_leaderboard, write_leaderboard
+
     results = collect_results(test_paths)
     if results.empty or set(results["task"]) != {task}:
         raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
@@ -302,16 +265,19 @@ def aggregate_task(
         f"## Per test domain (decisions on the whole test stream)\n\n{markdown_table(table, metric_name, domains=True)}\n\n"
         if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
     )
+    curves = collect_curves(curve_paths)
+    leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance, tables)
+    extras = "".join(f"## {title}\n\n{text}\n\n" for title, text in extra_sections)
     write_text(
         tables / f"{task}.md",
-        f"# {task}\n\n## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n{domain_section}"
+        f"# {task}\n\n{leaderboard}\n{extras}## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n{domain_section}"
         f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n"
         + latency_section,
     )
-    chart = speedup_chart(collect_curves(curve_paths), results, metric_name)
-    _save_chart(chart, plots / f"{task}.html", plots / f"{task}.png")
-    losses = training_chart(training_curves(model_dirs))
-    _save_chart(losses, plots / f"{task}_training.html", plots / f"{task}_training.png")
+    save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), plots / task)
+    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies), plots / f"{task}_exits")
+    write_check_charts(check_paths, plots, task)
+    save_chart(training_chart(training_curves(model_dirs)), plots / f"{task}_training")
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
