@@ -29,6 +29,8 @@ BASE = {
 
 def invalid_examples(option: catalogue.Option) -> list:
     """Values `option` must reject: wrong types, non-finite numbers, values beyond its bounds or choices."""
+    if option.kind == "parsed":  # files, columns, domain lists: neither a flag nor a mapping of mappings fits
+        return [True, {"no": {"such": [1]}}]
     if option.kind == "boolean":
         return ["yes", 1]
     if option.kind in ("choice", "text"):
@@ -84,7 +86,13 @@ def test_every_bad_option_of_every_component_is_rejected_naming_its_key():
 def test_every_default_is_valid_and_documented():
     for kind in catalogue.KINDS:
         for name, component in catalogue.components(kind).items():
-            assert component.check({}) == {key: option.check(option.default) for key, option in component.options.items()}
+            required = [key for key, option in component.options.items() if option.default is catalogue._REQUIRED]
+            if required:  # a task's data files, say: leaving one out is an error that names it
+                with pytest.raises(ConfigError, match=f"option '{required[0]}': required"):
+                    component.check({})
+            else:
+                defaults = {key: option.check(option.default) for key, option in component.options.items()}
+                assert component.check({}) == defaults
             assert all(option.help for option in component.options.values()), (kind, name)
 
 
@@ -106,7 +114,8 @@ def test_list_prints_every_component_with_options_and_defaults():
         for name, component in catalogue.components(kind).items():
             assert f"  {name}" in text
             for key, option in component.options.items():
-                assert f"{key} = {option.default!r}" in text
+                shown = "(required)" if option.default is catalogue._REQUIRED else f"= {option.default!r}"
+                assert f"{key} {shown}" in text
     assert main(["list", "strategy"]) == 0
 
 

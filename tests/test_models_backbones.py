@@ -77,10 +77,12 @@ def test_albert_shares_one_layer_across_its_exits():
     assert len(bundle.model.adapter.model.encoder.albert_layer_groups) == 1
 
 
-def test_lte_heads_score_every_exit():
-    bundle = build_model("distilbert-small", TINY, 2, "text", TEXTS, lte_heads=True)
+@pytest.mark.parametrize("lte_heads,n_heads", [("shared", 1), ("per-exit", 2), (True, 2)])
+def test_lte_heads_score_every_exit(lte_heads, n_heads):
+    bundle = build_model("distilbert-small", TINY, 2, "text", TEXTS, lte_heads=lte_heads)
     out = bundle.model.eval()(bundle.encoder.encode(TEXTS).batch(range(4)))
     assert out.lte_scores.shape == (4, 2) and bool(((out.lte_scores > 0) & (out.lte_scores < 1)).all())
+    assert len(bundle.model.lte) == n_heads  # BERxiT's code: one LTE classifier for all layers
 
 
 def test_minilm_l6_loads_the_packaged_pretrained_weights():
@@ -123,7 +125,7 @@ def test_pretrained_option_takes_a_local_folder(tmp_path):
          "option 'widht': unknown option; allowed options: hidden, n_layers, dropout, exit_head, head_dropout"),
         ("mlp", {"hidden": "big"}, "image", "option 'hidden': got 'big', expected an integer >= 1"),
         ("bert-small", {"exit_head": "mlp"}, "text", "got 'mlp', expected one of 'linear', 'pooler-linear'"),
-        ("bert-small", {"pool": "max"}, "text", "got 'max', expected one of 'cls', 'mean'"),
+        ("bert-small", {"pool": "max"}, "text", "got 'max', expected one of 'auto', 'cls', 'mean'"),
         ("mlp", {"pool": "mean"}, "image", "option 'pool': unknown option"),
         ("bert-small", {}, "image", "takes text or text-pair inputs"),
         ("bert-small", {"n_layers": 0}, "text", "option 'n_layers': got 0, expected an integer >= 1"),

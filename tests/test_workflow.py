@@ -127,3 +127,8 @@ def test_every_shipped_config_builds_its_dag(tmp_path, config_file):
     result = snakemake(tmp_path, "-n")
     stats = job_stats(result.stdout + result.stderr)
     assert stats["train"] >= 1 and stats["fit"] >= stats["train"] and stats["aggregate"] >= 1
+    if config_file == "config/paper/cpu-reproduction.yaml":
+        # SST-2 × 2 strategies, CoLA, RTE, MNIST × 2 sizes, 3 seeds; 20 policies on every run, `lte` on `alternating`
+        assert stats["train"] == 18 and stats["fit"] == 18 * 20 + 3 and stats["aggregate"] == 4
+    if config_file == "config/config.yaml":
+        assert stats["aggregate"] == 3  # digits, synth-sentiment and the shipped UCI sentences

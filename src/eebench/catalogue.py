@@ -45,7 +45,7 @@ _HOSTILE_PATH = re.compile(r"[$`;|&<>(){}\[\]*?!\"\\\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class Option:
-    """One option: `kind` is integer, number, boolean, choice, text, path, numbers or integers (lists)."""
+    """One option: `kind` is integer, number, boolean, choice, text, path, numbers or integers (lists), or parsed."""
 
     kind: str
     help: str
@@ -59,11 +59,16 @@ class Option:
     positive_sum: bool = False  # lists: the items must not all be zero
     nullable: bool = False  # None is allowed (e.g. a knob left to `fit`)
     pattern: str | None = None  # text: a regular expression the whole value must match
+    per_exit: bool = False  # numbers: a list of them, one per exit, is allowed too
+    parse: Any = None  # kind "parsed": value -> the value as used, or ValueError saying what is allowed
+    allowed: str = ""  # kind "parsed": what it allows, in words
 
     @property
     def expected(self) -> str:
         """What the option allows, in words (messages and `eebench list`)."""
-        if self.kind == "boolean":
+        if self.kind == "parsed":
+            text = self.allowed
+        elif self.kind == "boolean":
             text = "true or false"
         elif self.kind == "choice":
             text = "one of " + ", ".join(repr(c) for c in self.choices)
@@ -79,6 +84,8 @@ class Option:
             text = text.replace("a list of a non-empty", "a non-empty list of")
         else:
             text = ("an integer" if self.kind == "integer" else "a finite number") + self._range_text()
+            if self.per_exit:
+                text += ", or a non-empty list of such numbers (one per exit)"
         return text + (" or null" if self.nullable else "")
 
     def _range_text(self) -> str:
@@ -102,6 +109,11 @@ class Option:
         return checked
 
     def _checked(self, value: Any) -> Any:
+        if self.kind == "parsed":
+            try:
+                return self.parse(value)
+            except ValueError:
+                return _INVALID
         if self.kind == "boolean":
             return value if isinstance(value, bool) else _INVALID
         if self.kind == "choice":
@@ -119,6 +131,9 @@ class Option:
             if any(item is _INVALID for item in items) or (self.positive_sum and sum(items) <= 0):
                 return _INVALID
             return items
+        if self.per_exit and isinstance(value, (list, tuple)):
+            items = [self._scalar(item, self.kind) for item in value]
+            return list(items) if items and all(item is not _INVALID for item in items) else _INVALID
         return self._scalar(value, self.kind)
 
     def _scalar(self, value: Any, kind: str) -> Any:
@@ -153,10 +168,12 @@ def integer(help: str, *, default: Any = _REQUIRED, minimum: int | None = 1, max
 
 
 def number(help: str, *, default: Any = _REQUIRED, minimum: float | None = None, maximum: float | None = None,
-           above: float | None = None, below: float | None = None, nullable: bool | None = None) -> Option:
-    """A finite number; `minimum`/`maximum` are inclusive bounds, `above`/`below` exclusive ones."""
+           above: float | None = None, below: float | None = None, nullable: bool | None = None,
+           per_exit: bool = False) -> Option:
+    """A finite number; `minimum`/`maximum` are inclusive bounds, `above`/`below` exclusive ones; `per_exit`: a
+    list of such numbers, one per exit, is allowed too."""
     return _option(
-        "number", help, default, nullable,
+        "number", help, default, nullable, per_exit=per_exit,
         minimum=minimum if above is None else above, exclusive_minimum=above is not None,
         maximum=maximum if below is None else below, exclusive_maximum=below is not None,
     )
@@ -185,6 +202,13 @@ def number_list(help: str, *, default: Any = _REQUIRED, length: int | None = Non
                    maximum=maximum, positive_sum=positive_sum)
 
 
+def parsed(help: str, parse, allowed: str, *, default: Any = _REQUIRED) -> Option:
+    """An option of a shape the other kinds don't describe (e.g. a file, a list of files or a mapping of domains to
+    files): `parse(value)` returns the value as the component uses it, or raises ValueError; `allowed` says what it
+    accepts. `parse` sees None too, so it decides whether the option may be left out."""
+    return Option("parsed", help, default, parse=parse, allowed=allowed)
+
+
 def is_safe_path(value: Any) -> bool:
     """A non-empty path string that needs no shell quoting beyond spaces and single quotes and has no Snakemake
     wildcard braces; it may not start with '-' (read as a command-line flag)."""
@@ -210,12 +234,16 @@ def check_options(declared: dict[str, Option], given: Any, where: str) -> dict[s
     if unknown:
         raise OptionError(where, unknown[0], f"unknown option; allowed options: {', '.join(declared) or 'none'}")
     resolved = {}
-    for key, option in declared.items():
+    # The options given first, so a bad value is named before an option left out
+    for key in sorted(declared, key=lambda name: name not in given):
+        option = declared[key]
+        if key not in given and option.default is _REQUIRED:
+            raise OptionError(where, key, f"required; expected {option.expected}")
         try:
             resolved[key] = check_value(option, given.get(key, option.default), where)
         except OptionError as error:
             raise OptionError(where, key, error.detail) from None
-    return resolved
+    return {key: resolved[key] for key in declared}
 
 
 def check_value(option: Option, value: Any, where: str) -> Any:
@@ -253,13 +281,11 @@ _LOADED: set[str] = set()
 
 def register(kind: str, name: str, options: dict[str, Option] | None = None, help: str = "", target: Any = None,
              **facts: Any) -> Component:
-    """Add a component; registering the same name twice from different code is an error."""
+    """Add a component; registering the same name twice from different code is an error. An option without a
+    default is required (a task's data files, say)."""
     if kind not in KINDS:
         raise ValueError(f"unknown component kind {kind!r}; kinds: {', '.join(KINDS)}")
     component = Component(kind, name, dict(options or {}), help, facts, target)
-    missing = [key for key, option in component.options.items() if option.default is _REQUIRED]
-    if missing:
-        raise ValueError(f"{kind} {name!r}: options {missing} have no default")
     previous = _REGISTRY[kind].get(name)
     if previous is not None and _origin(previous.target) != _origin(target):
         raise ValueError(f"{kind} {name!r} is registered twice ({_origin(previous.target)} and {_origin(target)})")
@@ -340,7 +366,8 @@ def describe(kinds: Iterable[str] = KINDS) -> str:
             facts = ", ".join(f"{k}={_fact(v)}" for k, v in component.facts.items() if v not in (None, False, ()))
             lines.append(f"  {name}" + (f" — {component.help}" if component.help else "") + (f" [{facts}]" if facts else ""))
             for key, option in component.options.items():
-                lines.append(f"      {key} = {option.default!r}: {option.help} ({option.expected})")
+                default = "(required)" if option.default is _REQUIRED else f"= {option.default!r}"
+                lines.append(f"      {key} {default}: {option.help} ({option.expected})")
         lines.append("")
     return "\n".join(lines)
 

@@ -27,6 +27,28 @@ def _json_arg(text: str) -> dict:
     return value
 
 
+def _number(convert, ok, allowed: str):
+    """An argparse type: `convert(text)`, which must satisfy `ok`; otherwise an error saying what is allowed."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):  # `ok` is False for nan
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
+        return value
+
+    return parse
+
+
+# Parameters whose values have a narrower range than their type, by name (every stage that has one means the same).
+RANGED = {
+    "seed": _number(int, lambda v: v >= 0, "a non-negative integer"),
+    "tolerance": _number(float, lambda v: 0 <= v < 1, "a number in [0, 1) (the allowed metric drop)"),
+}
+
+
 def _key_value(text: str) -> tuple[str, object]:
     """`k=v` with v parsed as JSON where it can be (numbers, true/false, null), else kept as a string."""
     key, sep, raw = text.partition("=")
@@ -45,6 +67,9 @@ def _argument(parameter: inspect.Parameter, hint) -> tuple[list[str], dict]:
         hint, settings["help"] = get_args(hint)[0], get_args(hint)[1]
     if get_origin(hint) in (Union, UnionType):  # `T | None`
         hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    if hint is bool:
+        settings.update(action="store_true")
+        return ["--" + parameter.name.replace("_", "-")], settings
     if hint == Assignments:
         settings.update(type=_key_value, action="append", metavar="NAME=VALUE")
     elif get_origin(hint) is list:
@@ -52,7 +77,7 @@ def _argument(parameter: inspect.Parameter, hint) -> tuple[list[str], dict]:
     elif get_origin(hint) is Literal:
         settings["choices"] = list(get_args(hint))
     else:
-        settings["type"] = _json_arg if hint is dict else hint
+        settings["type"] = _json_arg if hint is dict else RANGED.get(parameter.name, hint)
     has_default = parameter.default is not parameter.empty
     if has_default:
         default = parameter.default
@@ -68,6 +93,7 @@ def _argument(parameter: inspect.Parameter, hint) -> tuple[list[str], dict]:
 def _add_stage(sub, name: str, function) -> None:
     help_text = (function.__doc__ or "").strip().splitlines()[0]
     parser = sub.add_parser(name, help=help_text, description=help_text)
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an error")
     hints = get_type_hints(function, include_extras=True)
     for parameter in inspect.signature(function).parameters.values():
         flags, settings = _argument(parameter, hints[parameter.name])
@@ -86,8 +112,15 @@ def _call(function, args: argparse.Namespace) -> None:
     function(*positional, **named)
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line instead of the usage block followed by the error."""
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eebench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="eebench", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="STAGE")
     for name, function in STAGES.items():
         _add_stage(sub, name, function)
@@ -95,15 +128,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run a stage. A user's mistake is one line and exit status 2; anything else is reported as a bug (status 1);
+    `--debug` re-raises, so the traceback shows."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed
+        return exc.code
     try:
         args.handler(args)
-    except EEBenchError as exc:
-        print(f"eebench {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
+        print(f"eebench {args.command}: interrupted; nothing half-written is left, rerun to continue", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        if isinstance(exc, EEBenchError):
+            print(f"eebench {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError) and exc.filename is not None:  # unwritable folder, full disk …: not a bug
+            print(f"eebench {args.command}: error: '{exc.filename}': {exc.strerror}", file=sys.stderr)
+            return 2
+        print(
+            f"eebench {args.command}: internal error (a bug in eebench; please report it): {type(exc).__name__}: "
+            f"{_one_line(exc)[:500]}; rerun with 'eebench --debug {args.command} …' for the traceback",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import functools
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
@@ -59,15 +59,48 @@ def load_config(path: str | Path) -> dict:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"'{p}': config file not found")
+    return validate_config(read_yaml_strict(p), source=str(p))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping (YAML itself keeps the last, silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"'{self.name}', line {line}, key {key!r}: given twice (first at line {seen[key]}); keep one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml_strict(path: str | Path) -> Any:
+    """Parse a YAML config file; invalid YAML and duplicated keys are one ConfigError naming the file."""
+    p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text())
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"'{p}': not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    loader = _StrictLoader(text)
+    loader.name = str(p)
+    try:
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ConfigError(f"'{p}': not valid YAML ({exc})") from None
-    return validate_config(raw, source=str(p))
+    finally:
+        loader.dispose()
 
 
-def validate_config(config: Any, source: str = "config") -> dict:
-    """Validate `config` against the schema's structure and the catalogue; return a copy with defaults."""
+def validate_config(config: Any, source: str = "config", files: Sequence[str | Path] = ()) -> dict:
+    """Validate `config` against the schema's structure and the catalogue; return a copy with defaults. `files`
+    are the YAML files it was read from (Snakemake's configfiles): re-read strictly, so a duplicated key is an
+    error."""
+    for file in files:
+        read_yaml_strict(file)
     if not isinstance(config, dict):
         raise ConfigError(f"'{source}': the config must be a mapping of keys to values, got {type(config).__name__}")
     errors = sorted(_schema_validator().iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))

@@ -25,6 +25,9 @@ RUN_LOGS = "logs/{stage}/{task}/{backbone}/{strategy}/seed{seed}"  # + "/{split}
 
 # What `aggregate` writes for a task: name -> template.
 TABLES = {
+    "leaderboard": "tables/{task}_leaderboard.html",
+    "leaderboard_table": "tables/{task}_leaderboard.csv",
+    "leaderboard_markdown": "tables/{task}_leaderboard.md",
     "table": "tables/{task}.csv",
     "markdown": "tables/{task}.md",
     "data": "tables/{task}_data.csv",
@@ -34,6 +37,13 @@ TABLES = {
 PLOTS = {
     "chart": "plots/{task}.html",
     "image": "plots/{task}.png",
+    "exits": "plots/{task}_exits.html",
+    "exits_image": "plots/{task}_exits.png",
+    **{
+        name: f"plots/{{task}}_{name}.{ending}"
+        for check in ("errors", "reliability", "categories", "pcee")
+        for name, ending in ((check, "html"), (f"{check}_image", "png"))
+    },
     "training": "plots/{task}_training.html",
     "training_image": "plots/{task}_training.png",
 }

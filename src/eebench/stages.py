@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 # NAME=VALUE pairs given one by one (`--param threshold=0.9 --param temperature_scaling=true`)
 Assignments = list[tuple[str, Any]]
 COSTS_HELP = "costs.json; without it the cost of exit l is l"
+DEGENERATE_HELP = "fit on a val split with one class or too few samples for the tolerance (warns instead of refusing)"
 METRIC_HELP = "the task's metric (see docs)"
 
 STAGES: dict[str, Any] = {}
@@ -74,11 +75,11 @@ def latency(model: Path, data: Path, fit: Path, out: Path,
 def fit(val: Path, policy: Annotated[str, "policy id"], out: Path,
         params: Annotated[dict | None, "constructor parameters as a JSON object"] = None,
         costs: Annotated[Path | None, COSTS_HELP] = None, metric: Annotated[str, METRIC_HELP] = "accuracy",
-        tolerance: float = 0.01) -> None:
+        tolerance: float = 0.01, allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False) -> None:
     """Choose a policy's knobs on the val exits (fit.json)"""
     from .policies.stages import fit_stage
 
-    fit_stage(val, costs, policy, params or {}, metric, tolerance, out)
+    fit_stage(val, costs, policy, params or {}, metric, tolerance, out, allow_degenerate_val)
 
 
 @stage("evaluate")
@@ -111,12 +112,13 @@ def check(val: Path, test: Path, data: Path, out: Path) -> None:
 def evaluate_logits(val: Annotated[Path, "npz with logits [N, L, C] and labels [N]"],
                     test: Annotated[Path, "npz with logits [N, L, C] and labels [N]"], policy: str,
                     param: Annotated[Assignments, "a policy parameter NAME=VALUE (repeatable)"] = (),
-                    costs: Path | None = None, metric: str = "accuracy", tolerance: float = 0.01) -> None:
+                    costs: Path | None = None, metric: str = "accuracy", tolerance: float = 0.01,
+                    allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False) -> None:
     """Fit and evaluate a policy on your own cached exit logits"""
     from .policies.stages import evaluate_logits as run
 
     run(val_path=val, test_path=test, policy_id=policy, params=dict(param), costs_path=costs, metric=metric,
-        tolerance=tolerance)
+        tolerance=tolerance, allow_degenerate_val=allow_degenerate_val)
 
 
 @stage("aggregate")
@@ -127,6 +129,8 @@ def aggregate(task: str, policies: Annotated[list[str], "policy names, in the ta
               models: Annotated[list[Path], "the runs' model folders (training logs)"],
               data: Annotated[Path, "the task's prepared data folder (info.json)"],
               out: Annotated[Path, "folder that receives tables/ and plots/"],
+              tolerance: Annotated[float, "largest metric drop against the final exit that the leaderboard's "
+                                          "speed-up allows"],
               latency: Annotated[list[Path], "the cells' latency.json files, if any"] = (),
               skipped: Annotated[str, "JSON list of the policies left out of the grid, with the reason"] = "[]",
               ) -> None:
@@ -134,7 +138,7 @@ def aggregate(task: str, policies: Annotated[list[str], "policy names, in the ta
     from .report.aggregate import aggregate_task
 
     aggregate_task(task=task, policies=policies, test_paths=tests, curve_paths=curves, check_paths=checks,
-                   model_dirs=models, data_dir=data, out_dir=out, latency_paths=list(latency),
+                   model_dirs=models, data_dir=data, out_dir=out, tolerance=tolerance, latency_paths=list(latency),
                    skipped=json.loads(skipped))
 
 

@@ -9,7 +9,9 @@ from eebench.errors import EEBenchError
 from eebench.tasks import get_task
 
 try:
-    _validated = validate_config(config, source=" + ".join(map(str, workflow.configfiles)) or "config")
+    _validated = validate_config(
+        config, source=" + ".join(map(str, workflow.configfiles)) or "config", files=workflow.configfiles
+    )
 except EEBenchError as error:
     raise WorkflowError(f"invalid configuration: {error}") from None
 config.clear()

@@ -15,7 +15,7 @@ from .backbones import BackboneSpec, backbone_options, get_backbone
 from .families import FAMILY_ADAPTERS
 from .inputs import ImageEncoder, TextEncoder
 from .multi_exit import BackboneAdapter, MultiExitModel
-from .pretrained import load_pretrained_encoder, load_tokenizer, resolve_source
+from .pretrained import checkpoint_pooling, load_pretrained_encoder, load_tokenizer, resolve_source
 from .small import CNNAdapter, MLPAdapter
 
 SMALL_ADAPTERS = {"mlp": MLPAdapter, "cnn": CNNAdapter}
@@ -40,7 +40,7 @@ def build_model(
     modality: str,
     train_inputs,
     max_length: int = 128,
-    lte_heads: bool = False,
+    lte_heads: bool | str = False,
 ) -> ModelBundle:
     """A fresh model for training: pretrained weights where the backbone has them, random init otherwise
     (seed torch first). `train_inputs` sets the input shape and pixel statistics of image backbones."""
@@ -54,6 +54,9 @@ def build_model(
         "backbone": backbone, "options": opts, "family": spec.family, "n_classes": int(n_classes),
         "modality": modality, "lte_heads": lte_heads,
     }
+    if opts.get("pool") == "auto":  # the record keeps the resolved pooling, so a saved model rebuilds the same
+        pretrained = spec.kind == "pretrained"
+        opts["pool"] = checkpoint_pooling(resolve_source(opts["pretrained"], f"backbone {backbone!r}")) if pretrained else "cls"
     tokenizer = None
     if spec.kind == "small":
         images = np.asarray(train_inputs)

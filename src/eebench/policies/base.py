@@ -251,3 +251,4 @@ class ThresholdPolicy(ExitPolicy):
 
     def curve_values(self, logits, n_points, **inputs):
         return score_grid(self.score_matrix(logits, **inputs), n_points, self.exit_when)
+

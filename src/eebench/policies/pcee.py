@@ -14,6 +14,7 @@ import numpy as np
 
 from ..metrics.calibration import bin_index
 from ..catalogue import boolean, integer, number
+from ..errors import ConfigError
 from ..exits import layer_predictions, max_probability
 from .base import ThresholdPolicy
 from .temperature import TemperatureScaled

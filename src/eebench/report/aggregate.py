@@ -1,14 +1,14 @@
 """Paper-style tables and speed-up/metric charts of one task, from the per-cell results of every run.
 
-Tables: one row per backbone × strategy × policy, each figure as mean and std over seeds (CSV with numbers,
-Markdown with "mean ± std"); the task's data summary; each run's assumption checks. Charts (altair): one curve per
-policy and seed with the fitted point of each policy marked, one panel per backbone × strategy; and the training
-loss of every exit. Charts are saved as self-contained HTML (the Vega scripts inlined, so they render offline) and
-as PNG."""
+Tables: the leaderboard (leaderboard.py); one row per backbone × strategy × policy, each figure as mean and std over
+seeds (CSV with numbers, Markdown with "mean ± std"); the task's data summary; each run's assumption checks. Charts
+(charts.py): the speed-up/metric chart, the exit-layer histograms, the check pictures, and the training loss of every
+exit. Charts are saved as self-contained HTML (the Vega scripts inlined, so they render offline) and as PNG."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +17,7 @@ from ..errors import DataError
 from ..io import atomic_path, read_json, write_text
 from ..layout import PLOTS, TABLES, parse_cell, parse_run
 from ..metrics.checks import checks_row
-from ..policies.stages import outcome_row
+from ..policies.stages import DOMAIN_SEPARATOR, outcome_row
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
 HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
@@ -35,6 +35,12 @@ def collect_results(test_paths: list[Path]) -> pd.DataFrame:
             hindsight = {**cell, "policy": cell["policy"] + HINDSIGHT}
             rows.append({**hindsight, **outcome_row(result["best_fixed_in_hindsight"], path)})
     return pd.DataFrame(rows)
+
+
+def figure_columns(results: pd.DataFrame) -> list[str]:
+    """FIGURES, then every other numeric figure of the rows (secondary metrics, per-domain figures) in order."""
+    fixed = {"task", "backbone", "strategy", "seed", "policy", "metric_name", *FIGURES}
+    return FIGURES + [name for name in results.columns if name not in fixed]
 
 
 def collect_curves(curve_paths: list[Path]) -> pd.DataFrame:
@@ -55,10 +61,11 @@ def summary_table(results: pd.DataFrame, policy_order: list[str]) -> pd.DataFram
     rank = {policy: index for index, policy in enumerate(ordered)}
     results = results.sort_values("policy", key=lambda column: column.map(rank), kind="stable")
     results = results.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable")
-    grouped = results.groupby(keys, sort=False)[FIGURES]
+    figures = figure_columns(results)
+    grouped = results.groupby(keys, sort=False)[figures]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=0).add_suffix("_std"))
     table["n_seeds"] = results.groupby(keys, sort=False)["seed"].nunique()
-    ordered = [f"{name}_{stat}" for name in FIGURES for stat in ("mean", "std")]
+    ordered = [f"{name}_{stat}" for name in figures for stat in ("mean", "std")]
     return table[ordered + ["n_seeds"]].reset_index()
 
 
@@ -80,59 +87,33 @@ def _first_seen(column: pd.Series) -> pd.Series:
     return column.map({value: index for index, value in enumerate(dict.fromkeys(column))})
 
 
-def markdown_table(table: pd.DataFrame, metric_name: str) -> str:
-    headers = {
-        "metric": metric_name,
-        "layer_speedup": "layer speed-up",
-        "flops_speedup": "FLOPs speed-up",
-        "mean_exit_layer": "mean exit layer",
-    }
+FIGURE_HEADERS = {"layer_speedup": "layer speed-up", "flops_speedup": "FLOPs speed-up", "mean_exit_layer": "mean exit layer"}
+
+
+def _header(name: str, metric_name: str) -> str:
+    domain, _, figure = name.rpartition(DOMAIN_SEPARATOR)
+    shown = metric_name if figure == "metric" else FIGURE_HEADERS.get(figure, figure)
+    return f"{domain} {shown}" if domain else shown
+
+
+def _is_metric(name: str) -> bool:
+    return name.rpartition(DOMAIN_SEPARATOR)[2] not in FIGURE_HEADERS
+
+
+def markdown_table(table: pd.DataFrame, metric_name: str, domains: bool = False) -> str:
+    """The table as "mean ± std"; the per-domain figures (`domains=True`) or the others."""
+    names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
+    names = [name for name in names if (DOMAIN_SEPARATOR in name) == domains]
     shown = table[["backbone", "strategy", "policy"]].copy()
-    for name, header in headers.items():
-        shown[header] = [
-            "–" if pd.isna(mean) else f"{mean:.4f} ± {std:.4f}" if name == "metric" else f"{mean:.2f} ± {std:.2f}"
+    for name in names:
+        shown[_header(name, metric_name)] = [
+            "–" if pd.isna(mean) else f"{mean:.4f} ± {std:.4f}" if _is_metric(name) else f"{mean:.2f} ± {std:.2f}"
             for mean, std in zip(table[f"{name}_mean"], table[f"{name}_std"])
         ]
     shown["seeds"] = table["n_seeds"]
     if "note" in table:
         shown["note"] = table["note"]
     return shown.to_markdown(index=False)
-
-
-def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str):
-    import altair as alt
-
-    curves = curves.assign(panel=curves["backbone"] + " / " + curves["strategy"])
-    points = results.assign(panel=results["backbone"] + " / " + results["strategy"])
-    fitted = points.groupby(["panel", "policy"], sort=False)[["metric", "layer_speedup"]].mean().reset_index()
-    x = alt.X("layer_speedup:Q", title="layer speed-up", scale=alt.Scale(zero=False))
-    y = alt.Y("metric:Q", title=f"test {metric_name}", scale=alt.Scale(zero=False))
-    color = alt.Color("policy:N", title="policy", scale=alt.Scale(scheme="tableau20"), sort=None)
-    lines = (
-        alt.Chart(curves)
-        .mark_line(point=alt.OverlayMarkDef(size=12), opacity=0.6)
-        .encode(x=x, y=y, color=color, detail="seed:N", order="layer_speedup:Q",
-                tooltip=["policy", "seed", "knob", "knob_value", "metric", "layer_speedup"])
-    )
-    marks = (
-        alt.Chart(fitted)
-        .mark_point(filled=True, size=140, stroke="black", strokeWidth=1)
-        .encode(x=x, y=y, color=color, tooltip=["policy", "metric", "layer_speedup"])
-    )
-    return _facet(lines, marks, sorted(curves["panel"].unique()))
-
-
-def _facet(lines, marks, panels: list[str]):
-    """One layered chart per panel, side by side (a layered chart with two data sets cannot be faceted)."""
-    import altair as alt
-
-    charts = [
-        alt.layer(
-            lines.transform_filter(alt.datum.panel == panel), marks.transform_filter(alt.datum.panel == panel)
-        ).properties(width=320, height=260, title=panel)
-        for panel in panels
-    ]
-    return alt.concat(*charts, columns=2).resolve_scale(color="shared")
 
 
 def data_summary(info: dict) -> pd.DataFrame:
@@ -150,8 +131,8 @@ def data_summary(info: dict) -> pd.DataFrame:
 
 
 def checks_table(check_paths: list[Path]) -> pd.DataFrame:
-    """One row per run: error of every exit on test, BEEM's monotonicity assumption and, for classification,
-    ECE and the sample categories (metrics.checks.checks_row reads each file)."""
+    """One row per run: error of every exit on val and test, BEEM's monotonicity assumption, exits that predict one
+    class only and, for classification, ECE and the sample categories (metrics.checks.checks_row reads each file)."""
     rows = []
     for path in check_paths:
         run = parse_run(path)
@@ -160,8 +141,8 @@ def checks_table(check_paths: list[Path]) -> pd.DataFrame:
 
 
 LATENCY_COLUMNS = [
-    "backbone", "strategy", "seed", "policy", "batch_size", "wall_clock_speedup", "layer_speedup",
-    "early_exit_samples_per_second", "full_depth_samples_per_second", "decisions_match_simulation", "device",
+    "backbone", "strategy", "seed", "policy", "batch_size", "wall_clock_speedup", "wall_clock_speedup_spread",
+    "layer_speedup", "early_exit_samples_per_second", "full_depth_samples_per_second", "decisions_match_simulation", "device",
 ]
 
 
@@ -171,7 +152,8 @@ def latency_table(latency_paths: list[Path]) -> pd.DataFrame:
     for path in latency_paths:
         latency = read_json(path)
         cell = parse_cell(path)
-        rows.extend({**cell, **timing, "device": latency["device"]} for timing in latency["timings"])
+        for entry in latency["by_batch_size"].values():
+            rows.append({**cell, **entry, "device": latency["device"]})
     return pd.DataFrame(rows, columns=LATENCY_COLUMNS)
 
 
@@ -205,13 +187,6 @@ def training_chart(curves: pd.DataFrame):
     )
 
 
-def _save_chart(chart, html_path: Path, png_path: Path) -> None:
-    with atomic_path(html_path) as tmp:
-        chart.save(str(tmp), format="html", inline=True)
-    with atomic_path(png_path) as tmp:
-        chart.save(str(tmp), format="png", scale_factor=1.5)
-
-
 def aggregate_task(
     task: str,
     policies: list[str],
@@ -221,11 +196,17 @@ def aggregate_task(
     model_dirs: list[Path],
     data_dir: Path,
     out_dir: Path,
+    tolerance: float,
     latency_paths: list[Path] = (),
     skipped: list[dict] = (),
+    extra_sections: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Tables and charts of `task` from its cells' files, rows in the order of `policies`; `skipped` lists the
-    policies left out of the grid (backbone, strategy, policy, reason), shown as rows with the reason."""
+    policies left out of the grid (backbone, strategy, policy, reason), shown as rows with the reason. The
+    leaderboard opens the task's Markdown, followed by `extra_sections` ((title, Markdown) pairs)."""
+    from .charts import exit_histogram_chart, exit_histograms, save_chart, speedup_chart, write_check_charts
+    from .leaderboard import task_leaderboard, write_leaderboard
+
     results = collect_results(test_paths)
     if results.empty or set(results["task"]) != {task}:
         raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
@@ -244,16 +225,24 @@ def aggregate_task(
     _write_csv(checks, out["checks"])
     _write_csv(latency, out["latency"])
     latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
+    domain_section = (
+        f"## Per test domain (decisions on the whole test stream)\n\n{markdown_table(table, metric_name, domains=True)}\n\n"
+        if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
+    )
+    curves = collect_curves(curve_paths)
+    leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance,
+                                    out["leaderboard"].parent)
+    extras = "".join(f"## {title}\n\n{text}\n\n" for title, text in extra_sections)
     write_text(
         out["markdown"],
-        f"# {task}\n\n## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n"
+        f"# {task}\n\n{leaderboard}\n{extras}## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n{domain_section}"
         f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n"
         + latency_section,
     )
-    chart = speedup_chart(collect_curves(curve_paths), results, metric_name)
-    _save_chart(chart, out["chart"], out["image"])
-    losses = training_chart(training_curves(model_dirs))
-    _save_chart(losses, out["training"], out["training_image"])
+    save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), out["chart"].with_suffix(""))
+    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies), out["exits"].with_suffix(""))
+    write_check_charts(check_paths, out["errors"].parent, task)
+    save_chart(training_chart(training_curves(model_dirs)), out["training"].with_suffix(""))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

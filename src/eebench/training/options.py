@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..catalogue import check_options, choice, integer, number, text
+from ..catalogue import boolean, check_options, choice, integer, number, text
 
 # BERT fine-tuning defaults (Devlin et al.; PABEE/DeeBERT/BEEM use the same): lr 2e-5, batch 32, 10% warm-up,
 # weight decay 0.01, max length 128 for GLUE.
@@ -23,6 +23,10 @@ TRAINING_OPTIONS = {
                    pattern=r"auto|cpu|cuda(:[0-9]+)?"),
     "checkpoint_every": integer("optimizer steps between resumable checkpoints", default=500),
     "grad_clip": number("largest gradient norm (clipped above it)", default=1.0, above=0),
+    # Batches of similar length (less padding, ~2x faster on text) instead of the papers' uniformly random batches;
+    # false trains exactly as they do. No effect on images, whose samples all have the same size.
+    "group_by_length": boolean("group text batches by length (less padding); false = the papers' random batches",
+                               default=True),
 }
 TRAINING_DEFAULTS = {key: option.default for key, option in TRAINING_OPTIONS.items()}
 
@@ -40,6 +44,7 @@ class TrainingOptions:
     device: str
     checkpoint_every: int
     grad_clip: float
+    group_by_length: bool
 
     def to_dict(self) -> dict:
         return asdict(self)

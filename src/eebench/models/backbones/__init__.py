@@ -23,6 +23,9 @@ TRANSFORMER_FAMILIES = ("bert", "roberta", "distilbert", "albert", "vit")
 TEXT = ("text", "text-pair")
 IMAGE = ("image",)
 POOLINGS = ("cls", "mean")  # what text exits read: [CLS] (the papers) or the mean over tokens
+# `auto`: what the checkpoint was trained to be read by (mean for sentence-transformers checkpoints such as
+# all-MiniLM-L6-v2, else [CLS]; models.pretrained.checkpoint_pooling); random-init backbones read [CLS].
+POOL_CHOICES = ("auto", *POOLINGS)
 EXIT_HEADS = ("linear", "pooler-linear")
 
 
@@ -59,7 +62,9 @@ def head_options() -> dict[str, Option]:
 
 
 def text_options() -> dict[str, Option]:
-    return {"pool": choice("what text exits read: [CLS] or the mean over tokens", POOLINGS, default="cls")}
+    return {"pool": choice("what text exits read: [CLS], the mean over tokens, or auto (what the checkpoint was "
+                           "trained for: mean for sentence-transformers checkpoints, else [CLS])", POOL_CHOICES,
+                           default="auto")}
 
 
 def transformer_size(n_layers: int, hidden_size: int, n_heads: int, intermediate_size: int) -> dict[str, Option]:
