@@ -199,14 +199,14 @@ def test_beem_glue_grid_aggregates_with_stsb_left_out_policies_in_the_tables(tmp
     config = load_config(REPO / "config/paper/beem-glue.yaml")
     stsb = [run for run in runs(config) if run.task == "stsb" and run.seed == 0]
     rng = np.random.default_rng(0)
-    labels = rng.uniform(0, 5, 60)
-    noise = rng.normal(0, 1, (60, 12)) * np.linspace(2, 0.2, 12)
-    outputs = ExitOutputs((labels[:, None] + noise)[:, :, None].astype(np.float32), labels, np.arange(60))
+    labels = rng.uniform(0, 5, 120)
+    noise = rng.normal(0, 1, (120, 12)) * np.linspace(2, 0.2, 12)
+    outputs = ExitOutputs((labels[:, None] + noise)[:, :, None].astype(np.float32), labels, np.arange(120))
     exits = tmp_path / "exits.npz"
     outputs.save(exits)
     data = tmp_path / "data"
     data.mkdir()
-    (data / "info.json").write_text(json.dumps({"splits": {"test": {"size": 60, "label_distribution": {}}}}))
+    (data / "info.json").write_text(json.dumps({"splits": {"test": {"size": 120, "label_distribution": {}}}}))
     tests, curves, checks, models = [], [], [], []
     for run in stsb:
         folder = {**vars(run)}
