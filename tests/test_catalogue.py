@@ -226,7 +226,7 @@ def test_beem_glue_grid_aggregates_with_stsb_left_out_policies_in_the_tables(tmp
         evaluate_stage(fit_path, exits, None, "pearson-spearman", tests[-1])
         curves.append(tmp_path / CURVE.format(**cell))
         curve_stage(fit_path, exits, None, "pearson-spearman", 5, curves[-1])
-    aggregate_task("stsb", list(config["policies"]), tests, curves, checks, models, data, tmp_path / "out",
+    aggregate_task("stsb", list(config["policies"]), tests, curves, checks, models, data, tmp_path / "out", 0.01,
                    skipped=skipped_cells(config, "stsb"))
     markdown = (tmp_path / "out/tables/stsb.md").read_text()
     assert "left out: needs class probabilities; stsb is a regression task" in markdown
