@@ -147,6 +147,7 @@ def _cmd_aggregate(args) -> None:
         out_dir=args.out,
         tolerance=args.tolerance,
         latency_paths=args.latency,
+        cost_paths=args.costs,
     )
 
 
@@ -262,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=Path, nargs="+", required=True, help="the runs' model folders (training logs)")
     p.add_argument("--data", type=Path, required=True, help="the task's prepared data folder (info.json)")
     p.add_argument("--latency", type=Path, nargs="*", default=[], help="the cells' latency.json files, if any")
+    p.add_argument("--costs", type=Path, nargs="*", default=[], help="the runs' costs.json files (full-model FLOPs)")
     p.add_argument("--tolerance", type=_tolerance, required=True,
                    help="largest metric drop against the final exit that the leaderboard's speed-up allows")
     p.add_argument("--out", type=Path, required=True, help="folder that receives tables/ and plots/")

@@ -11,10 +11,12 @@ rule aggregate:
         checks=lambda w: [f"{RESULTS}/runs/{run.path}/checks.json" for run in runs_of(w.task)],
         models=lambda w: [f"{RESULTS}/runs/{run.path}/model" for run in runs_of(w.task)],
         latency=lambda w: latency_outputs(w.task),
+        costs=lambda w: [f"{RESULTS}/runs/{run.path}/costs.json" for run in runs_of(w.task)],
     output:
         leaderboard=task_report(RESULTS + "/tables/{task}_leaderboard.html", "leaderboard", "1. Leaderboard"),
         leaderboard_table=task_report(RESULTS + "/tables/{task}_leaderboard.csv", "leaderboard", "1. Leaderboard"),
         leaderboard_markdown=RESULTS + "/tables/{task}_leaderboard.md",
+        paper=task_report(RESULTS + "/tables/{task}_paper.csv", "paper", "1b. Paper vs eebench"),
         chart=task_report(RESULTS + "/plots/{task}.html", "chart", "2. Speed-up vs metric"),
         image=RESULTS + "/plots/{task}.png",
         exits=task_report(RESULTS + "/plots/{task}_exits.html", "exits", "3. Exit layers"),
@@ -37,4 +39,5 @@ rule aggregate:
     shell:
         "eebench aggregate --task {wildcards.task} --policies {POLICIES} --tests {input.tests} --curves {input.curves}"
         " --checks {input.checks} --models {input.models} --data {input.data} --latency {input.latency}"
+        " --costs {input.costs}"
         " --tolerance {config[policy_fit][tolerance]} --out {RESULTS}"
