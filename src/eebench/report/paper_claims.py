@@ -257,6 +257,13 @@ def _published_final(claim: pd.Series, published: pd.DataFrame) -> float:
     return _number(same["value"].iloc[0]) if len(same) else math.nan
 
 
+def _delta_at_speedup(pairs: pd.DataFrame) -> tuple[float, float, float, str]:
+    """Mean and std of Δ = method − final in points, the mean layer speed-up, and the text of both."""
+    mean, std = _mean_std((pairs["method"] - pairs["final"]) / POINT)
+    speed_mean, speed_std = _mean_std(pairs["speedup"])
+    return mean, std, speed_mean, f"Δ {mean:+.1f} ± {std:.1f} points at {speed_mean:.2f} ± {speed_std:.2f}×"
+
+
 def rule_relative(claim, task, measured, published) -> list[dict]:
     delta, speedup = _number(claim["value"]) - _published_final(claim, published), _number(claim["speedup"])
     outcomes = []
@@ -264,10 +271,7 @@ def rule_relative(claim, task, measured, published) -> list[dict]:
         pairs = _paired(model, claim["method"])
         if pairs.empty:
             continue
-        ours_delta = (pairs["method"] - pairs["final"]) / POINT
-        mean, std = _mean_std(ours_delta)
-        speed_mean, speed_std = _mean_std(pairs["speedup"])
-        ours = f"Δ {mean:+.1f} ± {std:.1f} points at {speed_mean:.2f} ± {speed_std:.2f}×"
+        mean, std, speed_mean, ours = _delta_at_speedup(pairs)
         setting = _setting(claim, backbone, task) + "; speed-ups are layer counts on both sides"
         if math.isnan(delta):
             verdict, why = NOT_COMPARABLE, f"the source gives no final-exit figure for this row. {setting}"
@@ -295,10 +299,7 @@ def rule_beem(claim, task, measured, published, speedup_bound: float | None) -> 
             pairs = _paired(model, policy)
             if pairs.empty:
                 continue
-            delta = (pairs["method"] - pairs["final"]) / POINT
-            mean, std = _mean_std(delta)
-            speed_mean, speed_std = _mean_std(pairs["speedup"])
-            ours = f"Δ {mean:+.1f} ± {std:.1f} points at {speed_mean:.2f} ± {speed_std:.2f}×"
+            mean, std, speed_mean, ours = _delta_at_speedup(pairs)
             setting = _setting(claim, backbone, task)
             if speedup_bound is None:
                 verdict = HOLDS if mean >= 0 else FAILS
@@ -416,8 +417,7 @@ def rule_domain_shift(claim, task, measured, published) -> list[dict]:
 
 
 def rule_larger_vs_smaller(claim, task, measured, published) -> list[dict]:
-    flops = measured.full_model_flops
-    results, curves = measured.results, measured.curves
+    flops, results = measured.full_model_flops, measured.results
     sizes = {}
     for (backbone, strategy, seed) in results[["backbone", "strategy", "seed"]].drop_duplicates().itertuples(index=False):
         if (backbone, strategy, seed) in flops:
