@@ -239,3 +239,15 @@ def test_every_shipped_row_gets_a_verdict_on_the_grid_tasks(task):
     assert table["published line"].nunique() + skipped == len(claims)
     assert table["source"].str.len().gt(0).all()
     assert f"{skipped} other published rows are not comparable" in paper_markdown(table, skipped)
+
+
+def test_aggregate_writes_the_section_after_the_leaderboard(tmp_path):
+    from report_tree import TASK, make_results_tree
+
+    tables = make_results_tree(tmp_path) / "tables"
+    section = pd.read_csv(tables / f"{TASK}_paper.csv")
+    # the toy task is no registered task: only the claims about any task compare (BEEM's assumption)
+    assert list(section["rule"]) == ["monotone"] and section["source"].iloc[0] == "arXiv 2502.00745 abstract"
+    markdown = (tables / f"{TASK}.md").read_text()
+    assert markdown.index("## Leaderboard") < markdown.index("## Paper vs eebench") < markdown.index("## Exit policies")
+    assert "40 other published rows are not comparable" in markdown
