@@ -355,11 +355,12 @@ def rule_pcee_target(claim, task, measured, published) -> list[dict]:
 
 
 def rule_confident(claim, task, measured, published) -> list[dict]:
-    shares = [checks["categories"]["shares"]["confident"] for _, checks in measured.checks if "categories" in checks]
-    runs = [run for run, checks in measured.checks if "categories" in checks]
-    if not shares:
+    categorised = [(run, checks["categories"]) for run, checks in measured.checks if "categories" in checks]
+    if not categorised:
         return [_outcome("–", "", NOT_COMPARABLE, "no sample categories in checks.json")]
-    threshold = measured.checks[0][1]["categories"].get("confidence_threshold")
+    runs = [run for run, _ in categorised]
+    shares = [categories["shares"]["confident"] for _, categories in categorised]
+    threshold = categorised[0][1].get("confidence_threshold")
     mean, std = _mean_std(np.asarray(shares) / POINT)
     holds = abs(mean / 100 - SURVEY_CONFIDENT) <= SURVEY_MARGIN
     why = (f"{mean:.1f} % {'within' if holds else 'outside'} 80 % ± 10 points; ours judged at the first early exit with "
