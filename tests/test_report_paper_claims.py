@@ -189,6 +189,9 @@ def test_larger_model_with_pcee_against_the_smaller_at_equal_flops():
     row = compare(claim, mnist, measured(rows, curves=points, flops=flops)).iloc[0]
     assert row["eebench"] == "error 5.0 ± 0.0 % vs 7.0 ± 0.0 %" and row["verdict"] == HOLDS
     assert row["eebench setting"] == "cnn + PCEE vs mlp, joint"
+    costly = {**flops, ("cnn", "joint", 0): 200.0, ("cnn", "joint", 1): 200.0}  # cheapest cnn point: 80 > 50
+    row = compare(claim, mnist, measured(rows, curves=points, flops=costly)).iloc[0]
+    assert row["verdict"] == NOT_COMPARABLE and "spends 80 FLOPs, more than mlp's full model (50)" in row["why / setting"]
     row = compare(claim, mnist, measured(rows, curves=points)).iloc[0]  # no costs.json with full-model FLOPs
     assert row["verdict"] == NOT_COMPARABLE and "full-model FLOPs" in row["why / setting"]
 

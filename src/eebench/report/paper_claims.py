@@ -435,7 +435,7 @@ def rule_larger_vs_smaller(claim, task, measured, published) -> list[dict]:
 
 def _compare_sizes(claim, measured, strategy, smaller, larger, sizes) -> dict:
     results, curves = measured.results, measured.curves
-    pairs = []
+    pairs, cheapest = [], []  # cheapest: (FLOPs of the larger model's cheapest PCEE point, the smaller's budget)
     for seed, budget in sizes[(smaller, strategy)].items():
         small_final = results[(results["backbone"] == smaller) & (results["strategy"] == strategy)
                               & (results["seed"] == seed) & (results["policy"] == "final")]["metric"]
@@ -444,12 +444,17 @@ def _compare_sizes(claim, measured, strategy, smaller, larger, sizes) -> dict:
         if small_final.empty or points.empty or seed not in sizes[(larger, strategy)]:
             continue
         spent = sizes[(larger, strategy)][seed] / points["flops_speedup"]
+        cheapest.append((spent.min(), budget))
         affordable = points["metric"][spent <= budget]
         if len(affordable):
             pairs.append((1 - affordable.max(), 1 - small_final.iloc[0]))
     setting = f"{larger} + PCEE vs {smaller}, {strategy}"
+    if not cheapest:
+        return _outcome("–", setting, NOT_COMPARABLE, f"no pcee policy's sweep on {larger}")
     if not pairs:
-        return _outcome("–", setting, NOT_COMPARABLE, f"no PCEE point of {larger} within {smaller}'s FLOPs, or no pcee policy")
+        spent, budget = np.mean(cheapest, axis=0)
+        return _outcome("–", setting, NOT_COMPARABLE, f"{larger}'s cheapest PCEE point spends {spent:.3g} FLOPs, more "
+                        f"than {smaller}'s full model ({budget:.3g}): no equal-FLOPs point")
     large_error, small_error = (np.asarray(v) / POINT for v in zip(*pairs))
     (large_mean, large_std), (small_mean, small_std) = _mean_std(large_error), _mean_std(small_error)
     holds = large_mean < small_mean
