@@ -254,3 +254,5 @@ def test_aggregate_writes_the_section_after_the_leaderboard(tmp_path):
     markdown = (tables / f"{TASK}.md").read_text()
     assert markdown.index("## Leaderboard") < markdown.index("## Paper vs eebench") < markdown.index("## Exit policies")
     assert "40 other published rows are not comparable" in markdown
+    page = (tables / f"{TASK}_paper.html").read_text()
+    assert "arXiv 2502.00745 abstract" in page and "<table" in page

@@ -244,7 +244,7 @@ def aggregate_task(
     costs.json, for the claims about FLOPs) and `extra_sections` ((title, Markdown) pairs)."""
     from .charts import exit_histogram_chart, exit_histograms, save_chart, speedup_chart, write_check_charts
     from .leaderboard import task_leaderboard, write_leaderboard
-    from .paper_claims import paper_comparison, paper_markdown, read_measurements, task_setting
+    from .paper_claims import paper_comparison, paper_html, paper_markdown, read_measurements, task_setting
     from .published import load_published
 
     results = collect_results(test_paths)
@@ -275,6 +275,7 @@ def aggregate_task(
     measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance)
     claims, not_comparable = paper_comparison(load_published(), task_setting(task, info), measured)
     _write_csv(claims, tables / f"{task}_paper.csv")
+    write_text(tables / f"{task}_paper.html", paper_html(claims, not_comparable, task))
     sections = [("Paper vs eebench", paper_markdown(claims, not_comparable)), *extra_sections]
     extras = "".join(f"## {title}\n\n{text}\n\n" for title, text in sections)
     write_text(

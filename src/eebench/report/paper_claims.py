@@ -523,3 +523,20 @@ def read_measurements(results: pd.DataFrame, curves: pd.DataFrame, check_paths, 
         if costs.get("full_model_flops"):
             flops[key(parse_run(path))] = float(costs["full_model_flops"])
     return Measurements(results, curves, checks, flops, tolerance)
+
+
+def paper_html(table: pd.DataFrame, skipped: int, task: str) -> str:
+    """A self-contained page of the section for the HTML report: the rules, the table, the count left out."""
+    import html
+
+    from .leaderboard import STYLE
+
+    rules = "".join(f"<li>{html.escape(RULE_TEXT[rule])}</li>" for rule in RULE_TEXT if rule in set(table["rule"]))
+    body = (table[SHOWN].to_html(index=False, escape=True, border=0) if len(table)
+            else "<p>No published claim compares with this task.</p>")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(task)}: paper vs eebench</title>"
+            f"<style>{STYLE}</style></head><body><h2>{html.escape(task)}: paper vs eebench</h2>"
+            f"<p class='note'>Each published figure or claim with its source, beside ours on the closest setting (mean ± "
+            f"std over seeds, metrics in points, × 100; layer-count speed-ups). Rules used here:</p><ul class='note'>"
+            f"{rules}</ul>{body}<p class='note'>{skipped} other published rows are not comparable to this task's "
+            f"setting.</p></body></html>")
