@@ -27,7 +27,7 @@ from eebench.inference.latency import timed_passes, timing_summary
 from eebench.inference.predict import length_sorted_batches
 from eebench.models import build_model
 from eebench.policies import make_policy
-from eebench.policies.base import score_grid
+from eebench.policies.sweeps import score_grid
 
 SST2 = Path(os.environ.get("EEBENCH_SHARED_DATA", "/work/shared/data")) / "glue" / "SST-2" / "dev.tsv"
 TARGETS = {"batch size 1": 0.92, "batched": 0.85}

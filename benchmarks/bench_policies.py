@@ -22,7 +22,8 @@ import time
 import numpy as np
 
 from eebench.policies import POLICIES, make_policy, simulate
-from eebench.policies.base import FIT_GRID_POINTS, exit_predictions, first_crossing, score_grid
+from eebench.policies.base import FIT_GRID_POINTS
+from eebench.policies.sweeps import exit_predictions, first_crossing, score_grid
 from eebench.policies.patience_confidence import window_worst
 
 

@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite (unit, real-data and end-to-end DAG tests). Extra arguments go to pytest.
+# Set up and run the whole test suite (unit, real-data and end-to-end DAG tests), then the SLURM tests, which need
+# the executor plugin (the optional extra `eebench[slurm]`, installed by scripts/test-slurm.sh) and start a local
+# cluster. Extra arguments go to pytest and run just those tests, without the SLURM step.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-exec python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+    exec python -m pytest "$@"
+fi
+python -m pytest -m "not slurm"
+exec bash scripts/test-slurm.sh

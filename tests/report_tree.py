@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eebench.metrics.checks import check_stage
+from eebench.policies.checks import check_stage
 from eebench.policies.stages import curve_stage, evaluate_stage, fit_stage
 from eebench.report.aggregate import aggregate_task
 

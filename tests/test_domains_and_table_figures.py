@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from eebench.exits import ExitOutputs
-from eebench.metrics.checks import check_stage, degenerate_exits
+from eebench.metrics.checks import degenerate_exits
+from eebench.policies.checks import check_stage
 from eebench.policies import make_policy
 from eebench.policies.stages import evaluate_stage
 from eebench.report.aggregate import collect_results, markdown_table, summary_table

@@ -29,8 +29,8 @@ def heavy_modules_after(argv: list[str]) -> set[str]:
 
 def fake_exits(path: Path, seed: int) -> Path:
     rng = np.random.default_rng(seed)
-    logits = rng.normal(size=(60, 4, 3)).astype(np.float32)
-    ExitOutputs(logits=logits, labels=rng.integers(0, 3, 60), sample_ids=np.arange(60)).save(path)
+    logits = rng.normal(size=(120, 4, 3)).astype(np.float32)  # >= 1/tolerance samples: a val split fit accepts
+    ExitOutputs(logits=logits, labels=rng.integers(0, 3, 120), sample_ids=np.arange(120)).save(path)
     return path
 
 

@@ -164,7 +164,7 @@ def test_one_transformer_layer_costs_its_hand_count(trained):
 
 @pytest.mark.parametrize("name, policy_id, params", [("bert", "patience", {"patience": 1}), ("mlp", "maxprob", {}),
                                                      ("bert", "lte", {})])
-def test_latency_report_times_both_modes_and_checks_decisions(trained, tmp_path, name, policy_id, params):
+def test_latency_report_times_each_batch_size_and_checks_decisions(trained, tmp_path, name, policy_id, params):
     run, data = trained[name]
     write_json(tmp_path / "fit.json", fitted(policy_id, run, **params).to_dict())
     measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json", batch_sizes=(1, 8))

@@ -8,7 +8,7 @@ import pytest
 
 from eebench.errors import DataError
 from eebench.exits import ExitOutputs
-from eebench.metrics.checks import check_stage
+from eebench.policies.checks import check_stage
 from policy_helpers import binary, synthetic_exits
 
 

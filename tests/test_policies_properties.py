@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from eebench.policies import POLICIES, make_policy, simulate
-from eebench.policies.base import run_steps
+from eebench.policies.simulation import run_steps
 
 EXTRA_PARAMS = {
     "beem-c": [{}, {"restart": "zero"}, {"threshold_rule": "error-rate"},

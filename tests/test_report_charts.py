@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eebench.metrics.checks import check_stage
+from eebench.policies.checks import check_stage
 from eebench.report import charts
 
 POLICIES = ["final", "static-k", "maxprob", "patience", "oracle"]

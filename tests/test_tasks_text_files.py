@@ -149,8 +149,8 @@ def test_short_row_names_the_line(tmp_path):
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({}, r"option 'train': got None, expected required"),
-        ({"train": "x.csv", "text": ["a", "b", "c"]}, r"option 'text'.*one column, or a list of two"),
+        ({}, r"option 'train': required; expected a file path, a list of file paths, or a mapping"),
+        ({"train": "x.csv", "text": ["a", "b", "c"]}, r"option 'text'.*expected a column .*, or a list of two"),
         ({"train": "x.csv", "format": "xlsx"}, r"option 'format'.*'auto', 'csv', 'tsv', 'jsonl'"),
         ({"train": "x.csv", "label_values": ["a"]}, r"option 'label_values'.*at least two"),
         ({"train": {"": "x.csv"}}, r"option 'train'.*domain name"),

@@ -45,7 +45,7 @@ def test_alternating_shares_one_lte_head_by_default():
     assert make_strategy("alternating").uses_lte == "shared"
     assert make_strategy("alternating", {"lte_heads": "per-exit"}).uses_lte == "per-exit"
     assert make_strategy("joint").uses_lte is False
-    with pytest.raises(ConfigError, match="'lte_heads'.*not one of shared, per-exit"):
+    with pytest.raises(ConfigError, match="option 'lte_heads': got 'all', expected one of 'shared', 'per-exit'"):
         make_strategy("alternating", {"lte_heads": "all"})
 
 

@@ -107,3 +107,36 @@ def _check_class_labels(labels: np.ndarray, n_classes: int, source) -> None:
             f"{describe(source, 'labels')}: sample {bad[0]} has label {labels[bad[0]]!r} "
             f"(allowed: whole numbers 0..{n_classes - 1}, one per class of the logits)"
         )
+
+
+# Per-layer quantities of exit logits [n, C] (float64 so that every path computes identical numbers).
+
+
+def layer_predictions(logits_l: np.ndarray) -> np.ndarray:
+    """Argmax class (lowest index on ties) or, for C = 1, the regression output; the class axis is the last, so
+    logits [N, L, C] give every layer's predictions [N, L] in one call."""
+    return logits_l[..., 0].astype(np.float64) if logits_l.shape[-1] == 1 else np.argmax(logits_l, axis=-1)
+
+
+def max_probability(logits_l: np.ndarray) -> np.ndarray:
+    """Max softmax probability C_i = 1 / sum_j exp(z_j - z_max) over the last (class) axis."""
+    z = logits_l.astype(np.float64)
+    return 1.0 / np.exp(z - z.max(axis=-1, keepdims=True)).sum(axis=-1)
+
+
+def softmax_entropy(logits_l: np.ndarray) -> np.ndarray:
+    """Entropy H(p) = -sum_j p_j ln p_j of the softmax (natural log) over the last (class) axis."""
+    z = logits_l.astype(np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    log_norm = np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    p = np.exp(z - log_norm)
+    return (log_norm[..., 0] - (p * z).sum(axis=-1))
+
+
+def normalised_entropy(logits_l: np.ndarray) -> np.ndarray:
+    """H(p) / ln C (FastBERT's uncertainty, PCEE-BERT's confidence measure), in [0, 1]."""
+    return softmax_entropy(logits_l) / np.log(logits_l.shape[-1])
+
+
+def layer_predictions_at(logits, rows, exit_layers) -> np.ndarray:
+    return layer_predictions(logits[rows, exit_layers - 1])

@@ -5,40 +5,46 @@ def task_report(path, caption, subsection):
 
 rule aggregate:
     input:
-        data=DATA,
-        tests=lambda w: run_files(w.task, "policies/{policy}/test.json"),
-        curves=lambda w: run_files(w.task, "policies/{policy}/curve.csv"),
-        checks=lambda w: [f"{RESULTS}/runs/{run.path}/checks.json" for run in runs_of(w.task)],
-        models=lambda w: [f"{RESULTS}/runs/{run.path}/model" for run in runs_of(w.task)],
-        latency=lambda w: latency_outputs(w.task),
-        costs=lambda w: [f"{RESULTS}/runs/{run.path}/costs.json" for run in runs_of(w.task)],
+        data=results(layout.DATA),
+        tests=lambda w: cell_files(w.task, layout.TEST),
+        curves=lambda w: cell_files(w.task, layout.CURVE),
+        checks=lambda w: run_files(w.task, layout.CHECKS),
+        models=lambda w: run_files(w.task, layout.MODEL),
+        latency=lambda w: cell_files(w.task, layout.LATENCY, config["latency"]["policies"]),
+        costs=lambda w: run_files(w.task, layout.COSTS),
     output:
-        leaderboard=task_report(RESULTS + "/tables/{task}_leaderboard.html", "leaderboard", "1. Leaderboard"),
-        leaderboard_table=task_report(RESULTS + "/tables/{task}_leaderboard.csv", "leaderboard", "1. Leaderboard"),
-        leaderboard_markdown=RESULTS + "/tables/{task}_leaderboard.md",
-        paper=task_report(RESULTS + "/tables/{task}_paper.html", "paper", "1b. Paper vs eebench"),
-        paper_table=task_report(RESULTS + "/tables/{task}_paper.csv", "paper", "1b. Paper vs eebench"),
-        chart=task_report(RESULTS + "/plots/{task}.html", "chart", "2. Speed-up vs metric"),
-        image=RESULTS + "/plots/{task}.png",
-        exits=task_report(RESULTS + "/plots/{task}_exits.html", "exits", "3. Exit layers"),
-        exits_image=RESULTS + "/plots/{task}_exits.png",
-        errors=task_report(RESULTS + "/plots/{task}_errors.html", "errors", "4. Checks"),
-        errors_image=RESULTS + "/plots/{task}_errors.png",
-        reliability=task_report(RESULTS + "/plots/{task}_reliability.html", "reliability", "4. Checks"),
-        reliability_image=RESULTS + "/plots/{task}_reliability.png",
-        categories=task_report(RESULTS + "/plots/{task}_categories.html", "categories", "4. Checks"),
-        categories_image=RESULTS + "/plots/{task}_categories.png",
-        pcee=task_report(RESULTS + "/plots/{task}_pcee.html", "pcee", "4. Checks"),
-        pcee_image=RESULTS + "/plots/{task}_pcee.png",
-        checks=task_report(RESULTS + "/tables/{task}_checks.csv", "checks", "4. Checks"),
-        table=task_report(RESULTS + "/tables/{task}.csv", "table", "5. Tables"),
-        markdown=RESULTS + "/tables/{task}.md",
-        data=task_report(RESULTS + "/tables/{task}_data.csv", "data", "6. Data"),
-        training=task_report(RESULTS + "/plots/{task}_training.html", "training", "7. Training"),
-        training_image=RESULTS + "/plots/{task}_training.png",
-        latency=task_report(RESULTS + "/tables/{task}_latency.csv", "latency", "8. Latency"),
+        leaderboard=task_report(results(layout.TABLES["leaderboard"]), "leaderboard", "1. Leaderboard"),
+        leaderboard_table=task_report(results(layout.TABLES["leaderboard_table"]), "leaderboard", "1. Leaderboard"),
+        leaderboard_markdown=results(layout.TABLES["leaderboard_markdown"]),
+        paper=task_report(results(layout.TABLES["paper"]), "paper", "1b. Paper vs eebench"),
+        paper_table=task_report(results(layout.TABLES["paper_table"]), "paper", "1b. Paper vs eebench"),
+        chart=task_report(results(layout.PLOTS["chart"]), "chart", "2. Speed-up vs metric"),
+        image=results(layout.PLOTS["image"]),
+        exits=task_report(results(layout.PLOTS["exits"]), "exits", "3. Exit layers"),
+        exits_image=results(layout.PLOTS["exits_image"]),
+        errors=task_report(results(layout.PLOTS["errors"]), "errors", "4. Checks"),
+        errors_image=results(layout.PLOTS["errors_image"]),
+        reliability=task_report(results(layout.PLOTS["reliability"]), "reliability", "4. Checks"),
+        reliability_image=results(layout.PLOTS["reliability_image"]),
+        categories=task_report(results(layout.PLOTS["categories"]), "categories", "4. Checks"),
+        categories_image=results(layout.PLOTS["categories_image"]),
+        pcee=task_report(results(layout.PLOTS["pcee"]), "pcee", "4. Checks"),
+        pcee_image=results(layout.PLOTS["pcee_image"]),
+        checks=task_report(results(layout.TABLES["checks"]), "checks", "4. Checks"),
+        table=task_report(results(layout.TABLES["table"]), "table", "5. Tables"),
+        markdown=results(layout.TABLES["markdown"]),
+        data=task_report(results(layout.TABLES["data"]), "data", "6. Data"),
+        training=task_report(results(layout.PLOTS["training"]), "training", "7. Training"),
+        training_image=results(layout.PLOTS["training_image"]),
+        latency=task_report(results(layout.TABLES["latency"]), "latency", "8. Latency"),
+    params:
+        policies=POLICIES,
+        skipped=lambda w: as_json(skipped_cells(config, w.task)),
+        results=RESULTS,
+        tolerance=config["policy_fit"]["tolerance"],
     shell:
-        "eebench aggregate --task {wildcards.task} --policies {POLICIES} --tests {input.tests} --curves {input.curves}"
-        " --checks {input.checks} --models {input.models} --data {input.data} --latency {input.latency}"
-        " --costs {input.costs}"
-        " --tolerance {config[policy_fit][tolerance]} --out {RESULTS}"
+        "eebench aggregate --task {wildcards.task:q} --policies {params.policies:q} --tests {input.tests:q}"
+        " --curves {input.curves:q} --checks {input.checks:q} --models {input.models:q} --data {input.data:q}"
+        " --latency {input.latency:q} --costs {input.costs:q} --skipped {params.skipped:q}"
+        " --tolerance {params.tolerance}"
+        " --out {params.results:q}"

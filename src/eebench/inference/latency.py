@@ -1,6 +1,6 @@
-"""`measure_latency`: wall-clock time of real early-exit inference at each batch size asked for (1 and 32 by
-default), against the full-depth model, repeated over several passes, plus the check that real decisions equal the
-simulated ones.
+"""`measure_latency`: wall-clock time of real early-exit inference at each batch size asked for (the config's
+`latency.batch_sizes`; 1 and 32 by default), against the full-depth model, repeated over several passes, plus the
+check that real decisions equal the simulated ones.
 
 The check simulates the policy (`eebench.policies.simulate`) on all-exit logits computed for the very same
 batches, so it compares decisions, not numerical noise between batch shapes."""

@@ -1,4 +1,6 @@
-"""Per-run checks of early exiting's assumptions (checks.json).
+"""Per-run checks of early exiting's assumptions: the metric parts of checks.json (the check stage,
+`eebench.policies.checks`, adds the checks that run policies) and `checks_row`, how the aggregate reads a
+checks.json, classification or regression.
 
 - Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption):
   every rise from exit i to i+1 is listed with its size, and counts against monotonicity only when it is
@@ -7,17 +9,13 @@
   one-sided at level RISE_LEVEL. A one-sample rise on a small split is reported, not flagged. For regression the
   mean absolute error plays that part, and every rise counts (no paired binomial test applies).
 - Degenerate exits: one class predicted for >= 95 % of the samples (val and test).
-- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins); on test also after temperature
-  scaling, one temperature per exit fitted on val (`calibration_scaled`).
+- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins); the check stage adds it after
+  temperature scaling too (`policies.checks`, `calibration_scaled`), one temperature per exit fitted on val.
 - The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
   >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
   that confident); with their shares.
 - Overthinking: some earlier exit is right while the final exit is wrong.
-- PCEE's promise: for each accuracy target δ, fit `pcee` on val and report whether test accuracy >= δ
-  ("holds" / "fails"), or "unattainable" when δ is above the final exit's test accuracy (no exit rule can
-  promise more than the full model delivers); with the accuracy and share of the early-exited samples alone.
-- If ``data_dir/test.jsonl`` carries a ``difficulty`` per sample: the mean exit layer of `oracle` and of `maxprob`
-  (fitted on val within a 0.01 accuracy tolerance) per difficulty level.
+- `read_difficulty`: the designed difficulty per test sample, when ``test.jsonl`` carries one.
 """
 
 from __future__ import annotations
@@ -29,17 +27,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..exits import ExitOutputs, load_exit_outputs
-from ..io import write_json
-from ..policies import make_policy, simulate
-from ..policies.base import layer_predictions, max_probability
-from ..policies.temperature import fit_temperatures
+from ..exits import ExitOutputs, layer_predictions, max_probability
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
 RISE_LEVEL = 0.05
 DEGENERATE_SHARE = 0.95  # an exit predicting one class for this share of the samples is flagged
-PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
 
 def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
@@ -122,28 +115,6 @@ def sample_categories(outputs: ExitOutputs) -> dict[str, Any]:
     }
 
 
-def pcee_targets(val: ExitOutputs, test: ExitOutputs) -> list[dict[str, Any]]:
-    final_accuracy = float(np.mean(layer_predictions(test.logits[:, -1]) == test.labels))
-    rows = []
-    for delta in PCEE_TARGETS:
-        policy = make_policy("pcee", delta=delta).fit(val.logits, val.labels)
-        exit_layers, predictions = simulate(policy, test.logits)
-        right = predictions == test.labels
-        accuracy = float(np.mean(right))
-        early = exit_layers < test.n_exits
-        status = "unattainable" if delta > final_accuracy else ("holds" if accuracy >= delta else "fails")
-        rows.append({
-            "delta": delta,
-            "test_accuracy": accuracy,
-            "status": status,
-            "holds": None if status == "unattainable" else status == "holds",
-            "final_exit_accuracy": final_accuracy,
-            "early_exit_share": float(np.mean(early)),
-            "early_exit_accuracy": float(np.mean(right[early])) if early.any() else None,
-        })
-    return rows
-
-
 def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None:
     """Difficulty per test sample from test.jsonl (matched by id), or None without that field."""
     path = Path(data_dir) / "test.jsonl"
@@ -167,29 +138,9 @@ def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None
     return np.array([by_id[str(s)] for s in sample_ids])
 
 
-def exit_depth_by_difficulty(val: ExitOutputs, test: ExitOutputs, difficulty: np.ndarray) -> dict[str, Any]:
-    oracle_exits = simulate(make_policy("oracle"), test.logits, test.labels)[0]
-    maxprob = make_policy("maxprob").fit(val.logits, val.labels, tolerance=0.01)
-    maxprob_exits = simulate(maxprob, test.logits)[0]
-    levels = sorted(set(difficulty.tolist()), key=str)
-    return {
-        str(level): {
-            "n_samples": int(np.sum(difficulty == level)),
-            "oracle_mean_exit_layer": float(oracle_exits[difficulty == level].mean()),
-            "maxprob_mean_exit_layer": float(maxprob_exits[difficulty == level].mean()),
-        }
-        for level in levels
-    }
-
-
-def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
-    """Write checks.json for one run from its val and test exit outputs (and the task's data folder)."""
-    val, test = load_exit_outputs(val_path), load_exit_outputs(test_path)
-    if val.logits.shape[1:] != test.logits.shape[1:]:
-        raise DataError(
-            f"'{test_path}', field 'logits': shape [N, L, C] = {list(test.logits.shape)} does not match val's "
-            f"{list(val.logits.shape)} in exits and classes"
-        )
+def metric_checks(val: ExitOutputs, test: ExitOutputs) -> dict[str, Any]:
+    """The metric part of checks.json: errors per exit for every task; calibration and the survey's categories
+    only for classification (a regression has no class probabilities)."""
     report: dict[str, Any] = {
         "n_exits": test.n_exits,
         "n_classes": test.n_classes,
@@ -198,12 +149,25 @@ def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
     if test.n_classes > 1:
         report["degenerate"] = {"val": degenerate_exits(val), "test": degenerate_exits(test)}
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
-        temperatures = fit_temperatures(val.logits, val.labels)
-        report["calibration_scaled"] = {"temperatures": temperatures, "test": calibration(test, temperatures)}
         report["categories"] = sample_categories(test)
-        report["pcee_targets"] = pcee_targets(val, test)
-        difficulty = read_difficulty(Path(data_dir), test.sample_ids) if data_dir is not None else None
-        if difficulty is not None:
-            report["exit_layer_by_difficulty"] = exit_depth_by_difficulty(val, test, difficulty)
-    write_json(out_path, report)
     return report
+
+
+def checks_row(checks: dict[str, Any]) -> dict[str, Any]:
+    """The aggregate's row of one checks.json: per-exit test errors (error rate, or mean absolute error for a
+    regression), BEEM's monotonicity, and for classification the ECE per exit and the sample categories."""
+    row = {f"{split} error monotone": checks["errors"][split]["monotone_decreasing"] for split in ("val", "test")}
+    for split in ("val", "test"):
+        errors = checks["errors"][split]
+        name = "error" if "error_rate" in errors else "mean absolute error"
+        values = errors["error_rate"] if "error_rate" in errors else errors["mean_absolute_error"]
+        row[f"{split} {name} per exit"] = " ".join(f"{e:.3f}" for e in values)
+    if "degenerate" in checks:
+        row["degenerate exits (test)"] = " ".join(map(str, checks["degenerate"]["test"]["degenerate_exits"])) or "none"
+    if "calibration" in checks:
+        row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
+    if "categories" in checks:
+        for category, share in checks["categories"]["shares"].items():
+            row[f"{category.replace('_', '-')} share"] = round(share, 4)
+        row["overthinking share"] = round(checks["categories"]["overthinking_share"], 4)
+    return row

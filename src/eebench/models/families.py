@@ -12,9 +12,6 @@ from torch import nn
 from .multi_exit import BackboneAdapter, LayerContext
 
 
-POOLINGS = ("cls", "mean")
-
-
 class _TextAdapter(BackboneAdapter):
     """Exits read [CLS] (`pooling="cls"`, the papers' heads) or the mean over real tokens (`"mean"`, how
     sentence-transformer checkpoints such as all-MiniLM-L6-v2 were trained to be read)."""

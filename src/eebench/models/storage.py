@@ -18,7 +18,8 @@ from safetensors.torch import save_model as save_safetensors_from
 from ..errors import DataError
 from ..io import give_usual_permissions, read_json
 from .inputs import ImageEncoder, TextEncoder
-from .registry import BACKBONES, ModelBundle, model_from_record
+from .backbones import SMALL_FAMILIES, TRANSFORMER_FAMILIES
+from .registry import ModelBundle, model_from_record
 
 WEIGHTS = "model.safetensors"
 RECORD = "eebench_model.json"
@@ -72,12 +73,11 @@ def _check_record(record: dict, path: Path) -> None:
     missing = [key for key in required if key not in record]
     if missing:
         raise DataError(f"'{path}': missing field '{missing[0]}' (was this folder written by `eebench train`?)")
-    families = sorted({spec.family for spec in BACKBONES.values()})
+    families = sorted((*SMALL_FAMILIES, *TRANSFORMER_FAMILIES))
     if record["family"] not in families:
         raise DataError(f"'{path}', field 'family': got {record['family']!r} (allowed: {', '.join(families)})")
-    small = {"mlp", "cnn"}
-    if ("hf_config" in record) == (record["family"] in small):
-        need = "no 'hf_config'" if record["family"] in small else "an 'hf_config'"
+    if ("hf_config" in record) == (record["family"] in SMALL_FAMILIES):
+        need = "no 'hf_config'" if record["family"] in SMALL_FAMILIES else "an 'hf_config'"
         raise DataError(f"'{path}', field 'family': {record['family']!r} models have {need}")
     for key in ("n_classes", "n_exits"):
         if not isinstance(record[key], int) or isinstance(record[key], bool) or record[key] < 1:

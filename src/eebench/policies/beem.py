@@ -42,15 +42,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import (
-    State,
-    ThresholdPolicy,
-    check_non_negative,
-    check_positive_int,
-    check_probability,
-    layer_predictions,
-    max_probability,
-)
+from ..catalogue import choice, integer, number, number_list
+from ..exits import layer_predictions, max_probability
+from .base import State, ThresholdPolicy
 
 RESTARTS = ("score", "zero")
 THRESHOLD_RULES = ("grid", "error-rate")
@@ -60,22 +54,24 @@ class BeemPolicy(ThresholdPolicy):
     """Shared score and threshold rules; subclasses choose the default weights."""
 
     knob = "alpha"
+    params = {
+        "alpha": number("threshold scale α; null = chosen by fit", minimum=0),
+        "restart": choice("what the running score restarts from when the prediction changes", RESTARTS),
+        "weights": number_list("per-exit weights; null = the policy's default"),
+        "threshold_rule": choice("how each exit's threshold is set", THRESHOLD_RULES),
+        "min_exit_samples": integer("error-rate rule: fewest val samples that must exit at an exit for its threshold"),
+        "error_confidence": number("error-rate rule: confidence of the Clopper–Pearson upper bound on an exit's "
+                                   "error; null = the plain val error", minimum=0, below=1, nullable=True),
+    }
 
     def __init__(self, alpha=None, restart="score", weights=None, threshold_rule="grid", min_exit_samples=20,
                  error_confidence=0.9):
-        self.alpha = check_non_negative(self.id, "alpha", alpha)
-        if restart not in RESTARTS:
-            raise ConfigError(f"policy '{self.id}': 'restart' must be one of {', '.join(RESTARTS)}, got {restart!r}")
-        if threshold_rule not in THRESHOLD_RULES:
-            raise ConfigError(
-                f"policy '{self.id}': 'threshold_rule' must be one of {', '.join(THRESHOLD_RULES)}, "
-                f"got {threshold_rule!r}"
-            )
+        self.alpha = alpha
         self.restart = restart
-        self.weights = None if weights is None else [float(w) for w in weights]
+        self.weights = weights
         self.threshold_rule = threshold_rule
-        self.min_exit_samples = check_positive_int(self.id, "min_exit_samples", min_exit_samples)
-        self.error_confidence = check_probability(self.id, "error_confidence", error_confidence)
+        self.min_exit_samples = min_exit_samples
+        self.error_confidence = error_confidence
 
     def default_weights(self, logits, labels, costs) -> np.ndarray:
         raise NotImplementedError

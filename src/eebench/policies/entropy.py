@@ -11,7 +11,9 @@ list of L thresholds is used as is, and ``per_exit=True`` fits one per exit on v
 
 from __future__ import annotations
 
-from .base import PerExitThresholdPolicy, check_non_negative, check_thresholds, normalised_entropy, softmax_entropy
+from ..catalogue import boolean, number
+from ..exits import normalised_entropy, softmax_entropy
+from .per_exit import PerExitThresholdPolicy
 
 
 class EntropyPolicy(PerExitThresholdPolicy):
@@ -19,9 +21,15 @@ class EntropyPolicy(PerExitThresholdPolicy):
     knob = "threshold"
     exit_when = "<"
 
+    params = {
+        "threshold": number("exit when the entropy is below it (one value, or one per exit); null = chosen by fit",
+                            minimum=0, per_exit=True),
+        "per_exit": boolean("fit one threshold per exit on val (coordinate search from the shared one)", default=False),
+    }
+
     def __init__(self, threshold: float | list[float] | None = None, per_exit: bool = False):
-        self.threshold = check_thresholds(self.id, threshold, check_non_negative)
-        self.per_exit = bool(per_exit)
+        self.threshold = threshold
+        self.per_exit = per_exit
 
     def layer_score(self, state, layer, logits_l):
         return softmax_entropy(logits_l)

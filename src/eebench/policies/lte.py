@@ -7,8 +7,8 @@ is and ``per_exit=True`` fits one per exit on val (`PerExitThresholdPolicy`)."""
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .base import PerExitThresholdPolicy, check_thresholds
+from ..catalogue import boolean, number
+from .per_exit import PerExitThresholdPolicy
 
 
 class LearnToExitPolicy(PerExitThresholdPolicy):
@@ -17,9 +17,15 @@ class LearnToExitPolicy(PerExitThresholdPolicy):
     needs_probabilities = False
     sample_inputs = ("lte_scores",)
 
+    params = {
+        "threshold": number("exit when the LTE head's score reaches it (one value, or one per exit); null = chosen "
+                            "by fit", per_exit=True),
+        "per_exit": boolean("fit one threshold per exit on val (coordinate search from the shared one)", default=False),
+    }
+
     def __init__(self, threshold: float | list[float] | None = None, per_exit: bool = False):
-        self.threshold = check_thresholds(self.id, threshold, check_number)
-        self.per_exit = bool(per_exit)
+        self.threshold = threshold
+        self.per_exit = per_exit
 
     def layer_score(self, state, layer, logits_l, lte_scores_l=None):
         return state.lte_scores[:, layer - 1] if lte_scores_l is None else lte_scores_l
@@ -27,8 +33,3 @@ class LearnToExitPolicy(PerExitThresholdPolicy):
     def step(self, state, layer, logits_l, lte_scores_l=None):
         return self.layer_score(state, layer, logits_l, lte_scores_l) >= self.layer_threshold(layer)
 
-
-def check_number(policy_id: str, name: str, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise ConfigError(f"policy '{policy_id}': '{name}' must be a number, got {value!r}")
-    return None if value is None else float(value)

@@ -14,21 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..metrics import task_metrics
-from .base import (
-    FIT_GRID_POINTS,
-    State,
-    ThresholdPolicy,
-    check_positive_int,
-    check_probability,
-    layer_predictions,
-    max_probability,
-    normalised_entropy,
-    pick_within_tolerance,
-    score_grid,
-    threshold_outcomes,
-)
+from ..catalogue import choice, integer, number
+from ..exits import layer_predictions, max_probability, normalised_entropy
+from .base import FIT_GRID_POINTS, State, ThresholdPolicy
+from .sweeps import pick_within_tolerance, score_grid, threshold_outcomes
 
 CONFIDENCE_MEASURES = {"norm-entropy": (normalised_entropy, "<"), "maxprob": (max_probability, ">=")}
 
@@ -49,12 +39,16 @@ class PatienceConfidencePolicy(ThresholdPolicy):
     id = "patience-confidence"
     knob = "threshold"
 
+    params = {
+        "patience": integer("exits whose confidences must all pass the threshold; null = chosen by fit"),
+        "threshold": number("confidence threshold; null = chosen by fit", minimum=0, maximum=1),
+        "confidence": choice("what makes an exit confident: normalised entropy below the threshold (the authors') "
+                             "or max probability at or above it", CONFIDENCE_MEASURES, default="norm-entropy"),
+    }
+
     def __init__(self, patience: int | None = None, threshold: float | None = None, confidence="norm-entropy"):
-        self.patience = check_positive_int(self.id, "patience", patience)
-        self.threshold = check_probability(self.id, "threshold", threshold)
-        if confidence not in CONFIDENCE_MEASURES:
-            raise ConfigError(f"policy '{self.id}': 'confidence' must be one of {', '.join(CONFIDENCE_MEASURES)}, "
-                              f"got {confidence!r}")
+        self.patience = patience
+        self.threshold = threshold
         self.confidence = confidence
 
     @property

@@ -12,14 +12,21 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ..catalogue import check_value
 from ..errors import ConfigError, DataError
 from ..exits import DOMAIN_FIELD, ExitOutputs, load_exit_outputs
 from ..io import read_json, write_json, write_text
 from ..metrics import task_metrics
 from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
-from .base import ExitPolicy, exit_predictions, gather_predictions, layer_predictions, simulate
+from ..exits import layer_predictions
+from .base import FIT_OPTIONS, ExitPolicy
+from .simulation import simulate
+from .sweeps import exit_predictions, gather_predictions
 from .registry import make_policy, policy_from_dict
 
+
+DOMAIN_FIGURES = ["metric", "layer_speedup"]  # what the tables show of each test domain
+DOMAIN_SEPARATOR = "/"  # column "imdb/metric": the metric on test domain imdb
 
 def check_metric_for_outputs(metric: str, outputs: ExitOutputs, source) -> None:
     task_metrics.check_metric(metric)
@@ -59,6 +66,25 @@ def outcome_summary(metric, labels, exit_layers, predictions, n_exits, costs) ->
         "exit_histogram": np.bincount(exit_layers, minlength=n_exits + 1)[1:].tolist(),
         "n_samples": int(len(labels)),
     }
+
+
+def outcome_row(record: dict[str, Any], source) -> dict[str, Any]:
+    """How a reader (the aggregate) takes an `outcome_summary` from test.json: the primary metric as `metric`
+    with its name as `metric_name`, the speed-ups (NaN where not measured) and the mean exit layer; then the
+    task's secondary metrics under their own names (MRPC's accuracy beside its F1) and, for tests on several
+    domains, each domain's metric and layer speed-up as `{domain}{DOMAIN_SEPARATOR}{figure}`."""
+    missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in record]
+    if missing:
+        raise DataError(f"'{source}': missing fields {missing}")
+    row = {name: float("nan") if record.get(name) is None else float(record[name])
+           for name in ("layer_speedup", "flops_speedup", "mean_exit_layer")}
+    row = {"metric": float(record["primary"]), "metric_name": record["metric"], **row}
+    row.update({name: value for name, value in record.get("metrics", {}).items() if name != record["metric"]})
+    for domain, outcome in record.get("by_domain", {}).items():
+        for figure in DOMAIN_FIGURES:
+            value = outcome["primary" if figure == "metric" else figure]
+            row[f"{domain}{DOMAIN_SEPARATOR}{figure}"] = float("nan") if value is None else float(value)
+    return row
 
 
 def by_domain(outputs: ExitOutputs, source, metric, exit_layers, predictions, costs) -> dict[str, dict[str, Any]]:
@@ -197,8 +223,7 @@ def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, 
 
 def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> list[dict[str, Any]]:
     """Sweep the fitted policy's knob over `n_points` values on test and write curve.csv."""
-    if not (isinstance(n_points, int) and n_points >= 2):
-        raise ConfigError(f"curve: 'points' must be an integer >= 2, got {n_points!r}")
+    n_points = check_value(FIT_OPTIONS["curve_points"], n_points, "curve option 'points'")
     policy = _load_fitted(fit_path)
     test = _load_split(Path(test_path), metric)
     rows = curve_rows(policy, test, test_path, load_costs(costs_path, test.n_exits), metric, n_points)

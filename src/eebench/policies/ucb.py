@@ -33,8 +33,11 @@ import math
 
 import numpy as np
 
-from ..errors import ConfigError
-from .base import ExitPolicy, State, check_non_negative, check_positive_int, first_crossing, max_probability, run_steps
+from ..catalogue import integer, number, number_list
+from ..exits import max_probability
+from .base import ExitPolicy, State
+from .simulation import run_steps
+from .sweeps import first_crossing
 
 DEFAULT_ARMS = tuple(np.round(np.arange(0.50, 0.951, 0.05), 2).tolist())
 FIT_CANDIDATES = 41
@@ -117,17 +120,20 @@ class UcbPolicy(ExitPolicy):
     knob = "overhead"
     online = True
 
+    params = {
+        "overhead": number("per-layer overhead o in the reward; null = chosen by fit", minimum=0),
+        "thresholds": number_list("the arms: confidence thresholds; null = 0.50, 0.55, …, 0.95", minimum=0, maximum=1),
+        "exploration": number("weight of the UCB exploration bonus (√2 = the authors' c̃ = 2)", minimum=0),
+        "batch_size": integer("samples per bandit round (1 = sequential)"),
+        "order_seed": integer("seed of the stream order", minimum=0),
+    }
+
     def __init__(self, overhead=None, thresholds=None, exploration=DEFAULT_EXPLORATION, batch_size=1, order_seed=0):
-        self.overhead = check_non_negative(self.id, "overhead", overhead)
-        arms = DEFAULT_ARMS if thresholds is None else thresholds
-        if not (len(arms) >= 1 and all(isinstance(a, int | float) and 0 <= a <= 1 for a in arms)):
-            raise ConfigError(f"policy 'ucb': 'thresholds' must be a list of numbers in [0, 1], got {thresholds!r}")
-        if not (isinstance(exploration, int | float) and exploration >= 0):
-            raise ConfigError(f"policy 'ucb': 'exploration' must be a number >= 0, got {exploration!r}")
-        self.thresholds = None if thresholds is None else [float(a) for a in thresholds]
-        self.exploration = float(exploration)
-        self.batch_size = check_positive_int(self.id, "batch_size", batch_size)
-        self.order_seed = int(order_seed)
+        self.overhead = overhead
+        self.thresholds = thresholds
+        self.exploration = exploration
+        self.batch_size = batch_size
+        self.order_seed = order_seed
 
     @property
     def arms(self) -> np.ndarray:

@@ -15,36 +15,12 @@ import pandas as pd
 
 from ..errors import DataError
 from ..io import atomic_path, read_json, write_text
+from ..layout import PLOTS, TABLES, parse_cell, parse_run
+from ..metrics.checks import checks_row
+from ..policies.stages import DOMAIN_SEPARATOR, outcome_row
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
-DOMAIN_FIGURES = ["metric", "layer_speedup"]  # what the table shows of each test domain
-DOMAIN_SEPARATOR = "/"  # column "imdb/metric": the metric on test domain imdb
 HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
-
-
-def parse_run(path: Path) -> dict:
-    """Task, backbone, strategy and seed of a path under `runs/{task}/{backbone}/{strategy}/seed{seed}/`."""
-    parts = Path(path).parts
-    try:
-        at = len(parts) - 1 - parts[::-1].index("runs")
-        task, backbone, strategy, seed = parts[at + 1 : at + 5]
-        if not seed.startswith("seed"):
-            raise ValueError
-        return {"task": task, "backbone": backbone, "strategy": strategy, "seed": int(seed[4:])}
-    except ValueError:
-        raise DataError(f"'{path}': not inside a run folder runs/{{task}}/{{backbone}}/{{strategy}}/seed{{seed}}/") from None
-
-
-def parse_cell(path: Path) -> dict:
-    """Run and policy of `.../runs/{task}/{backbone}/{strategy}/seed{seed}/policies/{policy}/FILE`."""
-    parts = Path(path).parts
-    if len(parts) < 3 or parts[-3] != "policies":
-        raise DataError(f"'{path}': not a policy cell file (expected .../seed{{seed}}/policies/{{policy}}/FILE)")
-    return {**parse_run(path), "policy": parts[-2]}
-
-
-def _number(value) -> float:
-    return float("nan") if value is None else float(value)
 
 
 def collect_results(test_paths: list[Path]) -> pd.DataFrame:
@@ -54,26 +30,11 @@ def collect_results(test_paths: list[Path]) -> pd.DataFrame:
     for path in test_paths:
         result = read_json(path)
         cell = parse_cell(path)
-        rows.append(_result_row(result, cell, path))
+        rows.append({**cell, **outcome_row(result, path)})
         if "best_fixed_in_hindsight" in result:
             hindsight = {**cell, "policy": cell["policy"] + HINDSIGHT}
-            rows.append(_result_row(result["best_fixed_in_hindsight"], hindsight, path))
+            rows.append({**hindsight, **outcome_row(result["best_fixed_in_hindsight"], path)})
     return pd.DataFrame(rows)
-
-
-def _result_row(result: dict, cell: dict, path: Path) -> dict:
-    """The cell's figures; then the task's secondary metrics under their own names (MRPC's accuracy beside its F1),
-    then, for tests on several domains, each domain's metric and layer speed-up as `{domain}{DOMAIN_SEPARATOR}…`."""
-    missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in result]
-    if missing:
-        raise DataError(f"'{path}': missing fields {missing}")
-    row = {**cell, **{name: _number(result.get(name)) for name in FIGURES[1:]}}
-    row["metric"], row["metric_name"] = result["primary"], result["metric"]
-    row.update({name: value for name, value in result.get("metrics", {}).items() if name != result["metric"]})
-    for domain, outcome in result.get("by_domain", {}).items():
-        for figure in DOMAIN_FIGURES:
-            row[f"{domain}{DOMAIN_SEPARATOR}{figure}"] = _number(outcome[figure if figure != "metric" else "primary"])
-    return row
 
 
 def figure_columns(results: pd.DataFrame) -> list[str]:
@@ -108,6 +69,19 @@ def summary_table(results: pd.DataFrame, policy_order: list[str]) -> pd.DataFram
     return table[ordered + ["n_seeds"]].reset_index()
 
 
+def with_skipped(table: pd.DataFrame, skipped: list[dict], policy_order: list[str]) -> pd.DataFrame:
+    """The summary table with a `note` column and a row, without figures, for each policy left out of the grid
+    (after its backbone × strategy's rows, in policy order), so the tables say why a policy has no result."""
+    if not skipped:
+        return table
+    left_out = pd.DataFrame([{**row, "n_seeds": 0, "note": f"left out: {row['reason']}"} for row in skipped])
+    merged = pd.concat([table.assign(note=""), left_out.drop(columns="reason")], ignore_index=True)
+    rank = {policy: index for index, policy in enumerate(policy_order)}
+    merged = merged.sort_values("policy", key=lambda column: column.str.removesuffix(HINDSIGHT).map(rank),
+                                kind="stable")
+    return merged.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable").reset_index(drop=True)
+
+
 def _first_seen(column: pd.Series) -> pd.Series:
     """Sort key that keeps values in the order they first appear."""
     return column.map({value: index for index, value in enumerate(dict.fromkeys(column))})
@@ -137,6 +111,8 @@ def markdown_table(table: pd.DataFrame, metric_name: str, domains: bool = False)
             for mean, std in zip(table[f"{name}_mean"], table[f"{name}_std"])
         ]
     shown["seeds"] = table["n_seeds"]
+    if "note" in table:
+        shown["note"] = table["note"]
     return shown.to_markdown(index=False)
 
 
@@ -155,26 +131,12 @@ def data_summary(info: dict) -> pd.DataFrame:
 
 
 def checks_table(check_paths: list[Path]) -> pd.DataFrame:
-    """One row per run: error rate of every exit on val and test (1 − accuracy), BEEM's monotonicity assumption,
-    exits that predict one class only, ECE, sample categories."""
+    """One row per run: error of every exit on val and test, BEEM's monotonicity assumption, exits that predict one
+    class only and, for classification, ECE and the sample categories (metrics.checks.checks_row reads each file)."""
     rows = []
     for path in check_paths:
-        checks = read_json(path)
         run = parse_run(path)
-        row = {key: run[key] for key in ("backbone", "strategy", "seed")}
-        for split in ("val", "test"):
-            row[f"{split} error monotone"] = checks["errors"][split]["monotone_decreasing"]
-        for split in ("val", "test"):  # error rate (1 − accuracy); mean absolute error for regression
-            errors = checks["errors"][split]
-            values = errors["error_rate"] if "error_rate" in errors else errors["mean_absolute_error"]
-            row[f"{split} error per exit"] = " ".join(f"{e:.3f}" for e in values)
-        if "degenerate" in checks:
-            row["degenerate exits (test)"] = " ".join(map(str, checks["degenerate"]["test"]["degenerate_exits"])) or "none"
-        row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
-        for name, share in checks["categories"]["shares"].items():
-            row[f"{name.replace('_', '-')} share"] = round(share, 4)
-        row["overthinking share"] = round(checks["categories"]["overthinking_share"], 4)
-        rows.append(row)
+        rows.append({**{key: run[key] for key in ("backbone", "strategy", "seed")}, **checks_row(read_json(path))})
     return pd.DataFrame(rows)
 
 
@@ -185,7 +147,7 @@ LATENCY_COLUMNS = [
 
 
 def latency_table(latency_paths: list[Path]) -> pd.DataFrame:
-    """Real early-exit timing: one row per run × policy × batch size (config `latency.batch_sizes`)."""
+    """Real early-exit timing: one row per run × policy × batch size (the config's latency.batch_sizes)."""
     rows = []
     for path in latency_paths:
         latency = read_json(path)
@@ -237,11 +199,13 @@ def aggregate_task(
     tolerance: float,
     latency_paths: list[Path] = (),
     cost_paths: list[Path] = (),
+    skipped: list[dict] = (),
     extra_sections: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """Tables and charts of `task` from its cells' files, rows in the order of `policies`; the leaderboard opens
-    the task's Markdown, followed by the "Paper vs eebench" section (paper_claims.py; `cost_paths` are the runs'
-    costs.json, for the claims about FLOPs) and `extra_sections` ((title, Markdown) pairs)."""
+    """Tables and charts of `task` from its cells' files, rows in the order of `policies`; `skipped` lists the
+    policies left out of the grid (backbone, strategy, policy, reason), shown as rows with the reason. The
+    leaderboard opens the task's Markdown, followed by the "Paper vs eebench" section (paper_claims.py; `cost_paths`
+    are the runs' costs.json, for the claims about FLOPs) and `extra_sections` ((title, Markdown) pairs)."""
     from .charts import exit_histogram_chart, exit_histograms, save_chart, speedup_chart, write_check_charts
     from .leaderboard import task_leaderboard, write_leaderboard
     from .paper_claims import paper_comparison, paper_html, paper_markdown, read_measurements, task_setting
@@ -254,40 +218,41 @@ def aggregate_task(
     unknown = sorted(set(results["policy"].str.removesuffix(HINDSIGHT)) - set(policies))
     if unknown:
         raise DataError(f"task {task!r}: results of policies {unknown} that --policies does not list ({policies})")
-    table = summary_table(results, policies)
+    table = with_skipped(summary_table(results, policies), list(skipped), policies)
     info = read_json(Path(data_dir) / "info.json")
     data = data_summary(info)
     checks = checks_table(check_paths)
     latency = latency_table(list(latency_paths))
 
-    tables, plots = Path(out_dir) / "tables", Path(out_dir) / "plots"
-    _write_csv(table, tables / f"{task}.csv")
-    _write_csv(data, tables / f"{task}_data.csv")
-    _write_csv(checks, tables / f"{task}_checks.csv")
-    _write_csv(latency, tables / f"{task}_latency.csv")
+    out = {name: Path(out_dir) / template.format(task=task) for name, template in {**TABLES, **PLOTS}.items()}
+    _write_csv(table, out["table"])
+    _write_csv(data, out["data"])
+    _write_csv(checks, out["checks"])
+    _write_csv(latency, out["latency"])
     latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
     domain_section = (
         f"## Per test domain (decisions on the whole test stream)\n\n{markdown_table(table, metric_name, domains=True)}\n\n"
         if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
     )
     curves = collect_curves(curve_paths)
-    leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance, tables)
+    leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance,
+                                    out["leaderboard"].parent)
     measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance)
     claims, not_comparable = paper_comparison(load_published(), task_setting(task, info), measured)
-    _write_csv(claims, tables / f"{task}_paper.csv")
-    write_text(tables / f"{task}_paper.html", paper_html(claims, not_comparable, task))
+    _write_csv(claims, out["paper_table"])
+    write_text(out["paper"], paper_html(claims, not_comparable, task))
     sections = [("Paper vs eebench", paper_markdown(claims, not_comparable)), *extra_sections]
     extras = "".join(f"## {title}\n\n{text}\n\n" for title, text in sections)
     write_text(
-        tables / f"{task}.md",
+        out["markdown"],
         f"# {task}\n\n{leaderboard}\n{extras}## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n{domain_section}"
         f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n"
         + latency_section,
     )
-    save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), plots / task)
-    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies), plots / f"{task}_exits")
-    write_check_charts(check_paths, plots, task)
-    save_chart(training_chart(training_curves(model_dirs)), plots / f"{task}_training")
+    save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), out["chart"].with_suffix(""))
+    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies), out["exits"].with_suffix(""))
+    write_check_charts(check_paths, out["errors"].parent, task)
+    save_chart(training_chart(training_curves(model_dirs)), out["training"].with_suffix(""))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -511,7 +511,7 @@ def read_measurements(results: pd.DataFrame, curves: pd.DataFrame, check_paths, 
     """The runs' checks.json and the plain full model's FLOPs from their costs.json (files without that field are
     left out: the larger-vs-smaller rule then says it lacks them)."""
     from ..io import read_json
-    from .aggregate import parse_run
+    from ..layout import parse_run
 
     def key(run: dict) -> tuple:
         return run["backbone"], run["strategy"], run["seed"]

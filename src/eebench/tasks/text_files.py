@@ -34,7 +34,9 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from .labels import encode_classes
-from .options import Option, choice, fraction, split_options
+from ..catalogue import boolean, choice, parsed
+from ..catalogue import number as number_option
+from .options import split_options
 from .spec import TaskSpec
 from .splitting import cap, carve_splits, hold_out
 from .storage import PreparedTask, SplitData
@@ -48,10 +50,13 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # whole reviews can exceed cs
 
 # --- option parsers (each raises ValueError saying what is allowed) -----------------------------------------------
 
+FILES_ALLOWED = "a file path, a list of file paths, or a mapping {domain name: path or list of paths}"
+
+
 def _path_list(value: Any) -> list[str]:
     paths = [value] if isinstance(value, str) else value
     if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
-        raise ValueError("a file path, a list of file paths, or a mapping {domain name: path or list of paths}")
+        raise ValueError(FILES_ALLOWED)
     return paths
 
 
@@ -64,12 +69,6 @@ def files_option(value: Any) -> dict[str | None, list[str]] | None:
             raise ValueError("a mapping with at least one domain name (a non-empty string) -> path(s)")
         return {domain: _path_list(paths) for domain, paths in value.items()}
     return {None: _path_list(value)}
-
-
-def required_files(value: Any) -> dict[str | None, list[str]]:
-    if value is None:
-        raise ValueError("required: the training file(s)")
-    return files_option(value)
 
 
 def column(value: Any) -> str | int:
@@ -96,30 +95,27 @@ def optional_values(value: Any) -> list[str] | None:
     return values
 
 
-def optional_fraction(value: Any) -> float | None:
-    return None if value is None else fraction(value)
-
-
-def boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("true or false")
-    return value
-
 
 OPTIONS = {
-    "train": Option(None, "training file(s) of the source domain", required_files),
-    "val": Option(None, "val file(s); null = a seeded val_fraction of train", files_option),
-    "test": Option(None, "test file(s); a mapping {domain: file(s)} reports each domain on its own", files_option),
-    "text": Option("text", "text column, or a list of two columns for sentence pairs", text_columns),
-    "label": Option("label", "label column", column),
-    "label_values": Option(None, "label values in class order; null = the sorted values of train", optional_values),
-    "format": Option("auto", "'auto' (by file extension), 'csv', 'tsv' or 'jsonl'", choice("auto", "csv", "tsv", "jsonl")),
-    "quoting": Option("csv", "'csv' (standard quoting, multi-line fields) or 'none' (no quote handling)",
-                      choice("csv", "none")),
-    "header": Option(True, "whether CSV/TSV files start with a header row", boolean),
+    "train": parsed("training file(s) of the source domain", files_option, FILES_ALLOWED),
+    "val": parsed("val file(s); null = a seeded val_fraction of train", files_option, FILES_ALLOWED + ", or null",
+                  default=None),
+    "test": parsed("test file(s); a mapping {domain: file(s)} reports each domain on its own", files_option,
+                   FILES_ALLOWED + ", or null", default=None),
+    "text": parsed("text column, or a list of two columns for sentence pairs", text_columns,
+                   "a column (name, or 0-based position without a header), or a list of two", default="text"),
+    "label": parsed("label column", column, "a column name, or a 0-based position for files without a header",
+                    default="label"),
+    "label_values": parsed("label values in class order; null = the sorted values of train", optional_values,
+                           "a list of at least two distinct label values, in class order, or null", default=None),
+    "format": choice("'auto' (by file extension), 'csv', 'tsv' or 'jsonl'", ("auto", "csv", "tsv", "jsonl"),
+                     default="auto"),
+    "quoting": choice("'csv' (standard quoting, multi-line fields) or 'none' (no quote handling)", ("csv", "none"),
+                      default="csv"),
+    "header": boolean("whether CSV/TSV files start with a header row", default=True),
     **split_options(val_fraction=0.1),
-    "test_fraction": Option(None, f"share of train held out as in-domain test; null = {DEFAULT_TEST_FRACTION} "
-                            "when 'test' is not given, else none", optional_fraction),
+    "test_fraction": number_option(f"share of train held out as in-domain test; null = {DEFAULT_TEST_FRACTION} when 'test' "
+                            "is not given, else none", default=None, above=0, below=1),
 }
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from . import text_files
-from .options import Option, fraction, split_options
+from ..catalogue import parsed
+from .options import fraction, split_options
 from .spec import TaskSpec
 
 FILES = {"amazon": "amazon_cells_labelled.txt", "imdb": "imdb_labelled.txt", "yelp": "yelp_labelled.txt"}
@@ -26,9 +27,12 @@ def data_folder() -> Path:
     return Path(str(importlib.resources.files("eebench") / "resources" / "uci_sentiment"))
 
 
+DOMAINS_ALLOWED = f"a non-empty list of distinct domains from: {', '.join(FILES)}"
+
+
 def domains(value: Any) -> list[str]:
     if not isinstance(value, list) or not value or any(d not in FILES for d in value) or len(set(value)) != len(value):
-        raise ValueError(f"a non-empty list of distinct domains from: {', '.join(FILES)}")
+        raise ValueError(DOMAINS_ALLOWED)
     return value
 
 
@@ -65,10 +69,11 @@ SPECS = [
         description="UCI sentiment sentences (real, shipped): train on some review domains, test in-domain and shifted",
         label_names=LABEL_NAMES,
         options={
-            "train_domains": Option(["amazon", "yelp"], "domains of train and val", domains),
-            "test_domains": Option(["imdb"], "shifted domains tested after the in-domain held-out part", domains),
+            "train_domains": parsed("domains of train and val", domains, DOMAINS_ALLOWED, default=["amazon", "yelp"]),
+            "test_domains": parsed("shifted domains tested after the in-domain held-out part", domains, DOMAINS_ALLOWED,
+                                   default=["imdb"]),
             **split_options(val_fraction=0.2),
-            "test_fraction": Option(0.2, "share of the train domains held out as in-domain test", fraction),
+            "test_fraction": fraction("share of the train domains held out as in-domain test", 0.2),
         },
         build=build,
     )

@@ -11,8 +11,8 @@ import torch
 
 from ..errors import ConfigError, DataError
 from ..models import build_model, write_model_dir
-from ..models.registry import backbone_options as resolve_backbone_options
-from ..models.registry import get_backbone
+from ..models.backbones import backbone_options as resolve_backbone_options
+from ..models.backbones import get_backbone
 from ..models.runtime import check_precision, seed_everything, select_device, threads_for
 from .checkpoint import checkpoint_root, remove_checkpoints, trainer_lock
 from .loop import Trainer, write_log

@@ -1,21 +1,26 @@
 """Training strategies (the config's `strategy` axis): which parameters each phase trains and the loss.
 
 Exits are numbered i = 1..L. `task_losses` gives each exit's loss to the labels (cross-entropy, or MSE for
-regression when the model has one output). Strategies that learn their own weights (DynExit, LeeBERT) update
-them inside `loss` with their own small optimiser, report them in the step's `info` (the training log) and keep
-them in `state_dict` (the resumable checkpoint)."""
+regression when the model has one output). Each strategy declares its options in `params` and registers in the
+catalogue when its class is defined; torch loads on first use, so the config check reads the declarations
+without it. Strategies that learn their own weights (DynExit, LeeBERT) update them inside `loss` with their own
+small optimiser, report them in the step's `info` (the training log) and keep them in `state_dict` (the resumable
+checkpoint)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-import torch.nn.functional as F
+from .. import catalogue
+from ..catalogue import Option, choice, number
+from ..lazy import lazy_module
 
-from ..errors import ConfigError
-from ..models.multi_exit import MultiExitOutput
-from ..models.options import merge_options, require_choice
+if TYPE_CHECKING:
+    from ..models.multi_exit import MultiExitOutput
+
+torch = lazy_module("torch")
+F = lazy_module("torch.nn.functional")
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,17 @@ def _values(losses: torch.Tensor, trained: list[bool]) -> list[float | None]:
 
 class Strategy:
     name: ClassVar[str]
-    defaults: ClassVar[dict[str, Any]] = {}
+    params: ClassVar[dict[str, Option]] = {}
+    trains_lte: ClassVar[bool] = False  # whether the model gets learning-to-exit heads (its outputs: lte_scores)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # an intermediate class without a name of its own is not a strategy
+            catalogue.register("strategy", cls.name, cls.params, (cls.__doc__ or "").split("\n")[0], target=cls,
+                               outputs=("lte_scores",) if cls.trains_lte else ())
 
     def __init__(self, options: dict | None = None):
-        self.options = merge_options(options, self.defaults, f"strategy {self.name!r} options")
+        self.options = catalogue.get("strategy", self.name).check(options)
 
     @property
     def uses_lte(self) -> bool | str:
@@ -83,13 +95,6 @@ class Strategy:
 
     def phases(self, epochs: float) -> list[Phase]:
         return [Phase("joint", "all", epochs)]
-
-    def _require_positive(self, key: str, allow_none: bool = False) -> None:
-        value = self.options[key]
-        if value is None and allow_none:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(f"strategy {self.name!r} option {key!r}: expected a positive number, got {value!r}")
 
     def loss(self, phase: int, step: int, out: MultiExitOutput, labels: torch.Tensor) -> StepLoss:
         raise NotImplementedError
@@ -111,11 +116,11 @@ class JointKL(Strategy):
     distribution at temperature T; the model's loss is the mean over exits (the final exit has CE only)."""
 
     name = "joint-kl"
-    defaults = {"ce_weight": 1.0, "kl_weight": 1.0, "temperature": 1.0}
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self._require_positive("temperature")
+    params = {
+        "ce_weight": number("weight of each exit's cross-entropy", default=1.0, minimum=0),
+        "kl_weight": number("weight of each exit's KL to the final exit", default=1.0, minimum=0),
+        "temperature": number("distillation temperature T", default=1.0, above=0),
+    }
 
     def loss(self, phase, step, out, labels):
         ce = task_losses(out.logits, labels)
@@ -129,11 +134,7 @@ class TwoStage(Strategy):
     (sum of their losses). `head_epochs` (default: the training epochs) sets stage 2's length."""
 
     name = "two-stage"
-    defaults = {"head_epochs": None}
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self._require_positive("head_epochs", allow_none=True)
+    params = {"head_epochs": number("epochs of stage 2; null = the training epochs", default=None, above=0)}
 
     def phases(self, epochs):
         head_epochs = self.options["head_epochs"] or epochs
@@ -156,11 +157,7 @@ class Distill(TwoStage):
     (temperature T), backbone frozen — stage 2 needs no labels."""
 
     name = "distill"
-    defaults = {"head_epochs": None, "temperature": 1.0}
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self._require_positive("temperature")
+    params = {**TwoStage.params, "temperature": number("distillation temperature T", default=1.0, above=0)}
 
     def intermediate_losses(self, out, labels):
         return distillation_losses(out.logits[:, :-1], out.logits[:, -1], self.options["temperature"])
@@ -176,12 +173,13 @@ class Alternating(Strategy):
     "exit when the score >= threshold"."""
 
     name = "alternating"
-    defaults = {"lte_loss": "mse", "lte_weight": 1.0, "lte_heads": "shared"}
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        require_choice(self.options["lte_loss"], ("mse", "bce"), "strategy 'alternating' option 'lte_loss'")
-        require_choice(self.options["lte_heads"], ("shared", "per-exit"), "strategy 'alternating' option 'lte_heads'")
+    params = {
+        "lte_loss": choice("loss of the learning-to-exit heads", ("mse", "bce"), default="mse"),
+        "lte_weight": number("weight of the learning-to-exit loss", default=1.0, minimum=0),
+        "lte_heads": choice("one LTE head shared by all exits (the authors') or one per exit", ("shared", "per-exit"),
+                            default="shared"),
+    }
+    trains_lte = True
 
     @property
     def uses_lte(self):
@@ -216,11 +214,10 @@ class DynExit(Strategy):
     loss, stepped inside `loss` so the model's optimiser and schedule stay untouched."""
 
     name = "dynexit"
-    defaults = {"weight_lr": 0.01}
+    params = {"weight_lr": number("learning rate of the exit weights θ (Adam)", default=0.01, above=0)}
 
     def __init__(self, options=None):
         super().__init__(options)
-        self._require_positive("weight_lr")
         self.theta = None
         self._resumed = None
 
@@ -273,12 +270,14 @@ class LeeBERT(Strategy):
     (the final exit) rather than every deeper exit, and the hypergradient restricted to the exit heads."""
 
     name = "leebert"
-    defaults = {"temperature": 1.0, "weight_lr": 1.0}
+    params = {
+        "temperature": number("distillation temperature T", default=1.0, above=0),
+        "weight_lr": number("step size of the distillation weights φ (SGD on the hypergradient)", default=1.0,
+                            above=0),
+    }
 
     def __init__(self, options=None):
         super().__init__(options)
-        self._require_positive("temperature")
-        self._require_positive("weight_lr")
         self.phi = None
         self.kd_grads = None  # per head, the previous batch's ∇_{W_i} KD_i
 
@@ -328,12 +327,5 @@ def _per_head(grads, heads) -> list[list[torch.Tensor]]:
     return split
 
 
-STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (Joint, JointKL, TwoStage, Distill, Alternating, DynExit, LeeBERT)
-}
-
-
 def make_strategy(name: str, options: dict | None = None) -> Strategy:
-    if name not in STRATEGIES:
-        raise ConfigError(f"strategy {name!r} is unknown; valid strategies: {', '.join(STRATEGIES)}")
-    return STRATEGIES[name](options)
+    return catalogue.get("strategy", name).target(options)
