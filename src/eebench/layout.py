@@ -28,6 +28,8 @@ TABLES = {
     "leaderboard": "tables/{task}_leaderboard.html",
     "leaderboard_table": "tables/{task}_leaderboard.csv",
     "leaderboard_markdown": "tables/{task}_leaderboard.md",
+    "paper": "tables/{task}_paper.html",
+    "paper_table": "tables/{task}_paper.csv",
     "table": "tables/{task}.csv",
     "markdown": "tables/{task}.md",
     "data": "tables/{task}_data.csv",

@@ -133,13 +133,14 @@ def aggregate(task: str, policies: Annotated[list[str], "policy names, in the ta
                                           "speed-up allows"],
               latency: Annotated[list[Path], "the cells' latency.json files, if any"] = (),
               skipped: Annotated[str, "JSON list of the policies left out of the grid, with the reason"] = "[]",
+              costs: Annotated[list[Path], "the runs' costs.json files (full-model FLOPs, for the paper claims)"] = (),
               ) -> None:
     """Paper-style tables and speed-up/metric charts of one task"""
     from .report.aggregate import aggregate_task
 
     aggregate_task(task=task, policies=policies, test_paths=tests, curve_paths=curves, check_paths=checks,
                    model_dirs=models, data_dir=data, out_dir=out, tolerance=tolerance, latency_paths=list(latency),
-                   skipped=json.loads(skipped))
+                   skipped=json.loads(skipped), cost_paths=list(costs))
 
 
 @stage("validate-config")

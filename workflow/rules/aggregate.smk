@@ -11,10 +11,13 @@ rule aggregate:
         checks=lambda w: run_files(w.task, layout.CHECKS),
         models=lambda w: run_files(w.task, layout.MODEL),
         latency=lambda w: cell_files(w.task, layout.LATENCY, config["latency"]["policies"]),
+        costs=lambda w: run_files(w.task, layout.COSTS),
     output:
         leaderboard=task_report(results(layout.TABLES["leaderboard"]), "leaderboard", "1. Leaderboard"),
         leaderboard_table=task_report(results(layout.TABLES["leaderboard_table"]), "leaderboard", "1. Leaderboard"),
         leaderboard_markdown=results(layout.TABLES["leaderboard_markdown"]),
+        paper=task_report(results(layout.TABLES["paper"]), "paper", "1b. Paper vs eebench"),
+        paper_table=task_report(results(layout.TABLES["paper_table"]), "paper", "1b. Paper vs eebench"),
         chart=task_report(results(layout.PLOTS["chart"]), "chart", "2. Speed-up vs metric"),
         image=results(layout.PLOTS["image"]),
         exits=task_report(results(layout.PLOTS["exits"]), "exits", "3. Exit layers"),
@@ -42,5 +45,6 @@ rule aggregate:
     shell:
         "eebench aggregate --task {wildcards.task:q} --policies {params.policies:q} --tests {input.tests:q}"
         " --curves {input.curves:q} --checks {input.checks:q} --models {input.models:q} --data {input.data:q}"
-        " --latency {input.latency:q} --skipped {params.skipped:q} --tolerance {params.tolerance}"
+        " --latency {input.latency:q} --costs {input.costs:q} --skipped {params.skipped:q}"
+        " --tolerance {params.tolerance}"
         " --out {params.results:q}"

@@ -198,14 +198,18 @@ def aggregate_task(
     out_dir: Path,
     tolerance: float,
     latency_paths: list[Path] = (),
+    cost_paths: list[Path] = (),
     skipped: list[dict] = (),
     extra_sections: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Tables and charts of `task` from its cells' files, rows in the order of `policies`; `skipped` lists the
     policies left out of the grid (backbone, strategy, policy, reason), shown as rows with the reason. The
-    leaderboard opens the task's Markdown, followed by `extra_sections` ((title, Markdown) pairs)."""
+    leaderboard opens the task's Markdown, followed by the "Paper vs eebench" section (paper_claims.py; `cost_paths`
+    are the runs' costs.json, for the claims about FLOPs) and `extra_sections` ((title, Markdown) pairs)."""
     from .charts import exit_histogram_chart, exit_histograms, save_chart, speedup_chart, write_check_charts
     from .leaderboard import task_leaderboard, write_leaderboard
+    from .paper_claims import paper_comparison, paper_html, paper_markdown, read_measurements, task_setting
+    from .published import load_published
 
     results = collect_results(test_paths)
     if results.empty or set(results["task"]) != {task}:
@@ -215,7 +219,8 @@ def aggregate_task(
     if unknown:
         raise DataError(f"task {task!r}: results of policies {unknown} that --policies does not list ({policies})")
     table = with_skipped(summary_table(results, policies), list(skipped), policies)
-    data = data_summary(read_json(Path(data_dir) / "info.json"))
+    info = read_json(Path(data_dir) / "info.json")
+    data = data_summary(info)
     checks = checks_table(check_paths)
     latency = latency_table(list(latency_paths))
 
@@ -232,7 +237,12 @@ def aggregate_task(
     curves = collect_curves(curve_paths)
     leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance,
                                     out["leaderboard"].parent)
-    extras = "".join(f"## {title}\n\n{text}\n\n" for title, text in extra_sections)
+    measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance)
+    claims, not_comparable = paper_comparison(load_published(), task_setting(task, info), measured)
+    _write_csv(claims, out["paper_table"])
+    write_text(out["paper"], paper_html(claims, not_comparable, task))
+    sections = [("Paper vs eebench", paper_markdown(claims, not_comparable)), *extra_sections]
+    extras = "".join(f"## {title}\n\n{text}\n\n" for title, text in sections)
     write_text(
         out["markdown"],
         f"# {task}\n\n{leaderboard}\n{extras}## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n{domain_section}"
