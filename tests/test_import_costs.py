@@ -1,5 +1,5 @@
-"""Cheap jobs stay cheap: the policy stages import neither torch nor pandas, and predicting with a small CNN/MLP
-never imports transformers. Each stage runs in a fresh interpreter, which then lists the heavy modules it loaded."""
+"""Cheap jobs stay cheap: the policy stages (and `policy-cell`, the grid's one job per cell) import neither torch
+nor pandas, and predicting with a small CNN/MLP never imports transformers. Each stage runs in a fresh interpreter, which then lists the heavy modules it loaded."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ def test_policy_stages_import_neither_torch_nor_pandas(tmp_path):
         ["fit", "--val", str(val), "--policy", "maxprob", "--out", str(fit)],
         ["evaluate", "--fit", str(fit), "--test", str(test), "--out", str(tmp_path / "test.json")],
         ["curve", "--fit", str(fit), "--test", str(test), "--out", str(tmp_path / "curve.csv")],
+        ["policy-cell", "--val", str(val), "--test", str(test), "--policy", "ucb", "--fit-out", str(tmp_path / "f.json"),
+         "--test-out", str(tmp_path / "t.json"), "--curve-out", str(tmp_path / "c.csv")],
     ]
     for argv in stages:
         assert heavy_modules_after(argv) == set(), argv[0]
