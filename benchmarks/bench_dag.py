@@ -40,7 +40,8 @@ def job_env() -> dict[str, str]:
     env = dict(os.environ)
     if env.pop("PYTHONDONTWRITEBYTECODE", None):
         env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "eebench-bench-pycache"))
-        print(f"note: PYTHONDONTWRITEBYTECODE unset for the timed processes (bytecode cache in {env['PYTHONPYCACHEPREFIX']})")
+        print("note: PYTHONDONTWRITEBYTECODE unset for the timed processes "
+              f"(bytecode cache in {env['PYTHONPYCACHEPREFIX']})")
     return env
 
 
@@ -73,7 +74,8 @@ def cell_job_times(folder: Path, env: dict[str, str], repeats: int) -> dict[str,
     rng = np.random.default_rng(0)
     for split in ("val", "test"):
         logits = rng.normal(size=(1000, 6, 2)).astype(np.float32) + np.linspace(0, 2, 6)[None, :, None]
-        ExitOutputs(logits=logits, labels=rng.integers(0, 2, 1000), sample_ids=np.arange(1000)).save(folder / f"{split}.npz")
+        labels = rng.integers(0, 2, 1000)
+        ExitOutputs(logits=logits, labels=labels, sample_ids=np.arange(1000)).save(folder / f"{split}.npz")
     eebench = [sys.executable, "-m", "eebench.cli"]
     one_job = [[*eebench, "policy-cell", "--val", str(folder / "val.npz"), "--test", str(folder / "test.npz"),
                 "--policy", "patience", "--fit-out", str(folder / "fit.json"), "--test-out", str(folder / "test.json"),
@@ -113,10 +115,12 @@ def main() -> None:
             print(f"{name}: {wall:.2f} s wall, {cpu:.2f} s CPU (median of {args.repeats}; "
                   f"target for one cell < {CELL_TARGET_S} s on an idle machine)")
 
-        for seeds, what in ((args.seeds, "large grid"), (OLD_GRID_SEEDS, "grid that had 19,933 jobs with one job per stage")):
+        grids = ((args.seeds, "large grid"), (OLD_GRID_SEEDS, "grid that had 19,933 jobs with one job per stage"))
+        for seeds, what in grids:
             jobs, wall, cpu = dry_run({**default, "seeds": list(range(seeds))}, tmp / f"seeds{seeds}", env)
             print(f"{what} (default runs × {seeds} seeds): {jobs:,} jobs, snakemake -n {wall:.1f} s wall, "
-                  f"{cpu:.1f} s CPU ({1000 * cpu / jobs:.2f} ms CPU per job; target for 20,000 jobs < {DRY_RUN_TARGET_S:.0f} s)")
+                  f"{cpu:.1f} s CPU ({1000 * cpu / jobs:.2f} ms CPU per job; "
+                  f"target for 20,000 jobs < {DRY_RUN_TARGET_S:.0f} s)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -1,5 +1,6 @@
 """Cheap jobs stay cheap: the policy stages (and `policy-cell`, the grid's one job per cell) import neither torch
-nor pandas, and predicting with a small CNN/MLP never imports transformers. Each stage runs in a fresh interpreter, which then lists the heavy modules it loaded."""
+nor pandas, and predicting with a small CNN/MLP never imports transformers. Each stage runs in a fresh
+interpreter, which then lists the heavy modules it loaded."""
 
 from __future__ import annotations
 

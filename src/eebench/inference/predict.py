@@ -18,7 +18,9 @@ from .costs import measure_costs
 PREDICT_BATCH_SIZE = 64
 
 
-def predict_split(model_dir: Path, data_dir: Path, split: str, out_path: Path, bundle: ModelBundle | None = None) -> None:
+def predict_split(
+    model_dir: Path, data_dir: Path, split: str, out_path: Path, bundle: ModelBundle | None = None
+) -> None:
     """Write `out_path` (exits npz): logits [N, L, C], labels, sample_ids, `lte_scores` [N, L] for models with
     learning-to-exit heads (the `alternating` strategy) and `domain` [N] when the split's samples record one.
     `bundle` is the model of `model_dir` when the caller has loaded it already (loaded here otherwise)."""

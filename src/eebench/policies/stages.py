@@ -1,5 +1,6 @@
 """The CLI-facing policy stages: fit (val) → fit.json, evaluate (test) → test.json, curve (test) → curve.csv, all
-three of one grid cell in one process (`policy_cell_stage`), and `evaluate_logits` for users' own logits. Every output is written atomically; bad input is one EEBenchError."""
+three of one grid cell in one process (`policy_cell_stage`), and `evaluate_logits` for users' own logits. Every output is
+written atomically; bad input is one EEBenchError."""
 
 from __future__ import annotations
 
