@@ -1,5 +1,6 @@
-"""Cheap jobs stay cheap: the policy stages import neither torch nor pandas, and predicting with a small CNN/MLP
-never imports transformers. Each stage runs in a fresh interpreter, which then lists the heavy modules it loaded."""
+"""Cheap jobs stay cheap: the policy stages (and `policy-cell`, the grid's one job per cell) import neither torch
+nor pandas, and predicting with a small CNN/MLP never imports transformers. Each stage runs in a fresh
+interpreter, which then lists the heavy modules it loaded."""
 
 from __future__ import annotations
 
@@ -41,18 +42,46 @@ def test_policy_stages_import_neither_torch_nor_pandas(tmp_path):
         ["fit", "--val", str(val), "--policy", "maxprob", "--out", str(fit)],
         ["evaluate", "--fit", str(fit), "--test", str(test), "--out", str(tmp_path / "test.json")],
         ["curve", "--fit", str(fit), "--test", str(test), "--out", str(tmp_path / "curve.csv")],
+        ["policy-cell", "--val", str(val), "--test", str(test), "--policy", "ucb", "--fit-out", str(tmp_path / "f.json"),
+         "--test-out", str(tmp_path / "t.json"), "--curve-out", str(tmp_path / "c.csv")],
     ]
     for argv in stages:
         assert heavy_modules_after(argv) == set(), argv[0]
 
 
-@pytest.mark.slow
-def test_predict_with_a_small_net_does_not_import_transformers(tmp_path):
+@pytest.fixture(scope="module")
+def small_net(tmp_path_factory) -> tuple[Path, Path]:
     from eebench.tasks import prepare_task
     from eebench.training import train_run
 
-    prepare_task("digits", {}, tmp_path / "digits", 0)
-    train_run(tmp_path / "digits", tmp_path / "model", "mlp", {}, "joint", {}, {"max_steps": 2, "batch_size": 16}, 0)
-    argv = ["predict", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "digits"), "--split", "test",
-            "--out", str(tmp_path / "test.npz")]
-    assert heavy_modules_after(argv) == {"torch"}
+    folder = tmp_path_factory.mktemp("small_net")
+    prepare_task("digits", {}, folder / "digits", 0)
+    train_run(folder / "digits", folder / "model", "mlp", {}, "joint", {}, {"max_steps": 2, "batch_size": 16}, 0)
+    return folder / "model", folder / "digits"
+
+
+@pytest.mark.slow
+def test_predict_with_a_small_net_does_not_import_transformers(small_net, tmp_path):
+    model, data = small_net
+    predict = ["predict", "--model", str(model), "--data", str(data), "--split", "test", "--out", str(tmp_path / "test.npz")]
+    predict_run = ["predict-run", "--model", str(model), "--data", str(data), "--val-out", str(tmp_path / "v.npz"),
+                   "--test-out", str(tmp_path / "t.npz"), "--costs-out", str(tmp_path / "costs.json")]
+    for argv in (predict, predict_run):
+        assert heavy_modules_after(argv) == {"torch"}, argv[0]
+
+
+@pytest.mark.slow
+def test_predict_run_writes_what_predict_and_costs_write(small_net, tmp_path):
+    """One loaded model for both splits and the costs gives the files of three separate jobs."""
+    from eebench.inference import measure_costs, predict_run, predict_split
+
+    model, data = small_net
+    predict_run(model, data, tmp_path / "val.npz", tmp_path / "test.npz", tmp_path / "costs.json")
+    measure_costs(model, data, tmp_path / "alone_costs.json")
+    assert json.loads((tmp_path / "costs.json").read_text()) == json.loads((tmp_path / "alone_costs.json").read_text())
+    for split in ("val", "test"):
+        predict_split(model, data, split, tmp_path / f"alone_{split}.npz")
+        ours, alone = np.load(tmp_path / f"{split}.npz"), np.load(tmp_path / f"alone_{split}.npz")
+        assert sorted(ours.files) == sorted(alone.files)
+        for name in ours.files:
+            np.testing.assert_array_equal(ours[name], alone[name], err_msg=f"{split}: {name}")

@@ -10,7 +10,7 @@ import pytest
 from eebench.errors import ConfigError, DataError
 from eebench.exits import ExitOutputs
 from eebench.policies import POLICIES, make_policy, policy_from_dict, simulate
-from eebench.policies.stages import curve_stage, evaluate_logits, evaluate_stage, fit_stage
+from eebench.policies.stages import curve_stage, evaluate_logits, evaluate_stage, fit_stage, policy_cell_stage
 from policy_helpers import synthetic_exits
 
 
@@ -26,6 +26,29 @@ def splits(tmp_path):
     paths["costs"].write_text(json.dumps({"flops": [10, 20, 30, 40, 50], "n_exits": 5}))
     return paths
 
+
+
+@pytest.mark.parametrize("policy_id", ["patience", "ucb"])
+def test_policy_cell_writes_the_files_of_the_three_stages(policy_id, splits, tmp_path):
+    """The grid's one job per cell writes byte for byte what fit, evaluate and curve write one after another."""
+    alone, cell = tmp_path / "alone", tmp_path / "cell"
+    alone.mkdir(), cell.mkdir()
+    fit_stage(splits["val"], splits["costs"], policy_id, {}, "accuracy", 0.02, alone / "fit.json")
+    evaluate_stage(alone / "fit.json", splits["test"], splits["costs"], "accuracy", alone / "test.json")
+    curve_stage(alone / "fit.json", splits["test"], splits["costs"], "accuracy", 7, alone / "curve.csv")
+    policy_cell_stage(splits["val"], splits["test"], splits["costs"], policy_id, {}, "accuracy", 0.02, 7,
+                      cell / "fit.json", cell / "test.json", cell / "curve.csv")
+    for name in ("fit.json", "test.json", "curve.csv"):
+        assert (cell / name).read_bytes() == (alone / name).read_bytes(), name
+
+
+def test_policy_cell_checks_the_points_before_writing_anything(splits, tmp_path):
+    cell = tmp_path / "cell"
+    cell.mkdir()
+    with pytest.raises(ConfigError, match="points"):
+        policy_cell_stage(splits["val"], splits["test"], None, "maxprob", {}, "accuracy", 0.02, 0,
+                          cell / "fit.json", cell / "test.json", cell / "curve.csv")
+    assert list(cell.iterdir()) == []
 
 @pytest.mark.parametrize("policy_id", list(POLICIES))
 def test_fit_evaluate_curve_files(policy_id, splits, tmp_path):

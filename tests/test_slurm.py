@@ -230,16 +230,16 @@ def test_profile_requests_reach_slurm(slurm_run):
         by_rule.setdefault(rule, []).append(job)
     assert all(job["State"] == "COMPLETED" for job in jobs), jobs
     threads = profile_threads()
-    for rule in ("train", "predict", "costs", "latency"):
+    for rule in ("train", "predict_run", "latency"):
         for job in by_rule[rule]:
             assert job["tres-per-job"] == "gres:gpu:1", job
             assert int(job["NumCPUs"]) == threads[rule], job
-    assert len(by_rule["train"]) == 1 and len(by_rule["predict"]) == 2 and len(by_rule["latency"]) == 1
+    assert len(by_rule["train"]) == 1 and len(by_rule["predict_run"]) == 1 and len(by_rule["latency"]) == 1
     assert (slurm_run.workdir / RUN / "policies" / "maxprob" / "latency.json").is_file()
     cell_jobs = [jobs for rule, jobs in by_rule.items() if rule.startswith("cells")]
     assert len(cell_jobs) == 1 and len(cell_jobs[0]) == 1, f"policy cells not grouped into one job: {by_rule.keys()}"
     assert cell_jobs[0][0]["NumCPUs"] == "1" and cell_jobs[0][0]["tres-per-job"] == "N/A"
-    assert not any(rule in by_rule for rule in ("fit", "evaluate", "curve", "check")), "a policy cell ran on its own"
+    assert not any(rule in by_rule for rule in ("policy_cell", "check")), "a policy cell ran on its own"
 
 
 def test_cancelled_training_resumes_from_its_checkpoint(tmp_path, slurm_cluster, local_run):

@@ -226,6 +226,14 @@ def runs(config: dict) -> list[Run]:
     ]
 
 
+def runs_by_task(runs_: list[Run]) -> dict[str, list[Run]]:
+    """`runs_` grouped by task, tasks and runs in grid order."""
+    grouped: dict[str, list[Run]] = {}
+    for run in runs_:
+        grouped.setdefault(run.task, []).append(run)
+    return grouped
+
+
 def experiment_of(config: dict, task: str, backbone: str, strategy: str) -> dict:
     for experiment in config["experiments"]:
         if experiment["task"] == task and backbone in experiment["backbones"] and strategy in experiment["strategies"]:

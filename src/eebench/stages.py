@@ -62,6 +62,14 @@ def costs(model: Path, data: Path, out: Path) -> None:
     measure_costs(model_dir=model, data_dir=data, out_path=out)
 
 
+@stage("predict-run")
+def predict_run(model: Path, data: Path, val_out: Path, test_out: Path, costs_out: Path) -> None:
+    """predict (val, test) and costs of one run with the model loaded once (exits/*.npz, costs.json)"""
+    from .inference import predict_run as run
+
+    run(model_dir=model, data_dir=data, val_out=val_out, test_out=test_out, costs_out=costs_out)
+
+
 @stage("latency")
 def latency(model: Path, data: Path, fit: Path, out: Path,
             batch_sizes: Annotated[list[int], "batch sizes to time (config latency.batch_sizes)"] = (1, 32)) -> None:
@@ -98,6 +106,19 @@ def curve(fit: Path, test: Path, out: Path, costs: Annotated[Path | None, COSTS_
     from .policies.stages import curve_stage
 
     curve_stage(fit, test, costs, metric, points, out)
+
+
+@stage("policy-cell")
+def policy_cell(val: Path, test: Path, policy: Annotated[str, "policy id"], fit_out: Path, test_out: Path,
+                curve_out: Path, params: Annotated[dict | None, "constructor parameters as a JSON object"] = None,
+                costs: Annotated[Path | None, COSTS_HELP] = None, metric: Annotated[str, METRIC_HELP] = "accuracy",
+                tolerance: float = 0.01, points: int = 40,
+                allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False) -> None:
+    """fit, evaluate and curve of one policy cell in one process (fit.json, test.json, curve.csv)"""
+    from .policies.stages import policy_cell_stage
+
+    policy_cell_stage(val, test, costs, policy, params or {}, metric, tolerance, points, fit_out, test_out,
+                      curve_out, allow_degenerate_val)
 
 
 @stage("check")

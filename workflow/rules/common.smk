@@ -4,7 +4,16 @@ import json
 from snakemake.exceptions import WorkflowError
 
 from eebench import layout
-from eebench.config import cells, policy_method, policy_params, runs, skipped_cells, training_options, validate_config
+from eebench.config import (
+    cells,
+    policy_method,
+    policy_params,
+    runs,
+    runs_by_task,
+    skipped_cells,
+    training_options,
+    validate_config,
+)
 from eebench.errors import EEBenchError
 from eebench.tasks import get_task
 
@@ -33,7 +42,6 @@ wildcard_constraints:
     strategy=r"[^/]+",
     seed=r"\d+",
     policy=r"[^/]+",
-    split=r"val|test",
 
 
 def as_json(value) -> str:
@@ -41,30 +49,43 @@ def as_json(value) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+# The grid indexed once (the input functions run once per job: a 20,000-job grid must not rescan it on each call).
+RUNS_BY_TASK = runs_by_task(RUNS)
+CELLS_BY_TASK = {task: cells(config, task_runs) for task, task_runs in RUNS_BY_TASK.items()}
+POLICY_METHODS = {name: policy_method(config, name) for name in POLICIES}
+POLICY_PARAMS = {name: as_json(policy_params(config, name)) for name in POLICIES}
+TASK_METRICS = {task: get_task(task).metric for task in RUNS_BY_TASK}
+
+
 def task_metric(wildcards) -> str:
-    return get_task(wildcards.task).metric
+    return TASK_METRICS[wildcards.task]
 
 
-def runs_of(task: str) -> list:
-    return [run for run in RUNS if run.task == task]
+def policy_method_of(wildcards) -> str:
+    return POLICY_METHODS[wildcards.policy]
+
+
+def policy_params_of(wildcards) -> str:
+    """The policy's constructor parameters as JSON (see as_json)."""
+    return POLICY_PARAMS[wildcards.policy]
 
 
 def run_files(task: str, template: str) -> list[str]:
     """A layout template for every run of `task`."""
-    return [results(template.format(**vars(run))) for run in runs_of(task)]
+    return [results(template.format(**vars(run))) for run in RUNS_BY_TASK[task]]
 
 
 def cell_files(task: str, template: str, policies=None) -> list[str]:
     """A cell template for every run of `task` and every policy (of `policies`) that applies to the run."""
     return [
         results(template.format(**vars(run), policy=policy))
-        for run, policy in cells(config, runs_of(task))
+        for run, policy in CELLS_BY_TASK[task]
         if policies is None or policy in policies
     ]
 
 
 def tasks() -> list[str]:
-    return list(dict.fromkeys(run.task for run in RUNS))
+    return list(RUNS_BY_TASK)
 
 
 def targets() -> list[str]:

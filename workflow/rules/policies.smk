@@ -1,46 +1,24 @@
-# The cheap cells of the grid: NumPy only, so hundreds of them stay fast.
+# The cheap cells of the grid: NumPy only. One job per cell writes its fit.json, test.json and curve.csv (the
+# `fit`, `evaluate` and `curve` stages in one process), so hundreds of cells stay fast; each file is still a target
+# of its own (`snakemake …/policies/NAME/test.json` rebuilds that cell alone).
 
 
-rule fit:
+rule policy_cell:
     input:
         val=results(layout.EXITS.replace("{split}", "val")),
+        test=results(layout.EXITS.replace("{split}", "test")),
         costs=results(layout.COSTS),
     output:
-        results(layout.FIT),
+        fit=results(layout.FIT),
+        test=results(layout.TEST),
+        curve=results(layout.CURVE),
     params:
-        method=lambda w: policy_method(config, w.policy),
-        params=lambda w: as_json(policy_params(config, w.policy)),
+        method=policy_method_of,
+        params=policy_params_of,
         metric=task_metric,
         tolerance=config["policy_fit"]["tolerance"],
-    shell:
-        "eebench fit --val {input.val:q} --costs {input.costs:q} --policy {params.method:q} --params {params.params:q}"
-        " --metric {params.metric} --tolerance {params.tolerance} --out {output:q}"
-
-
-rule evaluate:
-    input:
-        fit=results(layout.FIT),
-        test=results(layout.EXITS.replace("{split}", "test")),
-        costs=results(layout.COSTS),
-    output:
-        results(layout.TEST),
-    params:
-        metric=task_metric,
-    shell:
-        "eebench evaluate --fit {input.fit:q} --test {input.test:q} --costs {input.costs:q}"
-        " --metric {params.metric} --out {output:q}"
-
-
-rule curve:
-    input:
-        fit=results(layout.FIT),
-        test=results(layout.EXITS.replace("{split}", "test")),
-        costs=results(layout.COSTS),
-    output:
-        results(layout.CURVE),
-    params:
-        metric=task_metric,
         points=config["policy_fit"]["curve_points"],
     shell:
-        "eebench curve --fit {input.fit:q} --test {input.test:q} --costs {input.costs:q}"
-        " --metric {params.metric} --points {params.points} --out {output:q}"
+        "eebench policy-cell --val {input.val:q} --test {input.test:q} --costs {input.costs:q}"
+        " --policy {params.method:q} --params {params.params:q} --metric {params.metric} --tolerance {params.tolerance}"
+        " --points {params.points} --fit-out {output.fit:q} --test-out {output.test:q} --curve-out {output.curve:q}"

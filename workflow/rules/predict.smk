@@ -1,23 +1,16 @@
-rule predict:
+# One job per run loads the model once for both evaluation splits and the costs (the `predict` and `costs` stages).
+
+
+rule predict_run:
     input:
         model=results(layout.MODEL),
         data=results(layout.DATA),
     output:
-        results(layout.EXITS),
+        val=results(layout.EXITS.replace("{split}", "val")),
+        test=results(layout.EXITS.replace("{split}", "test")),
+        costs=results(layout.COSTS),
     log:
-        results(layout.log("predict", "/{split}.log")),
+        results(layout.log("predict", ".log")),
     shell:
-        "eebench predict --model {input.model:q} --data {input.data:q} --split {wildcards.split}"
-        " --out {output:q} 2>&1 | tee {log:q}"
-
-
-rule costs:
-    input:
-        model=results(layout.MODEL),
-        data=results(layout.DATA),
-    output:
-        results(layout.COSTS),
-    log:
-        results(layout.log("costs", ".log")),
-    shell:
-        "eebench costs --model {input.model:q} --data {input.data:q} --out {output:q} 2>&1 | tee {log:q}"
+        "eebench predict-run --model {input.model:q} --data {input.data:q} --val-out {output.val:q}"
+        " --test-out {output.test:q} --costs-out {output.costs:q} 2>&1 | tee {log:q}"

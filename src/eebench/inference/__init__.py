@@ -3,6 +3,7 @@
 from .costs import measure_costs
 from .early_exit import EarlyExitResult, early_exit_predict, full_depth_predict
 from .latency import measure_latency
-from .predict import predict_split
+from .predict import predict_run, predict_split
 
-__all__ = ["EarlyExitResult", "early_exit_predict", "full_depth_predict", "measure_costs", "measure_latency", "predict_split"]
+__all__ = ["EarlyExitResult", "early_exit_predict", "full_depth_predict", "measure_costs", "measure_latency", "predict_run",
+           "predict_split"]

@@ -17,7 +17,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode, flop_registry, register_flop_formula, sdpa_flop_count
 
 from ..io import write_json
-from ..models import load_model
+from ..models import ModelBundle, load_model
 from ..models.storage import check_model_fits_data
 from ..models.multi_exit import MultiExitModel
 from ..models.runtime import threads_for
@@ -34,10 +34,11 @@ if _CPU_ATTENTION not in flop_registry:
         return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
-def measure_costs(model_dir: Path, data_dir: Path, out_path: Path) -> None:
+def measure_costs(model_dir: Path, data_dir: Path, out_path: Path, bundle: ModelBundle | None = None) -> None:
+    """Write costs.json. `bundle` is the model of `model_dir`, on the CPU, when the caller has loaded it already."""
     from ..tasks import load_split
 
-    bundle = load_model(model_dir)
+    bundle = load_model(model_dir) if bundle is None else bundle
     test = load_split(data_dir, "test")
     check_model_fits_data(bundle.record, model_dir, data_dir, test)
     n = min(COST_SAMPLES, len(test))

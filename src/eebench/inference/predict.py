@@ -1,4 +1,5 @@
-"""`predict_split`: one forward pass over a split keeping every exit's logits (the cache every policy reads)."""
+"""`predict_split`: one forward pass over a split keeping every exit's logits (the cache every policy reads);
+`predict_run`: both evaluation splits and the costs of one run from one loaded model."""
 
 from __future__ import annotations
 
@@ -12,16 +13,20 @@ from ..models import ModelBundle, load_model
 from ..models.storage import check_model_fits_data
 from ..models.inputs import EncodedSplit
 from ..models.runtime import progress_bar, select_device, threads_for
+from .costs import measure_costs
 
 PREDICT_BATCH_SIZE = 64
 
 
-def predict_split(model_dir: Path, data_dir: Path, split: str, out_path: Path) -> None:
+def predict_split(
+    model_dir: Path, data_dir: Path, split: str, out_path: Path, bundle: ModelBundle | None = None
+) -> None:
     """Write `out_path` (exits npz): logits [N, L, C], labels, sample_ids, `lte_scores` [N, L] for models with
-    learning-to-exit heads (the `alternating` strategy) and `domain` [N] when the split's samples record one."""
+    learning-to-exit heads (the `alternating` strategy) and `domain` [N] when the split's samples record one.
+    `bundle` is the model of `model_dir` when the caller has loaded it already (loaded here otherwise)."""
     from ..tasks import load_split
 
-    bundle = load_model(model_dir)
+    bundle = load_model(model_dir) if bundle is None else bundle
     bundle.model.to(select_device("auto"))
     data = load_split(data_dir, split)
     check_model_fits_data(bundle.record, model_dir, data_dir, data)
@@ -32,6 +37,14 @@ def predict_split(model_dir: Path, data_dir: Path, split: str, out_path: Path) -
     if "domain" in data.meta:  # tasks with several test domains: evaluate reports each one (DOMAIN_FIELD)
         extras[DOMAIN_FIELD] = np.asarray(data.meta["domain"]).astype(str)
     ExitOutputs(logits=logits, labels=np.asarray(data.labels), sample_ids=np.asarray(data.sample_ids), extras=extras).save(out_path)
+
+
+def predict_run(model_dir: Path, data_dir: Path, val_out: Path, test_out: Path, costs_out: Path) -> None:
+    """The val and test exits and costs.json of one run, loading the model (and torch) once instead of three times."""
+    bundle = load_model(model_dir)
+    measure_costs(model_dir, data_dir, costs_out, bundle)  # first: the model is still on the CPU, as `costs` has it
+    for split, out_path in (("val", val_out), ("test", test_out)):
+        predict_split(model_dir, data_dir, split, out_path, bundle)
 
 
 def length_sorted_batches(encoded: EncodedSplit, batch_size: int) -> list[np.ndarray]:

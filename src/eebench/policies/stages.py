@@ -1,5 +1,6 @@
-"""The CLI-facing policy stages: fit (val) → fit.json, evaluate (test) → test.json, curve (test) → curve.csv, and
-`evaluate_logits` for users' own logits. Every output is written atomically; bad input is one EEBenchError."""
+"""The CLI-facing policy stages: fit (val) → fit.json, evaluate (test) → test.json, curve (test) → curve.csv, all
+three of one grid cell in one process (`policy_cell_stage`), and `evaluate_logits` for users' own logits. Every output is
+written atomically; bad input is one EEBenchError."""
 
 from __future__ import annotations
 
@@ -233,6 +234,18 @@ def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> 
     writer.writerows(rows)
     write_text(out_path, buffer.getvalue())
     return rows
+
+
+def policy_cell_stage(
+    val_path, test_path, costs_path, policy_id, params, metric, tolerance, n_points, fit_path, test_out, curve_out,
+    allow_degenerate_val: bool = False,
+) -> None:
+    """fit → evaluate → curve of one grid cell in one process: the same three files the separate stages write
+    (evaluate and curve read the policy back from fit.json, as they do when run alone)."""
+    check_value(FIT_OPTIONS["curve_points"], n_points, "curve option 'points'")  # before anything is written
+    fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, fit_path, allow_degenerate_val)
+    evaluate_stage(fit_path, test_path, costs_path, metric, test_out)
+    curve_stage(fit_path, test_path, costs_path, metric, n_points, curve_out)
 
 
 def format_row(policy_id: str, record: dict[str, Any], fitted: dict[str, Any]) -> str:

@@ -1,0 +1,128 @@
+"""Per-job overhead of the Snakemake grid, each figure beside its target (issue 13, "far less per-job overhead"):
+
+1. the default grid's job count (config/config.yaml, `snakemake -n`) against the one-job-per-stage layout;
+2. one `eebench policy-cell` job (fit + evaluate + curve of one cell, a fresh interpreter as Snakemake starts it);
+3. `snakemake -n` of a grid of about 20,000 jobs (the default grid with more seeds), and of the grid that had about
+   20,000 jobs in the one-job-per-stage layout.
+
+Run from the repository root: `python benchmarks/bench_dag.py [--seeds N]`. Timings are wall clock, with the CPU
+time beside them (the machine's load average is printed: on a shared machine CPU time is the steadier figure)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from eebench.exits import ExitOutputs
+
+REPO = Path(__file__).resolve().parents[1]
+# `snakemake -n` on config/config.yaml with one job per stage (rules fit, evaluate, curve, predict per split, costs;
+# main at 1d2977c); the README's earlier 395 was the same layout before the UCI sentiment task joined the grid.
+JOBS_BEFORE = 493
+# The default grid with 82 seeds had 19,933 jobs in that layout (7 + 243 per seed; 6,325 at 26 seeds).
+OLD_GRID_SEEDS = 82
+CELL_TARGET_S = 0.5
+DRY_RUN_TARGET_S = 20.0
+
+
+def job_env() -> dict[str, str]:
+    """The environment of the timed processes: with PYTHONDONTWRITEBYTECODE set, every new interpreter would compile
+    its imports from source, which no installed eebench does; give them a bytecode cache instead."""
+    env = dict(os.environ)
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "eebench-bench-pycache"))
+        print("note: PYTHONDONTWRITEBYTECODE unset for the timed processes "
+              f"(bytecode cache in {env['PYTHONPYCACHEPREFIX']})")
+    return env
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system of the process and its children) of one command, and its output."""
+    before = os.times()
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd)
+    wall = time.perf_counter() - start
+    after = os.times()
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:4])} … failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return wall, cpu, done.stdout + done.stderr
+
+
+def dry_run(config: dict, workdir: Path, env: dict[str, str]) -> tuple[int, float, float]:
+    """Job count, wall and CPU seconds of `snakemake -n` on `config`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(workdir / "config.yaml"), "-n", "--quiet", "rules"]
+    wall, cpu, output = timed(command, env)
+    return int(re.search(r"^total\s+(\d+)", output, re.MULTILINE).group(1)), wall, cpu
+
+
+def cell_job_times(folder: Path, env: dict[str, str], repeats: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of one policy cell as one `policy-cell` job and as three jobs (fit, evaluate,
+    curve), on exits the size of the default grid's largest task (1,000 samples × 6 exits × 2 classes)."""
+    rng = np.random.default_rng(0)
+    for split in ("val", "test"):
+        logits = rng.normal(size=(1000, 6, 2)).astype(np.float32) + np.linspace(0, 2, 6)[None, :, None]
+        labels = rng.integers(0, 2, 1000)
+        ExitOutputs(logits=logits, labels=labels, sample_ids=np.arange(1000)).save(folder / f"{split}.npz")
+    eebench = [sys.executable, "-m", "eebench.cli"]
+    one_job = [[*eebench, "policy-cell", "--val", str(folder / "val.npz"), "--test", str(folder / "test.npz"),
+                "--policy", "patience", "--fit-out", str(folder / "fit.json"), "--test-out", str(folder / "test.json"),
+                "--curve-out", str(folder / "curve.csv")]]
+    three_jobs = [
+        [*eebench, "fit", "--val", str(folder / "val.npz"), "--policy", "patience", "--out", str(folder / "f.json")],
+        [*eebench, "evaluate", "--fit", str(folder / "f.json"), "--test", str(folder / "test.npz"),
+         "--out", str(folder / "t.json")],
+        [*eebench, "curve", "--fit", str(folder / "f.json"), "--test", str(folder / "test.npz"),
+         "--out", str(folder / "c.csv")],
+    ]
+    figures = {}
+    for name, commands in (("policy-cell (1 job)", one_job), ("fit + evaluate + curve (3 jobs)", three_jobs)):
+        timed(commands[0], env)  # warm the file cache and the bytecode cache
+        runs = [np.sum([timed(command, env)[:2] for command in commands], axis=0) for _ in range(repeats)]
+        figures[name] = tuple(np.median(runs, axis=0))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="policy-cell timings (median)")
+    parser.add_argument("--seeds", type=int, default=220,
+                        help="seeds of the large grid (220: about 20,000 jobs with the default grid's runs)")
+    args = parser.parse_args()
+    env = job_env()
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        jobs, wall, cpu = dry_run(default, tmp / "default", env)
+        print(f"default grid: {jobs} jobs (one job per stage: {JOBS_BEFORE}; ratio {jobs / JOBS_BEFORE:.2f}, "
+              f"target <= 0.50); dry run {wall:.1f} s wall, {cpu:.1f} s CPU")
+
+        (tmp / "cell").mkdir()
+        for name, (wall, cpu) in cell_job_times(tmp / "cell", env, args.repeats).items():
+            print(f"{name}: {wall:.2f} s wall, {cpu:.2f} s CPU (median of {args.repeats}; "
+                  f"target for one cell < {CELL_TARGET_S} s on an idle machine)")
+
+        grids = ((args.seeds, "large grid"), (OLD_GRID_SEEDS, "grid that had 19,933 jobs with one job per stage"))
+        for seeds, what in grids:
+            jobs, wall, cpu = dry_run({**default, "seeds": list(range(seeds))}, tmp / f"seeds{seeds}", env)
+            print(f"{what} (default runs × {seeds} seeds): {jobs:,} jobs, snakemake -n {wall:.1f} s wall, "
+                  f"{cpu:.1f} s CPU ({1000 * cpu / jobs:.2f} ms CPU per job; "
+                  f"target for 20,000 jobs < {DRY_RUN_TARGET_S:.0f} s)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
