@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from eebench import catalogue, layout
-from eebench.config import cells, load_config, runs
+from eebench.config import cells, load_config, runs, skip_reason
 from eebench.smoke import CHECKPOINT_DEPTHS, STAND_INS, smoke_config
 from eebench.stages import STAGES
 from test_workflow import REPO, job_stats, snakemake
@@ -82,7 +82,15 @@ def test_paper_grid_runs_end_to_end_in_smoke_mode(config_file, tmp_path):
         for name in layout.TARGETS:
             assert (results / outputs[name]).is_file(), outputs[name]
         table = pd.read_csv(results / outputs["table"])
-        assert not table.empty
+        for run in (run for run in runs(smoke) if run.task == task):
+            for policy in smoke["policies"]:  # every policy has its row: figures, or why it is left out
+                row = table[(table.backbone == run.backbone) & (table.strategy == run.strategy)
+                            & (table.policy == policy)]
+                assert len(row) >= 1, (task, run, policy)
+                if skip_reason(smoke, policy, run):
+                    assert row["note"].str.startswith("left out: ").all()
+                else:
+                    assert row["n_seeds"].eq(1).all()
     report = tmp_path / "report.html"
     snakemake(tmp_path, "--report", str(report))
     assert len(report.read_text(errors="replace")) > 10_000

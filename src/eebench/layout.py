@@ -40,7 +40,7 @@ PLOTS = {
     "exits": "plots/{task}_exits.html",
     "exits_image": "plots/{task}_exits.png",
     **{
-        name: f"plots/{{task}}_{name}.{ending}"
+        name: f"plots/{{task}}_{check}.{ending}"  # the chart writer saves STEM.html and STEM.png
         for check in ("errors", "reliability", "categories", "pcee")
         for name, ending in ((check, "html"), (f"{check}_image", "png"))
     },
