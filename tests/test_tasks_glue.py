@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from eebench.errors import ConfigError, DataError
+from eebench.smoke.files import MNLI_LABELS, mnli_rows, mrpc_rows, sentence, stsb_rows, write
 from eebench.tasks import glue, load_info, load_split, prepare_task
 
 GLUE_SIZES = {"SST-2": (67349, 872), "CoLA": (8551, 1043), "RTE": (2490, 277)}
@@ -47,16 +48,6 @@ def test_real_sst2_caps_are_seeded_and_stratified(shared_data, tmp_path):
     assert abs(positive / 500 - 0.558) < 0.01  # SST-2 train's share of positives
 
 
-def write(path, text, bom=False):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
-
-
-def mrpc_rows(n):
-    rows = [f"{i % 2}\t{i}\t{i + 100}\tSome \"quoted\" sentence {i} .\tAnother sentence {i} ." for i in range(n)]
-    return "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n" + "\n".join(rows) + "\n"
-
-
 def test_mrpc_with_bom_and_bare_quotes(tmp_path):
     write(tmp_path / "glue/MRPC/train.tsv", mrpc_rows(20), bom=True)
     write(tmp_path / "glue/MRPC/dev.tsv", mrpc_rows(6), bom=True)
@@ -64,19 +55,11 @@ def test_mrpc_with_bom_and_bare_quotes(tmp_path):
     assert (info["metric"], info["label_names"]) == ("f1", ["not_equivalent", "equivalent"])
     assert info["sizes"] == {"train": 15, "val": 5, "test": 6}
     test = load_split(tmp_path / "out", "test")
-    assert test.inputs[1] == ('Some "quoted" sentence 1 .', "Another sentence 1 .")
+    assert test.inputs[1] == (f'Some "quoted" {sentence(1)}', f"Another {sentence(1, seed=1)}")
     assert test.labels.tolist() == [0, 1, 0, 1, 0, 1]
 
 
-MNLI_HEADER = "index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\tsentence2_parse\tsentence1\tsentence2\tlabel1\tgold_label\n"
-NLI = ("entailment", "neutral", "contradiction")
-
-
-def mnli_rows(n, genre):
-    return MNLI_HEADER + "".join(
-        f"{i}\t{i}\t{i}e\t{genre}\t( bp )\t( bp )\t(ROOT)\t(ROOT)\t{genre} premise {i} .\thypothesis {i} .\t{NLI[i % 3]}\t{NLI[i % 3]}\n"
-        for i in range(n)
-    )
+NLI = MNLI_LABELS
 
 
 def test_mnli_matched_and_mismatched_dev_files(tmp_path):
@@ -87,7 +70,7 @@ def test_mnli_matched_and_mismatched_dev_files(tmp_path):
     mismatched = prepare_task("mnli-mm", local(tmp_path), tmp_path / "mm", seed=0)
     assert matched["sizes"]["test"] == 9 and mismatched["sizes"]["test"] == 6
     assert matched["n_classes"] == 3 and matched["label_names"] == list(NLI)
-    assert load_split(tmp_path / "mm", "test").inputs[0] == ("letters premise 0 .", "hypothesis 0 .")
+    assert load_split(tmp_path / "mm", "test").inputs[0] == (f"letters premise {sentence(0)}", f"hypothesis {sentence(0, seed=1)}")
     assert load_split(tmp_path / "m", "test").labels.tolist() == [0, 1, 2] * 3
     # same seed and options: the two tasks share train and val
     assert (tmp_path / "m/train.jsonl").read_bytes() == (tmp_path / "mm/train.jsonl").read_bytes()
@@ -112,15 +95,6 @@ def test_qnli_string_labels(tmp_path):
     prepare_task("qnli", local(tmp_path), tmp_path / "out", seed=0)
     test = load_split(tmp_path / "out", "test")
     assert test.inputs[3] == ("what is 3 ?", "3 is a number .") and test.labels[3] == 1
-
-
-STSB_HEADER = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
-
-
-def stsb_rows(n):
-    return STSB_HEADER + "".join(
-        f"{i}\tmain-news\tfile\t2012\t{i}\tnone\tnone\tA man {i} .\tA person {i} .\t{i * 5 / (n - 1):.3f}\n" for i in range(n)
-    )
 
 
 def test_stsb_is_regression_with_float_labels(tmp_path):

@@ -1,13 +1,13 @@
 """Image tasks: real MNIST t10k from the shared data; IDX, CIFAR (python pickle and binary) and ImageFolder files
 written here in the real layouts; the hub path on an in-memory `datasets.Dataset`; bad files."""
 
-import gzip
 import pickle
 
 import numpy as np
 import pytest
 
 from eebench.errors import DataError
+from eebench.smoke.files import cifar_batch, cifar_pickle, fake_images, write_idx
 from eebench.tasks import images, load_split, prepare_task
 
 
@@ -27,27 +27,6 @@ def test_real_mnist_t10k_only_is_split(shared_data, tmp_path):
     np.testing.assert_allclose(counts, official * 0.2, atol=1)  # stratified
     ids = np.concatenate([load_split(tmp_path, s).sample_ids for s in ("train", "val", "test")])
     assert sorted(ids.tolist()) == list(range(10000))
-
-
-def idx_bytes(array):
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def write_idx(folder, prefix, images_, labels, compress):
-    folder.mkdir(parents=True, exist_ok=True)
-    for kind, array in (("images-idx3", images_), ("labels-idx1", labels)):
-        data = idx_bytes(array)
-        name = f"{prefix}-{kind}-ubyte"
-        if compress:
-            (folder / f"{name}.gz").write_bytes(gzip.compress(data))
-        else:
-            (folder / name).write_bytes(data)
-
-
-def fake_images(n, shape, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, size=(n, *shape), dtype=np.uint8), np.arange(n) % 10
 
 
 def test_fashion_mnist_train_and_test_idx_files(tmp_path):
@@ -94,24 +73,12 @@ def test_idx_label_problems(tmp_path):
         prepare_task("mnist", local(tmp_path), tmp_path / "out", seed=0)
 
 
-def cifar_batch(n, seed, label_key=b"labels", n_classes=10):
-    rng = np.random.default_rng(seed)
-    return {
-        b"batch_label": b"training batch",
-        label_key: [int(v) for v in rng.integers(0, n_classes, n)],
-        b"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
-        b"filenames": [b"x.png"] * n,
-    }
-
-
 def test_cifar10_python_batches(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"  # `path` may be the folder that contains the archive folder
     folder.mkdir()
     batches = {f"data_batch_{i}": cifar_batch(10, i) for i in range(1, 6)} | {"test_batch": cifar_batch(8, 9)}
     for name, batch in batches.items():
-        # The official files are protocol-2 pickles written with NumPy 1 (module `numpy.core.multiarray`).
-        data = pickle.dumps(batch, protocol=2).replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
-        (folder / name).write_bytes(data)
+        (folder / name).write_bytes(cifar_pickle(batch))
     info = prepare_task("cifar10", local(tmp_path), tmp_path / "out", seed=0)
     assert info["sizes"] == {"train": 45, "val": 5, "test": 8} and info["label_names"][0] == "airplane"
     test = load_split(tmp_path / "out", "test")

@@ -181,3 +181,22 @@ def list_components(kind: Literal["task", "backbone", "strategy", "policy"] | No
     from .catalogue import KINDS, describe
 
     print(describe(KINDS if kind is None else [kind]))
+
+
+@stage("smoke-config")
+def smoke_config(config: Annotated[Path, "a grid, e.g. config/paper/beem-glue.yaml"], /,
+                 data: Annotated[Path, "folder that receives the tiny data files of the grid's tasks"],
+                 out: Annotated[Path, "the smoke config to write (YAML), for snakemake --configfile"],
+                 results_dir: Annotated[str | None, "results folder of the smoke run; default results/smoke-NAME"]
+                 = None) -> None:
+    """Shrink a grid for a smoke run: same tasks, strategies and policies; tiny random-init backbones of the same
+    families, tiny data files in the real layouts, one seed, one epoch"""
+    import yaml
+
+    from .config import load_config
+    from .io import write_text
+    from .smoke import smoke_config as shrink
+
+    smoke = shrink(load_config(config), data, results_dir or f"results/smoke-{config.stem}", source=str(config))
+    write_text(out, f"# smoke version of {config} (eebench smoke-config)\n" + yaml.safe_dump(smoke, sort_keys=False))
+    print(f"{out}: smoke grid of {config}; data in {data}; run: snakemake --cores 2 --configfile {out}")

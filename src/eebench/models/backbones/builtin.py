@@ -18,6 +18,10 @@ random_init(
     "vit-small", "vit", {**transformer_size(**SMALL_TRANSFORMER), "patch_size": integer("patch side", default=4)},
     "random-init small ViT at the data's size", modalities=IMAGE,
 )
+random_init(
+    "vit-tiny", "vit", {**transformer_size(2, 32, 2, 64), "patch_size": integer("patch side", default=8)},
+    "random-init tiny ViT at the data's size (fast tests, smoke runs)", modalities=IMAGE,
+)
 pretrained("minilm-l6", "bert", MINILM_PACKAGE, "all-MiniLM-L6-v2 (6 layers, H384) from its PyPI package")
 pretrained("bert-base", "bert", "bert-base-uncased", "BERT-base uncased (12 layers)")
 pretrained("roberta-base", "roberta", "roberta-base", "RoBERTa-base (12 layers)")
