@@ -182,7 +182,8 @@ def latency_stage(model_dir, data_dir, fit_path, test_path, out, max_images: int
     real_layers = np.concatenate([r[1] for r in real])
     full_seconds, real_seconds = (np.mean([r[2] for r in runs]) for runs in (full, real))
     real_captions = {i: tokenizer.decode(r[0]) for i, r in enumerate(real)}
-    simulated_captions = {i: tokenizer.decode(sim_tokens[ids == i]) for i in range(len(rows))}
+    all_simulated = policy_eval.captions_at(exits, sim_tokens, len(judge.references), tokenizer.decode)[0]
+    simulated_captions = {i: all_simulated[i] for i in range(len(rows))}
     references = {i: rows[i]["captions"] for i in range(len(rows))}
     from .scoring import cider_rows
 

@@ -22,6 +22,7 @@ import json
 import math
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -148,8 +149,10 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
         if resume and phase_index == state["phase"]:
             restore_checkpoint(resume, captioner, optimizer)
             start = state["step"]
-            for _ in range(start):
-                scheduler.step()
+            with warnings.catch_warnings():  # replaying the schedule without optimizer steps is intended
+                warnings.simplefilter("ignore", UserWarning)
+                for _ in range(start):
+                    scheduler.step()
         captioner.train()
         for step in range(start, total):
             epoch, offset = divmod(step, per_epoch)
