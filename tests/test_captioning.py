@@ -121,10 +121,10 @@ def test_shapes_task_is_deterministic_with_varied_references(tmp_path):
 def tiny(one_thread):
     import torch
 
-    from eebench.captioning import model
+    from eebench.captioning import model, options as captioning_options
 
     torch.manual_seed(0)
-    options = model.backbone_options("caption-small", {"image_size": 16, "hidden_size": 32, "decoder_layers": 3,
+    options = captioning_options.backbone_options("caption-small", {"image_size": 16, "hidden_size": 32, "decoder_layers": 3,
                                                        "max_length": 8})
     captioner, tokenizer = model.build("caption-small", options, ["a red circle", "two blue squares on the left"])
     return captioner.eval(), tokenizer, torch.randn(3, 3, 16, 16)

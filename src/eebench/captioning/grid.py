@@ -7,26 +7,14 @@ policy id, default the name), `policy_fit` (`tolerance` in CIDEr-D, `curve_point
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..config import Run
 from ..errors import ConfigError
 from ..policies import make_policy
-from . import data, model, train
+from . import data
+from .options import backbone_options, strategy_options, training_options
 
 TOP_KEYS = {"results_dir", "seeds", "experiments", "tasks", "backbones", "strategies", "training", "policies",
             "policy_fit", "latency", "predict"}
-
-
-@dataclass(frozen=True)
-class Run:
-    task: str
-    backbone: str
-    strategy: str
-    seed: int
-
-    @property
-    def path(self) -> str:
-        return f"{self.task}/{self.backbone}/{self.strategy}/seed{self.seed}"
 
 
 def validate(config: dict, source: str = "config") -> dict:
@@ -41,9 +29,9 @@ def validate(config: dict, source: str = "config") -> dict:
         task = experiment.get("task")
         data.task_options(task, config.get("tasks", {}).get(task))
         for backbone in experiment.get("backbones", []):
-            model.backbone_options(backbone, config.get("backbones", {}).get(backbone))
+            backbone_options(backbone, config.get("backbones", {}).get(backbone))
         for strategy in experiment.get("strategies", []):
-            train.strategy_options(strategy, config.get("strategies", {}).get(strategy))
+            strategy_options(strategy, config.get("strategies", {}).get(strategy))
         if not experiment.get("backbones") or not experiment.get("strategies"):
             raise ConfigError(f"{where}: 'backbones' and 'strategies' must list at least one name")
         training_options({**config.get("training", {}), **experiment.get("training", {})}, where)
@@ -54,10 +42,6 @@ def validate(config: dict, source: str = "config") -> dict:
         if name not in config["policies"]:
             raise ConfigError(f"{source}, latency.policies: {name!r} is not in 'policies' ({', '.join(config['policies'])})")
     return config
-
-
-def training_options(options: dict, where: str = "training") -> dict:
-    return train.merge_options(options, train.TRAINING, f"{where}: captioning training options")
 
 
 def runs(config: dict) -> list[Run]:

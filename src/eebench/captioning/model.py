@@ -25,30 +25,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import ConfigError, DataError
-from ..models.options import merge_options, require_choice
+from ..errors import DataError
 from .text import MODEL_INFO, HubTokenizer, WordTokenizer, load_tokenizer
 
 WEIGHTS_FILE = "model.safetensors"
-SMALL = {"image_size": 32, "patch_size": 8, "encoder_layers": 2, "decoder_layers": 4, "hidden_size": 64,
-         "heads": 2, "max_length": 28, "exit_heads": "linear"}
-HUB = {"encoder": "google/vit-base-patch16-224-in21k", "decoder": "gpt2", "pretrained": None, "max_length": 32,
-       "exit_heads": "linear"}
-BACKBONES = {
-    "caption-small": SMALL,
-    "vit-gpt2": HUB,
-    "swin-gpt2": {**HUB, "encoder": "microsoft/swin-base-patch4-window7-224-in22k"},
-}
-
-
-def backbone_options(backbone: str, options: dict | None) -> dict:
-    if backbone not in BACKBONES:
-        raise ConfigError(f"captioning backbone {backbone!r} is unknown; valid: {', '.join(BACKBONES)}")
-    merged = merge_options(options, BACKBONES[backbone], f"backbone {backbone!r} options")
-    require_choice(merged["exit_heads"], ("linear", "shared"), f"backbone {backbone!r} option 'exit_heads'")
-    return merged
-
-
 class Captioner(nn.Module):
     """`model` (VisionEncoderDecoderModel) + `heads` (exits 1..L-1 when `exit_heads` is `linear`)."""
 

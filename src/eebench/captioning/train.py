@@ -29,25 +29,13 @@ import torch
 
 from ..errors import ConfigError
 from ..models.multi_exit import MultiExitOutput
-from ..models.options import merge_options
 from ..training.checkpoint import (checkpoint_root, latest_checkpoint, read_state, restore_checkpoint,
                                    save_checkpoint)
 from ..training.strategies import distillation_losses, make_strategy, task_losses
 from . import data, model as captioner_model
+from .options import strategy_options, training_options
 
-STRATEGIES = {
-    "joint-kl": {"ce_weight": 1.0, "kl_weight": 1.0, "temperature": 1.0},
-    "heads-only": {"ce_weight": 0.5, "kl_weight": 0.5, "backbone_epochs": None, "head_epochs": None},
-}
-TRAINING = {"epochs": 10, "lr": 1e-3, "batch_size": 32, "warmup_ratio": 0.05, "weight_decay": 0.0,
-            "checkpoint_every": 200, "max_steps": None}
 IGNORE = -100
-
-
-def strategy_options(strategy: str, options: dict | None) -> dict:
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"captioning strategy {strategy!r} is unknown; valid: {', '.join(STRATEGIES)}")
-    return merge_options(options, STRATEGIES[strategy], f"strategy {strategy!r} options")
 
 
 def phases(strategy: str, options: dict, epochs: float, has_pretrained: bool) -> list[tuple[str, float]]:
@@ -117,7 +105,7 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
 
     options = captioner_model.backbone_options(backbone, backbone_options)
     strat = strategy_options(strategy, strategy_opts)
-    train_opts = merge_options(training, TRAINING, "captioning training options")
+    train_opts = training_options(training)
     if strategy == "heads-only" and options["exit_heads"] == "shared":
         raise ConfigError("strategy 'heads-only' with backbone option exit_heads 'shared': shared exits have no "
                           "parameters of their own to train; use exit_heads 'linear' or strategy 'joint-kl'")
