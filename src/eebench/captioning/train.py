@@ -33,7 +33,7 @@ from ..training.checkpoint import (checkpoint_root, latest_checkpoint, read_stat
                                    save_checkpoint)
 from ..training.strategies import distillation_losses, make_strategy, task_losses
 from . import data, model as captioner_model
-from .options import strategy_options, training_options
+from .options import backbone_options as backbone_options_of, strategy_options, training_options
 
 IGNORE = -100
 
@@ -103,7 +103,7 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
                     strategy_opts: dict | None, training: dict | None, seed: int) -> None:
     from transformers import get_linear_schedule_with_warmup
 
-    options = captioner_model.backbone_options(backbone, backbone_options)
+    options = backbone_options_of(backbone, backbone_options)
     strat = strategy_options(strategy, strategy_opts)
     train_opts = training_options(training)
     if strategy == "heads-only" and options["exit_heads"] == "shared":
