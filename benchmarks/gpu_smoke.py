@@ -52,9 +52,8 @@ def main() -> None:
         latency = json.loads((root / "latency.json").read_text())
     print(f"train: {args.steps} steps × 32 in {train_s:.1f} s ({args.steps * 32 / train_s:.0f} examples/s, incl. model build)")
     print(f"predict test (256): {predict_s:.2f} s")
-    for mode in ("batch_size_1", "batched"):
-        entry = latency[mode]
-        print(f"latency {mode}: early exit {entry['early_exit_samples_per_second']:.0f}/s, full depth "
+    for entry in latency["by_batch_size"].values():
+        print(f"latency batch size {entry['batch_size']}: early exit {entry['early_exit_samples_per_second']:.0f}/s, full depth "
               f"{entry['full_depth_samples_per_second']:.0f}/s, mean exit {entry['mean_exit_layer']:.2f}, "
               f"decisions match simulation: {entry['decisions_match_simulation']}")
 

@@ -5,4 +5,5 @@
 # About 3 minutes on 2 cores. Extra arguments go to pytest.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+python -m pip install --quiet -e ".[slurm]"  # the executor plugin, an optional extra
 exec python -m pytest -m slurm tests/test_slurm.py "$@"

@@ -12,7 +12,8 @@ import torch
 
 from eebench.errors import ConfigError
 from eebench.exits import load_exit_outputs
-from eebench.inference import early_exit_predict, measure_costs, measure_latency, predict_split
+from eebench.inference import early_exit, early_exit_predict, measure_costs, measure_latency, predict_split
+from eebench.inference.device_rules import RULES
 from eebench.io import write_json
 from eebench.models import load_model
 from eebench.policies import make_policy, simulate
@@ -56,14 +57,27 @@ def _inputs(policy_id, outputs):
     return {"lte_scores": outputs.extras["lte_scores"]} if policy_id == "lte" else {}
 
 
-POLICIES = [("maxprob", {}), ("entropy", {"threshold": 0.6}), ("patience", {"patience": 1}), ("lte", {}),
-            ("static-k", {"layer": 2}), ("oracle", {})]
+POLICIES = [("maxprob", {}), ("maxprob", {"temperature_scaling": True}), ("entropy", {"threshold": 0.6}),
+            ("norm-entropy", {"threshold": 0.9}), ("patience", {"patience": 1}), ("lte", {}), ("static-k", {"layer": 2}),
+            ("oracle", {}), ("final", {})]
+
+
+@pytest.fixture(params=["device", "numpy"])
+def decide_on(request, monkeypatch):
+    """Decisions in torch on the device (the policies in `device_rules.RULES`) or through the NumPy `step`."""
+    if request.param == "numpy":
+        monkeypatch.setattr(early_exit, "device_rule", lambda policy, n_exits: None)
+    return request.param
+
+
+def test_every_policy_tested_here_has_a_device_rule():
+    assert {policy_id for policy_id, _ in POLICIES} == set(RULES)
 
 
 @pytest.mark.parametrize("policy_id, params", POLICIES)
 @pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("model_name", ["bert", "bert-mean"])
-def test_real_exits_equal_simulated_exits(trained, model_name, policy_id, params, batch_size):
+def test_real_exits_equal_simulated_exits(trained, model_name, policy_id, params, batch_size, decide_on):
     run, data = trained[model_name]
     bundle = load_model(run / "model")
     test = load_exit_outputs(run / "test.npz")
@@ -84,6 +98,24 @@ def test_real_exits_equal_simulated_exits(trained, model_name, policy_id, params
     # the cached logits (another batching) lead to the same decisions
     cached, _ = simulate(policy, test.logits, test.labels, **_inputs(policy_id, test))
     assert np.mean(cached == _all_real_exits(bundle, policy, encoded, split.labels)) == 1.0
+
+
+@pytest.mark.parametrize("policy_id, exit_when", [("maxprob", ">="), ("entropy", "<")])
+def test_score_on_the_threshold_is_decided_as_numpy_decides(trained, policy_id, exit_when):
+    """A threshold equal to a sample's NumPy score at exit 1: torch's score may differ in the last bits, so the
+    sample falls in the tie band and NumPy's step settles it (exit for '>=', stay for '<')."""
+    run, data = trained["bert"]
+    bundle = load_model(run / "model")
+    from eebench.tasks import load_split
+
+    batch = bundle.encoder.encode(load_split(data, "test").inputs[:1]).batch([0])
+    with torch.no_grad():
+        logits = bundle.model(batch).logits.numpy()
+    policy = make_policy(policy_id)
+    policy.threshold = float(policy.layer_score(policy.start(1), 1, logits[:, 0])[0])
+    expected, _ = simulate(policy, logits)
+    assert expected[0] == 1 if exit_when == ">=" else expected[0] > 1
+    assert early_exit_predict(bundle.model, policy, batch).exit_layer[0] == expected[0]
 
 
 def _all_real_exits(bundle, policy, encoded, labels):
@@ -112,19 +144,38 @@ def test_costs_are_cumulative_measured_flops(trained, tmp_path, name):
     if name == "mlp":  # exact count: stem 64→128, then per exit a 128×128 block and a 128→10 head (2 FLOPs/MAC)
         stem, block, head = 2 * 64 * 128, 2 * 128 * 128, 2 * 128 * 10
         np.testing.assert_array_equal(flops, [stem + k * (block + head) for k in range(1, 5)])
+        assert costs["full_model_flops"] == stem + 4 * block + head  # no intermediate heads
+
+
+def test_one_transformer_layer_costs_its_hand_count(trained):
+    """Exit 2 minus exit 1 of a one-sentence batch is layer 2 and its heads, counted by hand (2 FLOPs per
+    multiply-add): Q, K, V and output projections 4·T·H², the feed-forward 2·T·H·I, attention scores Q·Kᵀ and the
+    weighted sum of V 2·T²·H, the exit head H·C and the learning-to-exit head H."""
+    from eebench.inference.costs import cumulative_flops
+
+    run, data = trained["bert"]
+    bundle = load_model(run / "model")
+    batch = bundle.encoder.encode(["a fine and moving film"]).batch([0])
+    t, h, i, c = batch["input_ids"].shape[1], TINY["hidden_size"], TINY["intermediate_size"], 2
+    flops = cumulative_flops(bundle.model, batch)
+    per_layer = 2 * (4 * t * h * h + 2 * t * h * i + 2 * t * t * h + h * c + h)
+    assert flops[1] - flops[0] == per_layer
 
 
 @pytest.mark.parametrize("name, policy_id, params", [("bert", "patience", {"patience": 1}), ("mlp", "maxprob", {}),
                                                      ("bert", "lte", {})])
-def test_latency_report_times_both_modes_and_checks_decisions(trained, tmp_path, name, policy_id, params):
+def test_latency_report_times_each_batch_size_and_checks_decisions(trained, tmp_path, name, policy_id, params):
     run, data = trained[name]
     write_json(tmp_path / "fit.json", fitted(policy_id, run, **params).to_dict())
-    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json")
+    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json", batch_sizes=(1, 8))
     report = json.loads((tmp_path / "latency.json").read_text())
     assert report["policy"] == policy_id and report["device"] == "cpu"
-    for mode in ("batch_size_1", "batched"):
-        entry = report[mode]
-        assert entry["early_exit_seconds"] > 0 and entry["full_depth_seconds"] > 0
+    assert report["passes"] >= 5 and list(report["by_batch_size"]) == ["1", "8"]
+    for entry in report["by_batch_size"].values():
+        assert 0 < entry["early_exit_seconds_min"] <= entry["early_exit_seconds_median"]
+        assert 0 < entry["full_depth_seconds_min"] <= entry["full_depth_seconds_median"]
+        low, high = entry["wall_clock_speedup_spread"]
+        assert low <= entry["wall_clock_speedup"] <= high
         assert 1 <= entry["mean_exit_layer"] <= report["n_exits"]
         assert entry["decisions_match_simulation"] is True
     assert report["decisions_match_simulation"] is True

@@ -8,7 +8,7 @@ import pytest
 
 from eebench.errors import DataError
 from eebench.exits import ExitOutputs
-from eebench.metrics.checks import check_stage
+from eebench.policies.checks import check_stage
 from policy_helpers import binary, synthetic_exits
 
 
@@ -28,7 +28,12 @@ def test_categories_and_overthinking_by_hand(tmp_path):
     assert report["categories"]["counts"] == {"confident": 1, "fake_confident": 1, "confused": 1}
     assert report["categories"]["overthinking_share"] == pytest.approx(1 / 3)
     assert report["errors"]["test"]["error_rate"] == pytest.approx([1 / 3, 1 / 3, 2 / 3])
-    assert report["errors"]["test"]["rises_at_exits"] == [3] and not report["errors"]["test"]["monotone_decreasing"]
+    # The rise at exit 3 is one sample (sample 2: right -> wrong, none the other way): reported with its size,
+    # not significant (McNemar: P(Binomial(1, 1/2) >= 1) = 0.5), so the errors still count as monotone.
+    rise = report["errors"]["test"]["rises"]
+    assert rise == [{"exit": 3, "size": pytest.approx(1 / 3), "right_to_wrong": 1, "wrong_to_right": 0,
+                     "p_value": pytest.approx(0.5), "significant": False}]
+    assert report["errors"]["test"]["rises_at_exits"] == [] and report["errors"]["test"]["monotone_decreasing"]
     assert len(report["calibration"]["test"]["ece"]) == 3
     assert json.loads((tmp_path / "checks.json").read_text())["n_exits"] == 3
 
@@ -54,3 +59,29 @@ def test_regression_and_mismatch(tmp_path):
     other = save(tmp_path / "o.npz", np.zeros((2, 3, 1), dtype=np.float32), np.zeros(2))
     with pytest.raises(DataError, match="does not match val"):
         check_stage(path, other, None, tmp_path / "c2.json")
+
+
+def test_a_significant_error_rise_is_flagged(tmp_path):
+    # 40 samples, label 1. Exit 1 right on all; exit 2 wrong on 8 of them, right elsewhere: b = 8, c = 0,
+    # McNemar p = 0.5^8 = 0.0039 < 0.05 -> flagged. Exit 3 right on all again (a fall).
+    rows = [[0.9, 0.2 if i < 8 else 0.9, 0.9] for i in range(40)]
+    path = save(tmp_path / "t.npz", binary(*rows), np.ones(40, dtype=np.int64))
+    errors = check_stage(path, path, None, tmp_path / "checks.json")["errors"]["test"]
+    assert errors["error_rate"] == pytest.approx([0.0, 0.2, 0.0])
+    assert errors["rises"][0]["p_value"] == pytest.approx(0.5**8)
+    assert errors["rises_at_exits"] == [2] and not errors["monotone_decreasing"]
+
+
+def test_pcee_targets_above_the_final_accuracy_are_unattainable(tmp_path):
+    # Final exit right on 3 of 4 test samples (0.75): every δ > 0.75 is unattainable, not a failure.
+    # Exit 1 is confident (0.97) and right on samples 0 and 1, unsure (0.6) on 2 and 3.
+    logits = binary([0.97, 0.9], [0.97, 0.9], [0.6, 0.9], [0.6, 0.2])
+    path = save(tmp_path / "t.npz", logits, np.ones(4, dtype=np.int64))
+    rows = {row["delta"]: row for row in check_stage(path, path, None, tmp_path / "c.json")["pcee_targets"]}
+    assert rows[0.8]["status"] == "unattainable" and rows[0.8]["holds"] is None
+    assert rows[0.8]["final_exit_accuracy"] == 0.75
+    # At δ = 0.7 val's reliability bins (val = test here): exit 1's bin [0.9, 1) holds samples 0, 1, both right
+    # (accuracy 1 >= 0.7) -> they exit early, right; bin [0.6, 0.7) holds 2, 3, both right at exit 1 too
+    # (P(class 1) = 0.6) -> they exit as well: all four leave at exit 1 with accuracy 1.
+    assert rows[0.7]["status"] == "holds" and rows[0.7]["early_exit_share"] == 1.0
+    assert rows[0.7]["early_exit_accuracy"] == 1.0

@@ -55,6 +55,18 @@ def test_speedups(tmp_path):
         load_costs(path, 3)
 
 
+def test_flops_speedup_divides_the_plain_full_model_when_costs_json_has_it(tmp_path):
+    exits = np.array([1, 2, 3, 2])
+    path = tmp_path / "costs.json"
+    path.write_text('{"flops": [10, 20, 30, 40], "n_exits": 4, "full_model_flops": 34}')
+    assert flops_speedup(exits, load_costs(path, 4)) == pytest.approx(34 / 20)
+    path.write_text('{"flops": [10, 20, 30, 40], "n_exits": 4}')  # written before full_model_flops existed
+    assert flops_speedup(exits, load_costs(path, 4)) == pytest.approx(40 / 20)
+    path.write_text('{"flops": [10, 20, 30, 40], "n_exits": 4, "full_model_flops": -1}')
+    with pytest.raises(DataError, match="full_model_flops"):
+        load_costs(path, 4)
+
+
 def test_calibration():
     confidence = np.array([0.95, 0.95, 0.55, 0.55])
     correct = np.array([1, 1, 1, 0])

@@ -9,7 +9,7 @@ import torch
 
 from eebench.errors import ConfigError
 from eebench.models import BACKBONES, build_model, load_model, write_model_dir
-from eebench.models.registry import backbone_options
+from eebench.models.backbones import IMAGE, BackboneSpec, backbone_options, register_backbone
 
 TINY = {"n_layers": 2, "hidden_size": 32, "n_heads": 2, "intermediate_size": 64}
 TEXTS = ["a truly good film", "not bad at all", "terrible", "the plot was fine but the acting was not great"]
@@ -77,10 +77,12 @@ def test_albert_shares_one_layer_across_its_exits():
     assert len(bundle.model.adapter.model.encoder.albert_layer_groups) == 1
 
 
-def test_lte_heads_score_every_exit():
-    bundle = build_model("distilbert-small", TINY, 2, "text", TEXTS, lte_heads=True)
+@pytest.mark.parametrize("lte_heads,n_heads", [("shared", 1), ("per-exit", 2), (True, 2)])
+def test_lte_heads_score_every_exit(lte_heads, n_heads):
+    bundle = build_model("distilbert-small", TINY, 2, "text", TEXTS, lte_heads=lte_heads)
     out = bundle.model.eval()(bundle.encoder.encode(TEXTS).batch(range(4)))
     assert out.lte_scores.shape == (4, 2) and bool(((out.lte_scores > 0) & (out.lte_scores < 1)).all())
+    assert len(bundle.model.lte) == n_heads  # BERxiT's code: one LTE classifier for all layers
 
 
 def test_minilm_l6_loads_the_packaged_pretrained_weights():
@@ -119,13 +121,16 @@ def test_pretrained_option_takes_a_local_folder(tmp_path):
     "name, options, modality, message",
     [
         ("resnet", {}, "image", "valid backbones: mlp, cnn"),
-        ("mlp", {"widht": 3}, "image", "unknown option 'widht'; allowed: dropout, exit_head, head_dropout, hidden, n_layers"),
-        ("mlp", {"hidden": "big"}, "image", "option 'hidden': expected int"),
-        ("bert-small", {"exit_head": "mlp"}, "text", "'mlp' is not one of linear, pooler-linear"),
-        ("bert-small", {"pool": "max"}, "text", "'max' is not one of cls, mean"),
-        ("mlp", {"pool": "mean"}, "image", "unknown option 'pool'"),
+        ("mlp", {"widht": 3}, "image",
+         "option 'widht': unknown option; allowed options: hidden, n_layers, dropout, exit_head, head_dropout"),
+        ("mlp", {"hidden": "big"}, "image", "option 'hidden': got 'big', expected an integer >= 1"),
+        ("bert-small", {"exit_head": "mlp"}, "text", "got 'mlp', expected one of 'linear', 'pooler-linear'"),
+        ("bert-small", {"pool": "max"}, "text", "got 'max', expected one of 'auto', 'cls', 'mean'"),
+        ("mlp", {"pool": "mean"}, "image", "option 'pool': unknown option"),
         ("bert-small", {}, "image", "takes text or text-pair inputs"),
-        ("bert-small", {"n_layers": 0}, "text", "'n_layers': expected a positive integer"),
+        ("bert-small", {"n_layers": 0}, "text", "option 'n_layers': got 0, expected an integer >= 1"),
+        ("bert-small", {"hidden_size": 30, "n_heads": 4}, "text", "got 30, expected a multiple of n_heads"),
+        ("mlp", {"dropout": float("nan")}, "image", "option 'dropout': got nan, expected a finite number"),
         ("bert-base", {"pretrained": "./no/such/folder"}, "text", "looks like a local folder but does not exist"),
     ],
 )
@@ -137,3 +142,8 @@ def test_bad_backbone_settings_are_one_clear_config_error(name, options, modalit
 def test_every_registered_backbone_has_valid_defaults():
     for name in BACKBONES:
         assert backbone_options(name, {})["exit_head"] == "linear"
+
+
+def test_a_small_backbone_of_an_unknown_family_is_refused_not_built_as_a_cnn():
+    with pytest.raises(ValueError, match="family 'resnet' is not buildable"):
+        register_backbone(BackboneSpec("tiny-resnet", "small", "resnet", IMAGE, {}))

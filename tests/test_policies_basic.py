@@ -5,7 +5,7 @@ import pytest
 
 from eebench.errors import ConfigError, DataError
 from eebench.policies import make_policy, simulate
-from eebench.policies.base import softmax_entropy
+from eebench.exits import softmax_entropy
 from policy_helpers import binary, logits_from_probs
 
 
@@ -104,10 +104,20 @@ def test_nan_logits_and_empty_split_are_clear_errors():
 def test_unknown_policy_and_parameter():
     with pytest.raises(ConfigError, match="valid policies: .*maxprob"):
         make_policy("maxprobz")
-    with pytest.raises(ConfigError, match="valid parameters: threshold"):
+    with pytest.raises(ConfigError, match="'treshold': unknown option; allowed options: threshold"):
         make_policy("maxprob", treshold=0.9)
-    with pytest.raises(ConfigError, match=r"in \[0.0, 1.0\]"):
+    with pytest.raises(ConfigError, match=r"'threshold': got 1.5, expected a finite number in \[0, 1\]"):
         make_policy("maxprob", threshold=1.5)
+
+
+def test_constructor_only_stores_and_fit_checks_the_parameters():
+    """scikit-learn style: a bad parameter given to the class directly is rejected by fit, not silently used."""
+    from eebench.policies.maxprob import MaxProbPolicy
+
+    policy = MaxProbPolicy(threshold=float("nan"))
+    assert np.isnan(policy.threshold)
+    with pytest.raises(ConfigError, match="policy 'maxprob', option 'threshold': got nan"):
+        policy.fit(binary([0.7, 0.8]), np.array([0, 1]))
 
 
 def test_bad_labels_are_clear():

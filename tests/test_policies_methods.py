@@ -7,7 +7,8 @@ import pytest
 from eebench.errors import ConfigError, DataError
 from eebench.policies import make_policy, simulate
 from eebench.policies.risk_control import binomial_cdf
-from policy_helpers import binary, synthetic_exits
+from eebench.policies.ucb import play_bandits
+from policy_helpers import binary, logits_from_probs, synthetic_exits
 
 
 def exits_of(policy, logits, labels=None, **inputs):
@@ -15,32 +16,61 @@ def exits_of(policy, logits, labels=None, **inputs):
 
 
 def test_patience_confidence_counts_consecutive_confident_exits():
-    # τ = 0.8, t = 2. Sample 0: C = 0.9, 0.6, 0.85, 0.9, 0.95 -> counter 1, 0, 1, 2 -> exit 4.
+    # Max-prob: τ = 0.8, t = 2. Sample 0: C = 0.9, 0.6, 0.85, 0.9, 0.95 -> counter 1, 0, 1, 2 -> exit 4.
     # Sample 1: C = 0.9, 0.9, ... -> counter 1, 2 -> exit 2 (predictions may change: only confidence counts).
     logits = binary([0.9, 0.6, 0.85, 0.9, 0.95], [0.9, 0.1, 0.5, 0.5, 0.5])
-    assert exits_of(make_policy("patience-confidence", patience=2, threshold=0.8), logits) == [4, 2]
-    assert exits_of(make_policy("patience-confidence", patience=1, threshold=0.8), logits) == [1, 1]
+    policy = make_policy("patience-confidence", patience=2, threshold=0.8, confidence="maxprob")
+    assert exits_of(policy, logits) == [4, 2]
+    assert exits_of(make_policy("patience-confidence", patience=1, threshold=0.8, confidence="maxprob"),
+                    logits) == [1, 1]
+
+
+def test_patience_confidence_counts_normalised_entropy_by_default():
+    # The authors' measure (PCEE-BERT normal_shannon_entropy): u = H(p) / ln C < τ. Three classes:
+    # p = (0.6, 0.2, 0.2): H = -(0.6 ln 0.6 + 0.4 ln 0.2) = 0.3065 + 0.6438 = 0.9503, u = 0.9503 / ln 3 = 0.8650.
+    # p = (0.5, 0.5, 0.0+): H = ln 2 = 0.6931, u = 0.6309. So at τ = 0.7 the second is confident and the first
+    # is not, although its max-prob is higher (0.6 > 0.5): max-prob at τ = 0.55 says the opposite.
+    first, second = [0.6, 0.2, 0.2], [0.5, 0.5 - 1e-9, 1e-9]
+    assert -(0.6 * np.log(0.6) + 0.4 * np.log(0.2)) / np.log(3) == pytest.approx(0.8650, abs=1e-4)
+    assert np.log(2) / np.log(3) == pytest.approx(0.6309, abs=1e-4)
+    logits = logits_from_probs([[second, second, first, first], [first, first, second, second]])
+    # t = 2: sample 0 confident at exits 1, 2 -> exit 2; sample 1 confident at 3, 4 -> only the final exit 4.
+    assert exits_of(make_policy("patience-confidence", patience=2, threshold=0.7), logits) == [2, 4]
+    assert exits_of(make_policy("patience-confidence", patience=2, threshold=0.55, confidence="maxprob"),
+                    logits) == [4, 2]
+    with pytest.raises(ConfigError, match="option 'confidence': got 'entropy', expected one of 'norm-entropy', 'maxprob'"):
+        make_policy("patience-confidence", confidence="entropy")
 
 
 def test_beem_score_and_restarts():
     # Weights w = (0.2, 0.4, 0.6, 0.8). Sample 0 predicts 1,1,1,1 with C = 0.6, 0.6, 0.7, 0.9:
-    # S = 0.12, 0.12 + 0.24 = 0.36, 0.36 + 0.42 = 0.78 >= α = 0.7 -> exit 3.
+    # S = 0.12, 0.12 + 0.24 = 0.36, 0.36 + 0.42 = 0.78 -> exit 3 at α = 0.6 or 0.7.
     # Sample 1 predicts 1,0,0,... with C = 0.9, 0.8, 0.8: S = 0.18; disagreement -> restart at w_2·C_2 = 0.32
-    # ("score") then 0.32 + 0.48 = 0.80 -> exit 3; with restart "zero": 0, 0.48 -> final exit 4.
+    # ("score") then 0.32 + 0.48 = 0.80 -> exit 3.
     logits = binary([0.6, 0.6, 0.7, 0.9], [0.9, 0.2, 0.2, 0.2])
     weights = [0.2, 0.4, 0.6, 0.8]
     assert exits_of(make_policy("beem-c", alpha=0.7, weights=weights), logits) == [3, 3]
-    assert exits_of(make_policy("beem-c", alpha=0.7, weights=weights, restart="zero"), logits) == [3, 4]
+    assert exits_of(make_policy("beem-c", alpha=0.6, weights=weights), logits) == [3, 3]
+    # The released code (Div290/BEEM1 modeling_albert.py): confidence = 0 at the first exit and after every
+    # disagreement; an agreeing exit adds w_i·C_i. Sample 0: 0, 0.24, 0.24 + 0.42 = 0.66 -> exit 3 at α = 0.6,
+    # final exit 4 at α = 0.7. Sample 1: 0, 0 (disagrees), 0.48 -> final exit 4 at both.
+    assert exits_of(make_policy("beem-c", alpha=0.6, weights=weights, restart="zero"), logits) == [3, 4]
+    assert exits_of(make_policy("beem-c", alpha=0.7, weights=weights, restart="zero"), logits) == [4, 4]
+    # The earliest exit is exit 2, whatever α: a chain needs two agreeing exits (α = 0 exits on any chain:
+    # sample 0 at exit 2, sample 1 at exit 3, the first agreement after its break).
+    assert exits_of(make_policy("beem-c", alpha=0.0, weights=weights, restart="zero"), logits) == [2, 3]
 
 
 def test_beem_default_weights():
     logits, labels = synthetic_exits(n=200, n_exits=4)
     costs = np.array([10.0, 30.0, 60.0, 100.0])
-    beem_c = make_policy("beem-c", alpha=1.0, cost_scale=2.0).fit(logits, labels, costs)
-    assert beem_c.weights_.tolist() == pytest.approx([0.2, 0.6, 1.2, 2.0])  # λ · c_i / c_L
+    beem_c = make_policy("beem-c", alpha=1.0).fit(logits, labels, costs)
+    assert beem_c.weights_.tolist() == pytest.approx([0.1, 0.3, 0.6, 1.0])  # c_i / c_L
     assert make_policy("beem-c", alpha=1.0).fit(logits, labels).weights_.tolist() == pytest.approx([.25, .5, .75, 1])
     beem_a = make_policy("beem-a", alpha=1.0).fit(logits, labels)
     assert beem_a.weights_ == pytest.approx((logits.argmax(2) == labels[:, None]).mean(0))
+    with pytest.raises(ConfigError, match="option 'cost_scale': unknown option"):
+        make_policy("beem-c", cost_scale=2.0)
 
 
 def test_beem_error_rate_rule():
@@ -49,7 +79,8 @@ def test_beem_error_rate_rule():
     # 0.7 (right): error rates of the top-k sets are 0, 1/2, 1/3, 1/4 -> the lowest α with rate <= 1/4 is 0.7,
     # so everyone exits at exit 1.
     logits = binary([0.95, 0.95, 0.95], [0.1, 0.5, 0.1], [0.8, 0.8, 0.8], [0.7, 0.7, 0.7])
-    policy = make_policy("beem-c", weights=[1, 1, 1], threshold_rule="error-rate").fit(logits, np.ones(4, int))
+    policy = make_policy("beem-c", weights=[1, 1, 1], threshold_rule="error-rate", min_exit_samples=1,
+                         error_confidence=None).fit(logits, np.ones(4, int))
     assert policy.thresholds_[0] == pytest.approx(0.7, abs=1e-6)
     assert exits_of(policy, logits) == [1, 1, 1, 1]
     # Label the first sample 0: it is wrong at exits 1 and 3 too, p_t = 2/4; exit-1 rates are 1, 1, 2/3, 2/4,
@@ -63,6 +94,37 @@ def test_beem_error_rate_rule():
     # Exit 2 sees samples 2 and 3, both chains intact: S_2 = 0.9 + 0.5 = 1.4 (wrong: tie -> class 0) and
     # 0.8 + 0.8 = 1.6 (right) -> α_2 = 1.6, so the third sample exits at 2 and the second runs to 3.
     assert exits_of(policy, clean) == [1, 3, 2]
+
+
+def test_beem_error_rate_rule_minimum_count_and_clopper_pearson():
+    # Exit 1 of 2, weights 1 so S_1 = C_1. 40 samples: 10 at C_1 = 0.95 all right, 30 at 0.6 with 3 wrong at
+    # exit 1; the final exit is wrong on 4 of 40, p_L = 0.1.
+    p1 = [0.95] * 10 + [0.6] * 30
+    final = [0.9] * 36 + [0.1] * 4
+    labels = np.ones(40, int)
+    logits = binary(*[[a, b] for a, b in zip(p1, final)])
+    wrong_early = [10, 11, 12]  # predict class 0 at exit 1 for these (P(class 1) = 0.4 -> C_1 = 0.6)
+    logits[wrong_early, 0] = binary([0.4, 0.9])[0, 0]
+
+    def threshold(**params):
+        return make_policy("beem-c", weights=[1, 1], threshold_rule="error-rate", **params).fit(
+            logits, labels).thresholds_[0]
+
+    # Plain rule: all 40 have error 3/40 = 0.075 <= 0.1, so α_1 = 0.6.
+    assert threshold(min_exit_samples=1, error_confidence=None) == pytest.approx(0.6, abs=1e-6)
+    # Needing 11 exiting samples rules out the clean top-10 group, still α_1 = 0.6; needing 41 rules out all.
+    assert threshold(min_exit_samples=11, error_confidence=None) == pytest.approx(0.6, abs=1e-6)
+    assert threshold(min_exit_samples=41, error_confidence=None) > 0.95
+    # Clopper-Pearson at 90 %: 0 errors in 10 -> U = 1 - 0.1^(1/10) = 0.206 > 0.1; 3 errors in 40 -> U ≈ 0.17
+    # > 0.1 (the Beta(4, 37) 90 % quantile): no α qualifies, exit 1 stays shut.
+    assert 1 - 0.1 ** (1 / 10) == pytest.approx(0.2057, abs=1e-4)
+    from scipy.stats import beta
+    assert beta.ppf(0.9, 4, 37) > 0.1
+    assert threshold(min_exit_samples=1, error_confidence=0.9) > 0.95
+    # At 20 % confidence the bounds are 1 - 0.8^(1/10) = 0.022 <= 0.1 for the clean ten and beta.ppf(0.2, 4, 37)
+    # ≈ 0.05 <= 0.1 for all 40: α_1 = 0.6 again.
+    assert beta.ppf(0.2, 4, 37) < 0.1
+    assert threshold(min_exit_samples=1, error_confidence=0.2) == pytest.approx(0.6, abs=1e-6)
 
 
 def test_pcee_reliability_bins():
@@ -117,6 +179,45 @@ def test_ucb_stream_by_hand():
     assert threshold == 0.9 and best.tolist() == [2, 2, 2, 2]
 
 
+def notebook_ucb_arms(first_conf, last_conf, arms, overhead, c_tilde):
+    """CeeBERT's one-exit notebook (Div290/CeeBERT `UBERT one exit.ipynb`), transcribed: `initialize` plays arm
+    t on sample t for the first |A| samples; then each sample t plays argmax_a Q[a] + c̃·sqrt(ln t / N[a]) and
+    Q[a] is the running mean of rewards 0 (C_1 >= α_a) or C_L − C_1 − o."""
+    q, counts, played = [0.0] * len(arms), [0] * len(arms), []
+    for t in range(len(first_conf)):
+        if t < len(arms):
+            arm = t
+        else:
+            index = [q[a] + c_tilde * (np.log(t) / counts[a]) ** 0.5 for a in range(len(arms))]
+            arm = index.index(max(index))
+        reward = 0.0 if first_conf[t] >= arms[arm] else last_conf[t] - first_conf[t] - overhead
+        q[arm] = (counts[arm] * q[arm] + reward) / (counts[arm] + 1)
+        counts[arm] += 1
+        played.append(arm)
+    return played
+
+
+def test_ucb_default_exploration_reproduces_the_notebook():
+    rng = np.random.default_rng(0)
+    p1 = rng.uniform(0.05, 0.95, size=(400, 2))
+    logits = binary(*p1.tolist())
+    policy = make_policy("ucb", overhead=0.1)
+    arms = policy.arms.tolist()
+    confidences = np.maximum(p1, 1 - p1)[policy.stream_order(400)]
+    expected = notebook_ucb_arms(confidences[:, 0], confidences[:, 1], arms, 0.1, c_tilde=2.0)
+    _, _, gains, depths = policy.arm_outcomes(logits)
+    assert play_bandits(gains, depths, [0.1], 1, policy.exploration)[0].tolist() == expected
+    exits = simulate(policy, logits)[0][policy.stream_order(400)]
+    # The arm played is visible through the exit: exit 1 iff C_1 >= α of the arm played.
+    assert np.array_equal(exits == 1, confidences[:, 0] >= np.asarray(arms)[expected])
+    assert policy.exploration == pytest.approx(2 / np.sqrt(2))
+    # exploration = 1 (textbook UCB1, c̃ = √2) plays another sequence on this stream.
+    other = notebook_ucb_arms(confidences[:, 0], confidences[:, 1], arms, 0.1, c_tilde=np.sqrt(2))
+    assert other != expected
+    textbook = simulate(make_policy("ucb", overhead=0.1, exploration=1.0), logits)[0][policy.stream_order(400)]
+    assert np.array_equal(textbook == 1, confidences[:, 0] >= np.asarray(arms)[other])
+
+
 def test_binomial_cdf():
     from math import comb
 
@@ -145,7 +246,40 @@ def test_risk_control_guarantee_holds_over_random_splits():
 
 
 def test_risk_control_and_regression_errors():
-    with pytest.raises(ConfigError, match="'score' must be one of maxprob, beem"):
+    with pytest.raises(ConfigError, match="option 'score': got 'entropy', expected one of 'maxprob', 'beem'"):
         make_policy("risk-control", score="entropy")
     with pytest.raises(ConfigError, match="does not support regression"):
         make_policy("beem-a").fit(np.zeros((2, 2, 1), dtype=np.float32), np.zeros(2))
+
+
+def test_per_exit_threshold_lists_as_deebert_and_berxit():
+    # Entropy with per-exit thresholds S = (0.3, 0.6, ·): p = 0.85 has H = 0.4227 (> 0.3, < 0.6), p = 0.95 has
+    # H = 0.1985. Sample 0 (0.85, 0.85, 0.85) waits at exit 1 and leaves at exit 2; sample 1 (0.95, ...) leaves at
+    # exit 1; with one shared S = 0.3 sample 0 runs to the final exit 3.
+    h = lambda p: -(p * np.log(p) + (1 - p) * np.log(1 - p))  # noqa: E731
+    assert h(0.85) == pytest.approx(0.4227, abs=1e-4) and h(0.95) == pytest.approx(0.1985, abs=1e-4)
+    logits = binary([0.85, 0.85, 0.85], [0.95, 0.95, 0.95])
+    policy = make_policy("entropy", threshold=[0.3, 0.6, 0.0]).fit(logits, np.ones(2, int))
+    assert exits_of(policy, logits) == [2, 1]
+    assert exits_of(make_policy("entropy", threshold=0.3), logits) == [3, 1]
+    # BERxiT's lte_th list: exit when the LTE score >= the exit's threshold.
+    scores = np.array([[0.5, 0.5, 0.5], [0.7, 0.2, 0.9]])
+    lte = make_policy("lte", threshold=[0.6, 0.4, 0.0]).fit(logits, np.ones(2, int), lte_scores=scores)
+    assert exits_of(lte, logits, lte_scores=scores) == [2, 1]
+    with pytest.raises(ConfigError, match="'threshold' has 2 values, the model has 3 exits"):
+        make_policy("entropy", threshold=[0.1, 0.2]).fit(logits, np.ones(2, int))
+    with pytest.raises(ConfigError, match=r"option 'threshold': got \[0.1, -1\], expected a finite number >= 0, or a non-empty list"):
+        make_policy("entropy", threshold=[0.1, -1])
+
+
+@pytest.mark.parametrize("policy_id", ["entropy", "norm-entropy", "lte"])
+def test_per_exit_fit_is_never_slower_than_the_shared_threshold_on_val(policy_id):
+    logits, labels = synthetic_exits(n=300, n_exits=5, seed=4)
+    inputs = {"lte_scores": np.random.default_rng(0).random((300, 5))} if policy_id == "lte" else {}
+    shared = make_policy(policy_id).fit(logits, labels, **inputs)
+    per_exit = make_policy(policy_id, per_exit=True).fit(logits, labels, **inputs)
+    shared_exits, per_exit_exits = exits_of(shared, logits, **inputs), exits_of(per_exit, logits, **inputs)
+    assert np.mean(per_exit_exits) <= np.mean(shared_exits)
+    final_accuracy = np.mean(logits[:, -1].argmax(1) == labels)
+    assert np.mean(simulate(per_exit, logits, **inputs)[1] == labels) >= final_accuracy - 0.01 - 1e-12
+    assert len(per_exit.thresholds_) == 5

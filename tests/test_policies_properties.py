@@ -8,14 +8,18 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from eebench.policies import POLICIES, make_policy, simulate
-from eebench.policies.base import run_steps
+from eebench.policies.simulation import run_steps
 
 EXTRA_PARAMS = {
-    "beem-c": [{}, {"restart": "zero"}, {"threshold_rule": "error-rate"}],
+    "beem-c": [{}, {"restart": "zero"}, {"threshold_rule": "error-rate"},
+               {"threshold_rule": "error-rate", "min_exit_samples": 1, "error_confidence": None}],
     "beem-a": [{}, {"threshold_rule": "error-rate", "restart": "zero"}],
     "pcee": [{}, {"temperature_scaling": True, "bins": 5}],
     "maxprob": [{}, {"temperature_scaling": True}],
-    "ucb": [{}, {"batch_size": 3}, {"batch_size": 16, "exploration": 0.3}],
+    "patience-confidence": [{}, {"confidence": "maxprob"}],
+    "entropy": [{}, {"per_exit": True}],
+    "lte": [{}, {"per_exit": True}],
+    "ucb": [{}, {"batch_size": 3}, {"batch_size": 16, "exploration": 0.3}, {"exploration": 0.0}],
     "risk-control": [{}, {"score": "beem"}],
 }
 CASES = [(pid, params) for pid in POLICIES for params in EXTRA_PARAMS.get(pid, [{}])]
@@ -42,8 +46,8 @@ def test_step_paths_equal_vectorised_path(policy_id, params, data, tolerance):
     inputs = {"lte_scores": lte} if policy_id == "lte" else {}
     policy = make_policy(policy_id, **params).fit(logits, labels, tolerance=tolerance, **inputs)
     compact, _ = simulate(policy, logits, labels, **inputs)
-    if policy_id == "ucb":
-        vectorised = policy.sweep(logits, [policy.knob_value()])[0]
+    if policy_id == "ucb":  # the fast stream path against the incremental interface, batch by batch
+        vectorised = policy.run_stream_steps(logits)
     else:
         vectorised = policy.decide(logits, **({"labels": labels} | inputs))
         full = run_steps(policy, logits, policy.start(len(labels), **({"labels": labels} | inputs)), compact=False)

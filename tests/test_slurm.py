@@ -12,6 +12,7 @@ cancels its SLURM jobs) and the test fails with its log."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -153,6 +154,8 @@ def read_json(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def slurm_cluster():
     """A running one-node cluster; stopped at the end if these tests started it."""
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.skip("the SLURM executor plugin is not installed: pip install -e '.[slurm]' (scripts/test-slurm.sh does)")
     if os.geteuid() != 0:
         pytest.skip("the SLURM tests start slurmctld/slurmd and may apt-get install them: they need root")
     if shutil.which("dpkg-query") is None:

@@ -24,14 +24,14 @@ def test_every_spec_is_complete():
 
 
 def test_unknown_option_names_task_key_and_allowed_keys(tmp_path):
-    with pytest.raises(ConfigError, match=r"task 'digits': unknown option 'val_frac' \(allowed: test_fraction, val_fraction\)"):
+    with pytest.raises(ConfigError, match=r"task 'digits', option 'val_frac': unknown option; allowed options: test_fraction, val_fraction"):
         prepare_task("digits", {"val_frac": 0.1}, tmp_path, 0)
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("value", [0, 1.5, "0.1", True])
+@pytest.mark.parametrize("value", [0, 1.5, "0.1", True, float("nan")])
 def test_bad_option_value_says_what_is_allowed(tmp_path, value):
-    with pytest.raises(ConfigError, match="task 'digits', option 'val_fraction'.*between 0 and 1"):
+    with pytest.raises(ConfigError, match=r"task 'digits', option 'val_fraction'.*a finite number in \(0, 1\)"):
         prepare_task("digits", {"val_fraction": value}, tmp_path, 0)
 
 

@@ -1,5 +1,5 @@
-"""End-to-end: the Snakemake DAG on a tiny grid in a temp dir — tables, charts, report, idempotence, one-cell reruns
-and a clear error for a bad config."""
+"""End-to-end: the Snakemake DAG on a tiny grid in a temp dir whose path holds a space and a quote (every path in
+the rules is quoted) — tables, charts, report, idempotence, one-cell reruns and a clear error for a bad config."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 POLICIES = ["final", "static-k", "maxprob", "entropy", "patience", "ucb", "oracle"]
 
 TINY = {
-    "results_dir": "results",
+    "results_dir": "my results",
     "seeds": [0, 1],
     "experiments": [
         {
@@ -44,7 +44,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("dag")
+    workdir = tmp_path_factory.mktemp("dag with space and 'quote")
     (workdir / "config.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
     snakemake(workdir)
     return workdir
@@ -52,7 +52,7 @@ def tiny_run(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_dag_writes_tables_with_one_row_per_policy(tiny_run):
-    table = pd.read_csv(tiny_run / "results" / "tables" / "digits.csv")
+    table = pd.read_csv(tiny_run / TINY["results_dir"] / "tables" / "digits.csv")
     # ucb also reports the best fixed threshold in hindsight, as the row after its own
     assert list(table["policy"]) == [*POLICIES[:6], "ucb · best fixed in hindsight", "oracle"]
     assert (table["n_seeds"] == 2).all()
@@ -62,10 +62,10 @@ def test_dag_writes_tables_with_one_row_per_policy(tiny_run):
     assert (table["layer_speedup_mean"] >= 1.0 - 1e-9).all()
     oracle = table.set_index("policy").loc["oracle"]
     assert oracle["metric_mean"] >= final["metric_mean"]  # the oracle exits early only where it is right
-    markdown = (tiny_run / "results" / "tables" / "digits.md").read_text()
+    markdown = (tiny_run / TINY["results_dir"] / "tables" / "digits.md").read_text()
     assert "±" in markdown and all(policy in markdown for policy in POLICIES)
     for suffix in (".html", ".png"):
-        assert (tiny_run / "results" / "plots" / f"digits{suffix}").stat().st_size > 1000
+        assert (tiny_run / TINY["results_dir"] / "plots" / f"digits{suffix}").stat().st_size > 1000
 
 
 @pytest.mark.slow
@@ -83,7 +83,7 @@ def job_stats(log: str) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_single_cell_rerun_rebuilds_only_that_cell(tiny_run):
-    cell = tiny_run / "results" / "runs" / "digits" / "mlp" / "joint" / "seed1" / "policies" / "patience" / "test.json"
+    cell = tiny_run / TINY["results_dir"] / "runs" / "digits" / "mlp" / "joint" / "seed1" / "policies" / "patience" / "test.json"
     before = cell.read_text()
     cell.unlink()
     result = snakemake(tiny_run, str(cell.relative_to(tiny_run)))
@@ -93,7 +93,7 @@ def test_single_cell_rerun_rebuilds_only_that_cell(tiny_run):
 
 @pytest.mark.slow
 def test_report_renders_offline(tiny_run):
-    report = tiny_run / "results" / "report.html"
+    report = tiny_run / TINY["results_dir"] / "report.html"
     snakemake(tiny_run, "--report", str(report))
     html = report.read_text(errors="replace")
     assert "digits" in html and len(html) > 10_000
@@ -109,6 +109,15 @@ def test_bad_config_stops_the_workflow_with_a_clear_message(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("results_dir", ["$(touch pwned)", "out; touch pwned", "`touch pwned`", "", "-rf"])
+def test_hostile_results_dir_is_rejected_and_nothing_runs(tmp_path, results_dir):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({**TINY, "results_dir": results_dir}, sort_keys=False))
+    result = snakemake(tmp_path, check=False)
+    assert result.returncode != 0
+    assert "field 'results_dir'" in result.stdout + result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name != ".snakemake") == ["config.yaml"]
+
+
 @pytest.mark.parametrize(
     "config_file", sorted(str(p.relative_to(REPO)) for p in (REPO / "config").rglob("*.yaml")), ids=str
 )
@@ -118,3 +127,8 @@ def test_every_shipped_config_builds_its_dag(tmp_path, config_file):
     result = snakemake(tmp_path, "-n")
     stats = job_stats(result.stdout + result.stderr)
     assert stats["train"] >= 1 and stats["fit"] >= stats["train"] and stats["aggregate"] >= 1
+    if config_file == "config/paper/cpu-reproduction.yaml":
+        # SST-2 × 2 strategies, CoLA, RTE, MNIST × 2 sizes, 3 seeds; 20 policies on every run, `lte` on `alternating`
+        assert stats["train"] == 18 and stats["fit"] == 18 * 20 + 3 and stats["aggregate"] == 4
+    if config_file == "config/config.yaml":
+        assert stats["aggregate"] == 3  # digits, synth-sentiment and the shipped UCI sentences

@@ -1,25 +1,31 @@
 """Load and validate a configuration, and expand it into the grid of runs and policy cells.
 
-The JSON schema (workflow/schemas/config.schema.yaml) fixes the structure and the valid names; this module
-turns its errors into one clear message naming the file, the field and the allowed values, fills in the
-defaults and checks what a schema cannot (cross references, duplicated runs)."""
+The JSON schema (config.schema.yaml, package data) fixes the structure; every name and option is checked
+against the catalogue (`eebench.catalogue`): tasks, backbones, strategies and policies with their options, and the
+config's own sections (training, policy_fit, latency, results_dir). Each mistake is one message naming the
+file, the field, the value and what is allowed. Torch-free, so Snakemake checks the whole config in milliseconds
+when it starts."""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import functools
+from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
+from . import catalogue, layout
+from .catalogue import OptionError, check_options, check_value, number_list, path
 from .errors import ConfigError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-
-# Policies that read per-exit outputs only some strategies train (BERxiT's learning-to-exit heads), by policy id.
-# Kept here, torch-free, because the DAG is built from it; a test checks it against the training registry.
-POLICY_NEEDS_STRATEGY = {"lte": {"alternating"}}
+SCHEMA_RESOURCE = "config.schema.yaml"
+RESULTS_DIR = path("folder that receives every output", default="results")
+BATCH_SIZES = number_list("batch sizes of the real early-exit timing", default=[1, 32], integers=True, minimum=1)
+# Component sections of the config: section -> catalogue kind.
+SECTIONS = {"tasks": "task", "backbones": "backbone", "strategies": "strategy"}
 
 
 @dataclass(frozen=True)
@@ -33,39 +39,98 @@ class Run:
 
     @property
     def path(self) -> str:
-        return f"{self.task}/{self.backbone}/{self.strategy}/seed{self.seed}"
+        """The run's folder relative to `results_dir/runs`."""
+        return layout.RUN.format(**asdict(self)).removeprefix("runs/")
 
 
-def load_schema(path: Path = SCHEMA_PATH) -> dict:
-    return yaml.safe_load(Path(path).read_text())
+def load_schema() -> dict:
+    return yaml.safe_load(resources.files("eebench").joinpath(SCHEMA_RESOURCE).read_text())
 
 
-def load_config(path: str | Path, schema_path: Path = SCHEMA_PATH) -> dict:
+@functools.cache
+def _schema_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema())
+
+
+def load_config(path: str | Path) -> dict:
     """Read a YAML config file and return it validated, with defaults filled in."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"'{p}': config file not found")
+    return validate_config(read_yaml_strict(p), source=str(p))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping (YAML itself keeps the last, silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"'{self.name}', line {line}, key {key!r}: given twice (first at line {seen[key]}); keep one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml_strict(path: str | Path) -> Any:
+    """Parse a YAML config file; invalid YAML and duplicated keys are one ConfigError naming the file."""
+    p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text())
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"'{p}': not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    loader = _StrictLoader(text)
+    loader.name = str(p)
+    try:
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ConfigError(f"'{p}': not valid YAML ({exc})") from None
-    return validate_config(raw, source=str(p), schema_path=schema_path)
+    finally:
+        loader.dispose()
 
 
-def validate_config(config: Any, source: str = "config", schema_path: Path = SCHEMA_PATH) -> dict:
-    """Validate `config` against the schema and the cross-field rules; return a copy with defaults."""
-    import jsonschema
-
+def validate_config(config: Any, source: str = "config", files: Sequence[str | Path] = ()) -> dict:
+    """Validate `config` against the schema's structure and the catalogue; return a copy with defaults. `files`
+    are the YAML files it was read from (Snakemake's configfiles): re-read strictly, so a duplicated key is an
+    error."""
+    for file in files:
+        read_yaml_strict(file)
     if not isinstance(config, dict):
         raise ConfigError(f"'{source}': the config must be a mapping of keys to values, got {type(config).__name__}")
-    schema = load_schema(schema_path)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(_schema_validator().iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         raise ConfigError(_describe_schema_error(errors[0], source))
-    result = _with_defaults(config, schema)
-    _check_cross_references(result, source, valid_policies=schema["$defs"]["policy"]["enum"])
+    result = copy.deepcopy(config)
+    for section in ("tasks", "backbones", "strategies", "training"):
+        result.setdefault(section, {})
+    try:
+        _check_catalogue(result)
+        _check_runs(result)
+    except _FieldError as error:
+        raise ConfigError(f"'{source}', field '{error.field}': {error.message}") from None
     return result
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _checked(field: str, check, *args):
+    """`check(*args)` with its ConfigError reported at `field` (at `field.KEY` for a bad option KEY)."""
+    try:
+        return check(*args)
+    except OptionError as error:
+        raise _FieldError(field if error.key is None else f"{field}.{error.key}", error.detail) from None
+    except ConfigError as error:
+        raise _FieldError(field, str(error)) from None
 
 
 def _field_name(path) -> str:
@@ -77,15 +142,9 @@ def _field_name(path) -> str:
 
 def _describe_schema_error(error, source: str) -> str:
     field = _field_name(error.absolute_path)
-    if error.validator == "enum":
-        allowed = ", ".join(map(str, error.validator_value))
-        return f"'{source}', field '{field}': unknown value {error.instance!r}; valid names: {allowed}"
     if error.validator == "propertyNames":
-        # the offending key is reported by the nested error; name it and list the valid keys
         sub = error.context[0] if error.context else error
-        allowed = sub.validator_value if sub.validator == "enum" else None
-        valid = f"; valid names: {', '.join(map(str, allowed))}" if allowed else f" ({sub.message})"
-        return f"'{source}', field '{field}': unknown key {sub.instance!r}{valid}"
+        return f"'{source}', field '{field}': invalid key {sub.instance!r} ({sub.message})"
     if error.validator == "additionalProperties" and error.validator_value is False:
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         return f"'{source}', field '{field}': {error.message}; allowed keys: {allowed}"
@@ -94,63 +153,66 @@ def _describe_schema_error(error, source: str) -> str:
     return f"'{source}', field '{field}': {error.message}"
 
 
-def _with_defaults(config: dict, schema: dict) -> dict:
-    result = copy.deepcopy(config)
-    for key, prop in schema["properties"].items():
-        if key not in result and "default" in prop:
-            result[key] = copy.deepcopy(prop["default"])
-        if prop.get("type") == "object" and isinstance(result.get(key), dict):
-            for sub_key, sub_prop in prop.get("properties", {}).items():
-                if sub_key not in result[key] and "default" in sub_prop:
-                    result[key][sub_key] = copy.deepcopy(sub_prop["default"])
-    return result
+def _check_catalogue(config: dict) -> None:
+    """Every name and option against the catalogue; fills in the defaults of the config's own sections."""
+    config["results_dir"] = _checked("results_dir", check_value, RESULTS_DIR,
+                                     config.get("results_dir", RESULTS_DIR.default), "results_dir")
+    for index, experiment in enumerate(config["experiments"]):
+        where = f"experiments[{index}]"
+        _checked(f"{where}.task", catalogue.get, "task", experiment["task"])
+        for kind, key in (("backbone", "backbones"), ("strategy", "strategies")):
+            for position, name in enumerate(experiment[key]):
+                _checked(f"{where}.{key}[{position}]", catalogue.get, kind, name)
+        _checked(f"{where}.training", _check_training, experiment.get("training"))
+    for section, kind in SECTIONS.items():
+        for name, options in config[section].items():
+            component = _checked(f"{section}.{name}", catalogue.get, kind, name)
+            _checked(f"{section}.{name}", component.check, options)
+    for name in config["backbones"]:
+        _checked(f"backbones.{name}", _check_backbone, name, config["backbones"][name])
+    _checked("training", _check_training, config["training"])
+    for name in config["policies"]:
+        method = policy_method(config, name)
+        field = f"policies.{name}" + (".method" if "method" in config["policies"][name] else "")
+        _checked(field, catalogue.get, "policy", method)
+        _checked(f"policies.{name}", catalogue.get("policy", method).check, policy_params(config, name))
+    from .policies.base import FIT_OPTIONS
+
+    config["policy_fit"] = _checked("policy_fit", check_options, FIT_OPTIONS, config.get("policy_fit"), "policy_fit")
+    latency = {"policies": [], **config.get("latency", {})}
+    unknown = [name for name in latency["policies"] if name not in config["policies"]]
+    if unknown:
+        raise _FieldError("latency.policies", f"{unknown} are not configured policies; valid names: "
+                                              f"{', '.join(config['policies'])}")
+    latency["batch_sizes"] = _checked("latency.batch_sizes", check_value, BATCH_SIZES,
+                                      latency.get("batch_sizes", BATCH_SIZES.default), "batch_sizes")
+    config["latency"] = latency
 
 
-def _check_cross_references(config: dict, source: str, valid_policies: list[str]) -> None:
-    for name, options in config["policies"].items():
-        if "method" not in options and name not in valid_policies:
-            raise ConfigError(
-                f"'{source}', field 'policies.{name}': {name!r} is not a policy id, so it needs a 'method' key; "
-                f"valid policy ids: {', '.join(valid_policies)}"
-            )
+def _check_training(options: dict | None) -> None:
+    from .training.options import TRAINING_OPTIONS
+
+    check_options(TRAINING_OPTIONS, options, "training")
+
+
+def _check_backbone(name: str, options: dict) -> None:
+    from .models.backbones import backbone_options
+
+    backbone_options(name, options)
+
+
+def _check_runs(config: dict) -> None:
     seen: dict[tuple, int] = {}
     for index, experiment in enumerate(config["experiments"]):
         for backbone in experiment["backbones"]:
             for strategy in experiment["strategies"]:
                 key = (experiment["task"], backbone, strategy)
                 if key in seen:
-                    raise ConfigError(
-                        f"'{source}', field 'experiments[{index}]': task {key[0]!r} with backbone {backbone!r} and "
-                        f"strategy {strategy!r} is already trained by experiments[{seen[key]}]; each run may appear once"
+                    raise _FieldError(
+                        f"experiments[{index}]", f"task {key[0]!r} with backbone {backbone!r} and strategy "
+                        f"{strategy!r} is already trained by experiments[{seen[key]}]; each run may appear once"
                     )
                 seen[key] = index
-    _check_component_options(config, source)
-    unknown = [name for name in config["latency"]["policies"] if name not in config["policies"]]
-    if unknown:
-        raise ConfigError(
-            f"'{source}', field 'latency.policies': {unknown} are not configured policies; "
-            f"valid names: {', '.join(config['policies'])}"
-        )
-
-
-def _check_component_options(config: dict, source: str) -> None:
-    """Policy parameters and task options are checked by the (NumPy-only) libraries themselves, at start, so a typo
-    fails before hours of training rather than in the cell that uses it. Backbone and strategy options are checked
-    by `train` (their registries import torch)."""
-    from .policies import make_policy
-    from .tasks import get_task
-    from .tasks.options import resolve_options
-
-    for name in config["policies"]:
-        try:
-            make_policy(policy_method(config, name), **policy_params(config, name))
-        except ConfigError as error:
-            raise ConfigError(f"'{source}', field 'policies.{name}': {error}") from None
-    for task, options in config.get("tasks", {}).items():
-        try:
-            resolve_options(task, get_task(task).options, options)
-        except ConfigError as error:
-            raise ConfigError(f"'{source}', field 'tasks.{task}': {error}") from None
 
 
 def runs(config: dict) -> list[Run]:
@@ -176,10 +238,25 @@ def training_options(config: dict, task: str, backbone: str, strategy: str) -> d
     return {**config.get("training", {}), **experiment_of(config, task, backbone, strategy).get("training", {})}
 
 
-def policy_applies(config: dict, name: str, strategy: str) -> bool:
-    """Whether policy `name` can run on models trained with `strategy` (e.g. `lte` needs BERxiT's heads)."""
-    needed = POLICY_NEEDS_STRATEGY.get(policy_method(config, name))
-    return needed is None or strategy in needed
+def skip_reason(config: dict, name: str, run: Run) -> str | None:
+    """Why policy `name` is left out of `run`'s cells (e.g. a probability rule on a regression task), or None."""
+    return catalogue.policy_skip_reason(policy_method(config, name), run.task, run.strategy)
+
+
+def cells(config: dict, runs_: list[Run]) -> list[tuple[Run, str]]:
+    """The (run, policy name) cells of the grid: every configured policy that applies to the run."""
+    return [(run, name) for run in runs_ for name in config["policies"] if skip_reason(config, name, run) is None]
+
+
+def skipped_cells(config: dict, task: str) -> list[dict[str, str]]:
+    """The policies left out of `task`'s grid, one row per backbone × strategy × policy, with the reason."""
+    rows = {}
+    for run in runs(config):
+        for name in config["policies"]:
+            reason = skip_reason(config, name, run) if run.task == task else None
+            if reason:
+                rows[(run.backbone, run.strategy, name)] = reason
+    return [{"backbone": b, "strategy": s, "policy": p, "reason": r} for (b, s, p), r in rows.items()]
 
 
 def policy_method(config: dict, name: str) -> str:

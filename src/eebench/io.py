@@ -20,10 +20,19 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def give_usual_permissions(path: Path) -> None:
+    """mkstemp and mkdtemp create owner-only files and folders; give them what the umask normally gives."""
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     target = Path(path)
+    if target.is_dir():
+        from .errors import DataError
+
+        raise DataError(f"'{target}': is a folder; expected the path of a file to write")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent)
     os.close(fd)
@@ -31,7 +40,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     try:
         yield tmp
         if tmp.exists():
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
+            give_usual_permissions(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -61,6 +70,6 @@ def read_json(path: str | os.PathLike) -> Any:
     if not p.is_file():
         raise DataError(f"'{p}': file not found")
     try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"'{p}': not valid JSON ({exc})") from None

@@ -1,57 +1,46 @@
+# Each task's report section (category = the task); the numbers order its subsections, leaderboard first.
+def task_report(path, caption, subsection):
+    return report(path, caption=f"../report/{caption}.rst", category="{task}", subcategory=subsection)
+
+
 rule aggregate:
     input:
-        data=DATA,
-        tests=lambda w: run_files(w.task, "policies/{policy}/test.json"),
-        curves=lambda w: run_files(w.task, "policies/{policy}/curve.csv"),
-        checks=lambda w: [f"{RESULTS}/runs/{run.path}/checks.json" for run in runs_of(w.task)],
-        models=lambda w: [f"{RESULTS}/runs/{run.path}/model" for run in runs_of(w.task)],
-        latency=lambda w: latency_outputs(w.task),
+        data=results(layout.DATA),
+        tests=lambda w: cell_files(w.task, layout.TEST),
+        curves=lambda w: cell_files(w.task, layout.CURVE),
+        checks=lambda w: run_files(w.task, layout.CHECKS),
+        models=lambda w: run_files(w.task, layout.MODEL),
+        latency=lambda w: cell_files(w.task, layout.LATENCY, config["latency"]["policies"]),
     output:
-        table=report(
-            RESULTS + "/tables/{task}.csv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{task}",
-        ),
-        markdown=RESULTS + "/tables/{task}.md",
-        data=report(
-            RESULTS + "/tables/{task}_data.csv",
-            caption="../report/data.rst",
-            category="Data",
-            subcategory="{task}",
-        ),
-        checks=report(
-            RESULTS + "/tables/{task}_checks.csv",
-            caption="../report/checks.rst",
-            category="Checks",
-            subcategory="{task}",
-        ),
-        chart=report(
-            RESULTS + "/plots/{task}.html",
-            caption="../report/chart.rst",
-            category="Speed-up vs metric",
-            subcategory="{task}",
-        ),
-        image=report(
-            RESULTS + "/plots/{task}.png",
-            caption="../report/chart.rst",
-            category="Speed-up vs metric",
-            subcategory="{task}",
-        ),
-        training=report(
-            RESULTS + "/plots/{task}_training.html",
-            caption="../report/training.rst",
-            category="Training",
-            subcategory="{task}",
-        ),
-        training_image=RESULTS + "/plots/{task}_training.png",
-        latency=report(
-            RESULTS + "/tables/{task}_latency.csv",
-            caption="../report/latency.rst",
-            category="Latency",
-            subcategory="{task}",
-        ),
+        leaderboard=task_report(results(layout.TABLES["leaderboard"]), "leaderboard", "1. Leaderboard"),
+        leaderboard_table=task_report(results(layout.TABLES["leaderboard_table"]), "leaderboard", "1. Leaderboard"),
+        leaderboard_markdown=results(layout.TABLES["leaderboard_markdown"]),
+        chart=task_report(results(layout.PLOTS["chart"]), "chart", "2. Speed-up vs metric"),
+        image=results(layout.PLOTS["image"]),
+        exits=task_report(results(layout.PLOTS["exits"]), "exits", "3. Exit layers"),
+        exits_image=results(layout.PLOTS["exits_image"]),
+        errors=task_report(results(layout.PLOTS["errors"]), "errors", "4. Checks"),
+        errors_image=results(layout.PLOTS["errors_image"]),
+        reliability=task_report(results(layout.PLOTS["reliability"]), "reliability", "4. Checks"),
+        reliability_image=results(layout.PLOTS["reliability_image"]),
+        categories=task_report(results(layout.PLOTS["categories"]), "categories", "4. Checks"),
+        categories_image=results(layout.PLOTS["categories_image"]),
+        pcee=task_report(results(layout.PLOTS["pcee"]), "pcee", "4. Checks"),
+        pcee_image=results(layout.PLOTS["pcee_image"]),
+        checks=task_report(results(layout.TABLES["checks"]), "checks", "4. Checks"),
+        table=task_report(results(layout.TABLES["table"]), "table", "5. Tables"),
+        markdown=results(layout.TABLES["markdown"]),
+        data=task_report(results(layout.TABLES["data"]), "data", "6. Data"),
+        training=task_report(results(layout.PLOTS["training"]), "training", "7. Training"),
+        training_image=results(layout.PLOTS["training_image"]),
+        latency=task_report(results(layout.TABLES["latency"]), "latency", "8. Latency"),
+    params:
+        policies=POLICIES,
+        skipped=lambda w: as_json(skipped_cells(config, w.task)),
+        results=RESULTS,
+        tolerance=config["policy_fit"]["tolerance"],
     shell:
-        "eebench aggregate --task {wildcards.task} --policies {POLICIES} --tests {input.tests} --curves {input.curves}"
-        " --checks {input.checks} --models {input.models} --data {input.data} --latency {input.latency}"
-        " --out {RESULTS}"
+        "eebench aggregate --task {wildcards.task:q} --policies {params.policies:q} --tests {input.tests:q}"
+        " --curves {input.curves:q} --checks {input.checks:q} --models {input.models:q} --data {input.data:q}"
+        " --latency {input.latency:q} --skipped {params.skipped:q} --tolerance {params.tolerance}"
+        " --out {params.results:q}"

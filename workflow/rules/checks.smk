@@ -1,9 +1,9 @@
 rule check:
     input:
-        val=RUN + "/exits/val.npz",
-        test=RUN + "/exits/test.npz",
-        data=DATA,
+        val=results(layout.EXITS.replace("{split}", "val")),
+        test=results(layout.EXITS.replace("{split}", "test")),
+        data=results(layout.DATA),
     output:
-        RUN + "/checks.json",
+        results(layout.CHECKS),
     shell:
-        "eebench check --val {input.val} --test {input.test} --data {input.data} --out {output}"
+        "eebench check --val {input.val:q} --test {input.test:q} --data {input.data:q} --out {output:q}"

@@ -1,22 +1,17 @@
-# Config validation and the grid. Logic lives in eebench.config; this file only names paths.
+# Config validation and the grid. Logic lives in eebench.config, paths in eebench.layout; this file names them.
 import json
-import shlex
 
 from snakemake.exceptions import WorkflowError
 
-from eebench.config import (
-    policy_applies,
-    policy_method,
-    policy_params,
-    runs,
-    training_options,
-    validate_config,
-)
+from eebench import layout
+from eebench.config import cells, policy_method, policy_params, runs, skipped_cells, training_options, validate_config
 from eebench.errors import EEBenchError
 from eebench.tasks import get_task
 
 try:
-    _validated = validate_config(config, source=" + ".join(map(str, workflow.configfiles)) or "config")
+    _validated = validate_config(
+        config, source=" + ".join(map(str, workflow.configfiles)) or "config", files=workflow.configfiles
+    )
 except EEBenchError as error:
     raise WorkflowError(f"invalid configuration: {error}") from None
 config.clear()
@@ -25,8 +20,11 @@ config.update(_validated)
 RESULTS = config["results_dir"]
 RUNS = runs(config)
 POLICIES = list(config["policies"])
-RUN = RESULTS + "/runs/{task}/{backbone}/{strategy}/seed{seed}"
-DATA = RESULTS + "/data/{task}"
+
+
+def results(template: str) -> str:
+    """A layout template (eebench.layout) under the results folder, wildcards left in."""
+    return layout.under(RESULTS, template)
 
 
 wildcard_constraints:
@@ -38,9 +36,9 @@ wildcard_constraints:
     split=r"val|test",
 
 
-def as_arg(value) -> str:
-    """A config value as one shell word of JSON (sorted keys, so the params stay stable between runs)."""
-    return shlex.quote(json.dumps(value, sort_keys=True))
+def as_json(value) -> str:
+    """A config value as JSON (sorted keys, so the params stay stable between runs); rules quote it with :q."""
+    return json.dumps(value, sort_keys=True)
 
 
 def task_metric(wildcards) -> str:
@@ -52,12 +50,16 @@ def runs_of(task: str) -> list:
 
 
 def run_files(task: str, template: str) -> list[str]:
-    """`template` (relative to a run folder) for every run of `task` and every policy that applies to it."""
+    """A layout template for every run of `task`."""
+    return [results(template.format(**vars(run))) for run in runs_of(task)]
+
+
+def cell_files(task: str, template: str, policies=None) -> list[str]:
+    """A cell template for every run of `task` and every policy (of `policies`) that applies to the run."""
     return [
-        f"{RESULTS}/runs/{run.path}/{template}".format(policy=policy)
-        for run in runs_of(task)
-        for policy in POLICIES
-        if policy_applies(config, policy, run.strategy)
+        results(template.format(**vars(run), policy=policy))
+        for run, policy in cells(config, runs_of(task))
+        if policies is None or policy in policies
     ]
 
 
@@ -65,27 +67,8 @@ def tasks() -> list[str]:
     return list(dict.fromkeys(run.task for run in RUNS))
 
 
-def latency_outputs(task: str) -> list[str]:
-    """The real early-exit timings of `task`'s runs for the policies named in config latency.policies."""
-    return [
-        f"{RESULTS}/runs/{run.path}/policies/{policy}/latency.json"
-        for run in runs_of(task)
-        for policy in config["latency"]["policies"]
-        if policy_applies(config, policy, run.strategy)
-    ]
-
-
 def targets() -> list[str]:
     """Everything `all` builds: the tables and charts of every task (which gather every other output)."""
     return [
-        f"{RESULTS}/{kind}/{task}{suffix}"
-        for task in tasks()
-        for kind, suffix in [
-            ("tables", ".csv"),
-            ("tables", ".md"),
-            ("plots", ".html"),
-            ("plots", ".png"),
-            ("plots", "_training.png"),
-            ("tables", "_latency.csv"),
-        ]
+        results(layout.aggregate_outputs(task)[name]) for task in tasks() for name in layout.TARGETS
     ]

@@ -1,14 +1,17 @@
-# Real early-exit inference: stop computing layers once a sample exits, timed at bs 1 and batched.
+# Real early-exit inference: stop computing layers once a sample exits, timed at the configured batch sizes.
 
 
 rule latency:
     input:
-        model=RUN + "/model",
-        data=DATA,
-        fit=RUN + "/policies/{policy}/fit.json",
+        model=results(layout.MODEL),
+        data=results(layout.DATA),
+        fit=results(layout.FIT),
     output:
-        RUN + "/policies/{policy}/latency.json",
+        results(layout.LATENCY),
+    params:
+        batch_sizes=config["latency"]["batch_sizes"],
     log:
-        RESULTS + "/logs/latency/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
+        results(layout.log("latency", "/{policy}.log")),
     shell:
-        "eebench latency --model {input.model} --data {input.data} --fit {input.fit} --out {output} 2>&1 | tee {log}"
+        "eebench latency --model {input.model:q} --data {input.data:q} --fit {input.fit:q}"
+        " --batch-sizes {params.batch_sizes} --out {output:q} 2>&1 | tee {log:q}"

@@ -3,44 +3,44 @@
 
 rule fit:
     input:
-        val=RUN + "/exits/val.npz",
-        costs=RUN + "/costs.json",
+        val=results(layout.EXITS.replace("{split}", "val")),
+        costs=results(layout.COSTS),
     output:
-        RUN + "/policies/{policy}/fit.json",
+        results(layout.FIT),
     params:
         method=lambda w: policy_method(config, w.policy),
-        params=lambda w: as_arg(policy_params(config, w.policy)),
+        params=lambda w: as_json(policy_params(config, w.policy)),
         metric=task_metric,
         tolerance=config["policy_fit"]["tolerance"],
     shell:
-        "eebench fit --val {input.val} --costs {input.costs} --policy {params.method} --params {params.params}"
-        " --metric {params.metric} --tolerance {params.tolerance} --out {output}"
+        "eebench fit --val {input.val:q} --costs {input.costs:q} --policy {params.method:q} --params {params.params:q}"
+        " --metric {params.metric} --tolerance {params.tolerance} --out {output:q}"
 
 
 rule evaluate:
     input:
-        fit=RUN + "/policies/{policy}/fit.json",
-        test=RUN + "/exits/test.npz",
-        costs=RUN + "/costs.json",
+        fit=results(layout.FIT),
+        test=results(layout.EXITS.replace("{split}", "test")),
+        costs=results(layout.COSTS),
     output:
-        RUN + "/policies/{policy}/test.json",
+        results(layout.TEST),
     params:
         metric=task_metric,
     shell:
-        "eebench evaluate --fit {input.fit} --test {input.test} --costs {input.costs}"
-        " --metric {params.metric} --out {output}"
+        "eebench evaluate --fit {input.fit:q} --test {input.test:q} --costs {input.costs:q}"
+        " --metric {params.metric} --out {output:q}"
 
 
 rule curve:
     input:
-        fit=RUN + "/policies/{policy}/fit.json",
-        test=RUN + "/exits/test.npz",
-        costs=RUN + "/costs.json",
+        fit=results(layout.FIT),
+        test=results(layout.EXITS.replace("{split}", "test")),
+        costs=results(layout.COSTS),
     output:
-        RUN + "/policies/{policy}/curve.csv",
+        results(layout.CURVE),
     params:
         metric=task_metric,
         points=config["policy_fit"]["curve_points"],
     shell:
-        "eebench curve --fit {input.fit} --test {input.test} --costs {input.costs}"
-        " --metric {params.metric} --points {params.points} --out {output}"
+        "eebench curve --fit {input.fit:q} --test {input.test:q} --costs {input.costs:q}"
+        " --metric {params.metric} --points {params.points} --out {output:q}"

@@ -1,23 +1,23 @@
 rule predict:
     input:
-        model=RUN + "/model",
-        data=DATA,
+        model=results(layout.MODEL),
+        data=results(layout.DATA),
     output:
-        RUN + "/exits/{split}.npz",
+        results(layout.EXITS),
     log:
-        RESULTS + "/logs/predict/{task}/{backbone}/{strategy}/seed{seed}/{split}.log",
+        results(layout.log("predict", "/{split}.log")),
     shell:
-        "eebench predict --model {input.model} --data {input.data} --split {wildcards.split}"
-        " --out {output} 2>&1 | tee {log}"
+        "eebench predict --model {input.model:q} --data {input.data:q} --split {wildcards.split}"
+        " --out {output:q} 2>&1 | tee {log:q}"
 
 
 rule costs:
     input:
-        model=RUN + "/model",
-        data=DATA,
+        model=results(layout.MODEL),
+        data=results(layout.DATA),
     output:
-        RUN + "/costs.json",
+        results(layout.COSTS),
     log:
-        RESULTS + "/logs/costs/{task}/{backbone}/{strategy}/seed{seed}.log",
+        results(layout.log("costs", ".log")),
     shell:
-        "eebench costs --model {input.model} --data {input.data} --out {output} 2>&1 | tee {log}"
+        "eebench costs --model {input.model:q} --data {input.data:q} --out {output:q} 2>&1 | tee {log:q}"

@@ -1,9 +1,9 @@
 rule prepare:
     output:
-        directory(DATA),
+        directory(results(layout.DATA)),
     params:
-        options=lambda w: as_arg(config["tasks"].get(w.task, {})),
+        options=lambda w: as_json(config["tasks"].get(w.task, {})),
     log:
-        RESULTS + "/logs/prepare/{task}.log",
+        results(layout.PREPARE_LOG),
     shell:
-        "eebench prepare --task {wildcards.task} --options {params.options} --out {output} 2>&1 | tee {log}"
+        "eebench prepare --task {wildcards.task:q} --options {params.options:q} --out {output:q} 2>&1 | tee {log:q}"

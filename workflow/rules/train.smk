@@ -1,16 +1,16 @@
 rule train:
     input:
-        data=DATA,
+        data=results(layout.DATA),
     output:
-        model=directory(RUN + "/model"),
+        model=directory(results(layout.MODEL)),
     params:
-        backbone_options=lambda w: as_arg(config["backbones"].get(w.backbone, {})),
-        strategy_options=lambda w: as_arg(config["strategies"].get(w.strategy, {})),
-        training=lambda w: as_arg(training_options(config, w.task, w.backbone, w.strategy)),
+        backbone_options=lambda w: as_json(config["backbones"].get(w.backbone, {})),
+        strategy_options=lambda w: as_json(config["strategies"].get(w.strategy, {})),
+        training=lambda w: as_json(training_options(config, w.task, w.backbone, w.strategy)),
     log:
-        RESULTS + "/logs/train/{task}/{backbone}/{strategy}/seed{seed}.log",
+        results(layout.log("train", ".log")),
     shell:
-        "eebench train --data {input.data} --backbone {wildcards.backbone}"
-        " --backbone-options {params.backbone_options} --strategy {wildcards.strategy}"
-        " --strategy-options {params.strategy_options} --training {params.training}"
-        " --seed {wildcards.seed} --out {output.model} 2>&1 | tee {log}"
+        "eebench train --data {input.data:q} --backbone {wildcards.backbone:q}"
+        " --backbone-options {params.backbone_options:q} --strategy {wildcards.strategy:q}"
+        " --strategy-options {params.strategy_options:q} --training {params.training:q}"
+        " --seed {wildcards.seed} --out {output.model:q} 2>&1 | tee {log:q}"

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..exits import ExitOutputs
+from ..exits import DOMAIN_FIELD, ExitOutputs
 from ..models import ModelBundle, load_model
+from ..models.storage import check_model_fits_data
 from ..models.inputs import EncodedSplit
 from ..models.runtime import progress_bar, select_device, threads_for
 
@@ -16,17 +17,20 @@ PREDICT_BATCH_SIZE = 64
 
 
 def predict_split(model_dir: Path, data_dir: Path, split: str, out_path: Path) -> None:
-    """Write `out_path` (exits npz): logits [N, L, C], labels, sample_ids, and `lte_scores` [N, L] for models with
-    learning-to-exit heads (the `alternating` strategy)."""
+    """Write `out_path` (exits npz): logits [N, L, C], labels, sample_ids, `lte_scores` [N, L] for models with
+    learning-to-exit heads (the `alternating` strategy) and `domain` [N] when the split's samples record one."""
     from ..tasks import load_split
 
     bundle = load_model(model_dir)
     bundle.model.to(select_device("auto"))
     data = load_split(data_dir, split)
+    check_model_fits_data(bundle.record, model_dir, data_dir, data)
     encoded = bundle.encoder.encode(data.inputs, source=f"{data_dir}/{split}")
     with threads_for(bundle.record["family"]):
         logits, lte = all_exit_outputs(bundle, encoded, desc=f"predict {split}")
     extras = {"lte_scores": lte} if lte is not None else {}
+    if "domain" in data.meta:  # tasks with several test domains: evaluate reports each one (DOMAIN_FIELD)
+        extras[DOMAIN_FIELD] = np.asarray(data.meta["domain"]).astype(str)
     ExitOutputs(logits=logits, labels=np.asarray(data.labels), sample_ids=np.asarray(data.sample_ids), extras=extras).save(out_path)
 
 

@@ -1,15 +1,21 @@
-"""Per-run checks of early exiting's assumptions (checks.json).
+"""Per-run checks of early exiting's assumptions: the metric parts of checks.json (the check stage,
+`eebench.policies.checks`, adds the checks that run policies) and `checks_row`, how the aggregate reads a
+checks.json, classification or regression.
 
-- Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption);
-  for regression the mean absolute error plays that part.
-- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins).
+- Error rate of every exit on val and test, and whether it falls monotonically with depth (BEEM's assumption):
+  every rise from exit i to i+1 is listed with its size, and counts against monotonicity only when it is
+  significant: the two exits are judged on the same samples, so the test is McNemar's exact binomial test on the
+  samples whose correctness changes (b right → wrong, c wrong → right; under "no rise" b ~ Binomial(b + c, 1/2)),
+  one-sided at level RISE_LEVEL. A one-sample rise on a small split is reported, not flagged. For regression the
+  mean absolute error plays that part, and every rise counts (no paired binomial test applies).
+- Degenerate exits: one class predicted for >= 95 % of the samples (val and test).
+- Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins); the check stage adds it after
+  temperature scaling too (`policies.checks`, `calibration_scaled`), one temperature per exit fitted on val.
 - The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
   >= CONFIDENT: *confident* (that exit is right), *fake-confident* (it is wrong), *confused* (no early exit is
   that confident); with their shares.
 - Overthinking: some earlier exit is right while the final exit is wrong.
-- PCEE's promise: for each accuracy target δ, fit `pcee` on val and report whether test accuracy >= δ.
-- If ``data_dir/test.jsonl`` carries a ``difficulty`` per sample: the mean exit layer of `oracle` and of `maxprob`
-  (fitted on val within a 0.01 accuracy tolerance) per difficulty level.
+- `read_difficulty`: the designed difficulty per test sample, when ``test.jsonl`` carries one.
 """
 
 from __future__ import annotations
@@ -21,14 +27,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..exits import ExitOutputs, load_exit_outputs
-from ..io import write_json
-from ..policies import make_policy, simulate
-from ..policies.base import layer_predictions, max_probability
+from ..exits import ExitOutputs, layer_predictions, max_probability
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
-PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
+RISE_LEVEL = 0.05
+DEGENERATE_SHARE = 0.95  # an exit predicting one class for this share of the samples is flagged
 
 
 def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
@@ -36,15 +40,53 @@ def exit_errors(outputs: ExitOutputs) -> dict[str, Any]:
     if outputs.n_classes == 1:
         errors = np.abs(preds - outputs.labels[:, None]).mean(axis=0)
         name = "mean_absolute_error"
+        rises = [{"exit": i + 2, "size": float(errors[i + 1] - errors[i]), "significant": True}
+                 for i in np.flatnonzero(np.diff(errors) > 0)]
     else:
-        errors = (preds != outputs.labels[:, None]).mean(axis=0)
+        correct = preds == outputs.labels[:, None]
+        errors = 1 - correct.mean(axis=0)
         name = "error_rate"
-    rises = [i + 2 for i in np.flatnonzero(np.diff(errors) > 0)]
-    return {name: errors.tolist(), "monotone_decreasing": not rises, "rises_at_exits": rises}
+        rises = [error_rise(correct[:, i], correct[:, i + 1], i + 2) for i in np.flatnonzero(np.diff(errors) > 0)]
+    flagged = [rise["exit"] for rise in rises if rise["significant"]]
+    return {name: errors.tolist(), "rises": rises, "monotone_decreasing": not flagged, "rises_at_exits": flagged}
 
 
-def calibration(outputs: ExitOutputs) -> dict[str, Any]:
-    confidence = max_probability(outputs.logits)
+def error_rise(correct_before: np.ndarray, correct_after: np.ndarray, exit_number: int) -> dict[str, Any]:
+    """A rise of the error rate from one exit to the next, with McNemar's exact one-sided p-value."""
+    from scipy.stats import binomtest
+
+    got_worse = int(np.sum(correct_before & ~correct_after))
+    got_better = int(np.sum(~correct_before & correct_after))
+    p_value = binomtest(got_worse, got_worse + got_better, 0.5, alternative="greater").pvalue
+    return {
+        "exit": exit_number,
+        "size": (got_worse - got_better) / len(correct_before),
+        "right_to_wrong": got_worse,
+        "wrong_to_right": got_better,
+        "p_value": float(p_value),
+        "significant": bool(p_value < RISE_LEVEL),
+    }
+
+
+def degenerate_exits(outputs: ExitOutputs, share: float = DEGENERATE_SHARE) -> dict[str, Any]:
+    """Exits that predict one class for at least `share` of the samples (they carry no signal, and every
+    early-exit figure read from them measures nothing): per exit, the most predicted class and its share."""
+    predictions = outputs.logits.argmax(axis=2)
+    counts = np.stack([np.bincount(predictions[:, l], minlength=outputs.n_classes) for l in range(outputs.n_exits)])
+    majority_share = counts.max(axis=1) / len(predictions)
+    return {
+        "threshold": share,
+        "majority_class": counts.argmax(axis=1).tolist(),
+        "majority_share": majority_share.tolist(),
+        "degenerate_exits": [l + 1 for l in np.flatnonzero(majority_share >= share)],
+    }
+
+
+def calibration(outputs: ExitOutputs, temperatures=None) -> dict[str, Any]:
+    """ECE and reliability diagram of every exit; with `temperatures` (one per exit), after dividing each exit's
+    logits by its temperature."""
+    logits = outputs.logits if temperatures is None else outputs.logits / np.asarray(temperatures)[None, :, None]
+    confidence = max_probability(logits)
     correct = outputs.logits.argmax(axis=2) == outputs.labels[:, None]
     return {
         "ece": [expected_calibration_error(confidence[:, l], correct[:, l]) for l in range(outputs.n_exits)],
@@ -73,16 +115,6 @@ def sample_categories(outputs: ExitOutputs) -> dict[str, Any]:
     }
 
 
-def pcee_targets(val: ExitOutputs, test: ExitOutputs) -> list[dict[str, Any]]:
-    rows = []
-    for delta in PCEE_TARGETS:
-        policy = make_policy("pcee", delta=delta).fit(val.logits, val.labels)
-        _, predictions = simulate(policy, test.logits)
-        accuracy = float(np.mean(predictions == test.labels))
-        rows.append({"delta": delta, "test_accuracy": accuracy, "holds": accuracy >= delta})
-    return rows
-
-
 def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None:
     """Difficulty per test sample from test.jsonl (matched by id), or None without that field."""
     path = Path(data_dir) / "test.jsonl"
@@ -106,40 +138,36 @@ def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None
     return np.array([by_id[str(s)] for s in sample_ids])
 
 
-def exit_depth_by_difficulty(val: ExitOutputs, test: ExitOutputs, difficulty: np.ndarray) -> dict[str, Any]:
-    oracle_exits = simulate(make_policy("oracle"), test.logits, test.labels)[0]
-    maxprob = make_policy("maxprob").fit(val.logits, val.labels, tolerance=0.01)
-    maxprob_exits = simulate(maxprob, test.logits)[0]
-    levels = sorted(set(difficulty.tolist()), key=str)
-    return {
-        str(level): {
-            "n_samples": int(np.sum(difficulty == level)),
-            "oracle_mean_exit_layer": float(oracle_exits[difficulty == level].mean()),
-            "maxprob_mean_exit_layer": float(maxprob_exits[difficulty == level].mean()),
-        }
-        for level in levels
-    }
-
-
-def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
-    """Write checks.json for one run from its val and test exit outputs (and the task's data folder)."""
-    val, test = load_exit_outputs(val_path), load_exit_outputs(test_path)
-    if val.logits.shape[1:] != test.logits.shape[1:]:
-        raise DataError(
-            f"'{test_path}', field 'logits': shape [N, L, C] = {list(test.logits.shape)} does not match val's "
-            f"{list(val.logits.shape)} in exits and classes"
-        )
+def metric_checks(val: ExitOutputs, test: ExitOutputs) -> dict[str, Any]:
+    """The metric part of checks.json: errors per exit for every task; calibration and the survey's categories
+    only for classification (a regression has no class probabilities)."""
     report: dict[str, Any] = {
         "n_exits": test.n_exits,
         "n_classes": test.n_classes,
         "errors": {"val": exit_errors(val), "test": exit_errors(test)},
     }
     if test.n_classes > 1:
+        report["degenerate"] = {"val": degenerate_exits(val), "test": degenerate_exits(test)}
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
         report["categories"] = sample_categories(test)
-        report["pcee_targets"] = pcee_targets(val, test)
-        difficulty = read_difficulty(Path(data_dir), test.sample_ids) if data_dir is not None else None
-        if difficulty is not None:
-            report["exit_layer_by_difficulty"] = exit_depth_by_difficulty(val, test, difficulty)
-    write_json(out_path, report)
     return report
+
+
+def checks_row(checks: dict[str, Any]) -> dict[str, Any]:
+    """The aggregate's row of one checks.json: per-exit test errors (error rate, or mean absolute error for a
+    regression), BEEM's monotonicity, and for classification the ECE per exit and the sample categories."""
+    row = {f"{split} error monotone": checks["errors"][split]["monotone_decreasing"] for split in ("val", "test")}
+    for split in ("val", "test"):
+        errors = checks["errors"][split]
+        name = "error" if "error_rate" in errors else "mean absolute error"
+        values = errors["error_rate"] if "error_rate" in errors else errors["mean_absolute_error"]
+        row[f"{split} {name} per exit"] = " ".join(f"{e:.3f}" for e in values)
+    if "degenerate" in checks:
+        row["degenerate exits (test)"] = " ".join(map(str, checks["degenerate"]["test"]["degenerate_exits"])) or "none"
+    if "calibration" in checks:
+        row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
+    if "categories" in checks:
+        for category, share in checks["categories"]["shares"].items():
+            row[f"{category.replace('_', '-')} share"] = round(share, 4)
+        row["overthinking share"] = round(checks["categories"]["overthinking_share"], 4)
+    return row

@@ -1,10 +1,14 @@
-"""Multi-exit models: backbone adapters (embed → layers → pool) with an exit head after every layer."""
+"""Multi-exit models: backbone adapters (embed → layers → pool) with an exit head after every layer.
 
-from .multi_exit import LayerContext, MultiExitModel, MultiExitOutput
-from .registry import BACKBONES, ModelBundle, backbone_options, build_model, get_backbone
-from .storage import load_model, write_model_dir
+The names below load on first use, so importing `eebench.models.backbones` (the torch-free declarations the
+config check reads) does not import torch."""
 
-__all__ = [
-    "BACKBONES", "LayerContext", "ModelBundle", "MultiExitModel", "MultiExitOutput", "backbone_options",
-    "build_model", "get_backbone", "load_model", "write_model_dir",
-]
+from ..lazy import lazy_attributes
+
+_EXPORTS = {
+    "LayerContext": "multi_exit", "MultiExitModel": "multi_exit", "MultiExitOutput": "multi_exit",
+    "ModelBundle": "registry", "build_model": "registry", "backbone_options": "backbones",
+    "get_backbone": "backbones", "load_model": "storage", "write_model_dir": "storage",
+}
+__all__ = [*_EXPORTS, "BACKBONES"]
+__getattr__ = lazy_attributes(__name__, _EXPORTS, {"BACKBONES": "backbone"})

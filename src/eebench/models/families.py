@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers.masking_utils import create_bidirectional_mask
 
 from .multi_exit import BackboneAdapter, LayerContext
-
-
-POOLINGS = ("cls", "mean")
 
 
 class _TextAdapter(BackboneAdapter):
@@ -28,6 +24,9 @@ class _TextAdapter(BackboneAdapter):
         self.pooling = pooling
 
     def _context(self, hidden: torch.Tensor, batch: dict[str, torch.Tensor]) -> LayerContext:
+        # Imported here: the CNN/MLP families load this module too and never need transformers.
+        from transformers.masking_utils import create_bidirectional_mask
+
         tokens = batch.get("attention_mask")
         mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=tokens)
         return LayerContext(mask, tokens)

@@ -58,6 +58,14 @@ class ExitHead(nn.Module):
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.dropout(self.pooler(pooled)))
 
+    def infer(self, pooled: torch.Tensor) -> torch.Tensor:
+        """`forward` at inference (no dropout) through the functional calls themselves: at batch size 1 the
+        module calls around them cost as much as the matrix products."""
+        if not isinstance(self.pooler, nn.Identity):
+            dense = self.pooler[0]
+            pooled = torch.tanh(nn.functional.linear(pooled, dense.weight, dense.bias))
+        return nn.functional.linear(pooled, self.classifier.weight, self.classifier.bias)
+
 
 @dataclass
 class MultiExitOutput:
@@ -72,7 +80,7 @@ class MultiExitModel(nn.Module):
         n_classes: int,
         exit_head: str = "linear",
         head_dropout: float = 0.1,
-        lte_heads: bool = False,
+        lte_heads: bool | str = False,
     ):
         super().__init__()
         self.adapter = adapter
@@ -85,8 +93,11 @@ class MultiExitModel(nn.Module):
         if pretrained is not None:
             for head in self.exits:
                 head.pooler[0].load_state_dict(pretrained.dense.state_dict())
-        # BERxiT's learning-to-exit heads: sigmoid(linear(pooled)) per exit, trained to predict "this exit is right".
-        self.lte = nn.ModuleList(nn.Linear(adapter.hidden_size, 1) for _ in range(adapter.n_layers)) if lte_heads else None
+        # BERxiT's learning-to-exit head: sigmoid(linear(pooled)), trained to predict "this exit is right". One
+        # head shared by every exit as in the authors' code ("shared"), or one per exit ("per-exit"; True, the
+        # value of older model records, means per-exit).
+        n_lte = {False: 0, None: 0, "shared": 1, "per-exit": adapter.n_layers, True: adapter.n_layers}[lte_heads]
+        self.lte = nn.ModuleList(nn.Linear(adapter.hidden_size, 1) for _ in range(n_lte)) if n_lte else None
 
     @property
     def n_exits(self) -> int:
@@ -105,8 +116,15 @@ class MultiExitModel(nn.Module):
     def exit_head(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
         return self.exits[index - 1](self.adapter.pool(hidden, ctx))
 
+    def lte_head(self, index: int) -> nn.Module:
+        return self.lte[0] if len(self.lte) == 1 else self.lte[index - 1]
+
+    def exit_logits(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
+        """`exit_head` for inference: the head called directly, without dropout."""
+        return self.exits[index - 1].infer(self.adapter.pool(hidden, ctx))
+
     def lte_score(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
-        return torch.sigmoid(self.lte[index - 1](self.adapter.pool(hidden, ctx))).squeeze(-1)
+        return torch.sigmoid(self.lte_head(index)(self.adapter.pool(hidden, ctx))).squeeze(-1)
 
     def pooled_states(self, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         """The pooled representation after every layer, [B, H] each."""
@@ -124,7 +142,7 @@ class MultiExitModel(nn.Module):
         logits = torch.stack([head(p) for head, p in zip(self.exits, pooled)], dim=1)
         lte = None
         if self.lte is not None:
-            lte = torch.cat([torch.sigmoid(head(p)) for head, p in zip(self.lte, pooled)], dim=1)
+            lte = torch.cat([torch.sigmoid(self.lte_head(i)(p)) for i, p in enumerate(pooled, 1)], dim=1)
         return MultiExitOutput(logits=logits, lte_scores=lte)
 
     def backbone_parameters(self) -> list[nn.Parameter]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.resources
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,3 +60,34 @@ def load_tokenizer(source: Source):
         return AutoTokenizer.from_pretrained(source.location, local_files_only=source.local)
     except OSError as exc:
         raise ConfigError(f"cannot load a tokenizer from {source.location!r}: {exc}") from None
+
+
+SENTENCE_TRANSFORMERS_POOLING = "sentence_transformers.models.Pooling"
+
+
+def checkpoint_pooling(source: Source) -> str:
+    """How the checkpoint was trained to be read: "mean" for a sentence-transformers checkpoint whose pooling module
+    averages the token states (its `modules.json` names a Pooling module whose config sets
+    `pooling_mode_mean_tokens`), else "cls" ([CLS], what BERT-style checkpoints and the papers' exit heads use).
+    Hub ids are read only from the local Hugging Face cache (no download); not found there means "cls"."""
+    modules = _checkpoint_file(source, "modules.json")
+    if modules is None:
+        return "cls"
+    pooling = next((m for m in modules if m.get("type") == SENTENCE_TRANSFORMERS_POOLING), None)
+    config = _checkpoint_file(source, f"{pooling['path']}/config.json") if pooling else None
+    return "mean" if config and config.get("pooling_mode_mean_tokens") else "cls"
+
+
+def _checkpoint_file(source: Source, name: str):
+    """A JSON file of the checkpoint, or None when it has none (or it cannot be read)."""
+    if source.local:
+        path = Path(source.location) / name
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(source.location, name)
+        path = Path(cached) if isinstance(cached, str) else None
+    try:
+        return json.loads(path.read_text()) if path is not None and path.is_file() else None
+    except (OSError, json.JSONDecodeError):
+        return None

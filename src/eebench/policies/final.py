@@ -11,9 +11,6 @@ class FinalPolicy(ExitPolicy):
     id = "final"
     needs_probabilities = False
 
-    def __init__(self):
-        pass
-
     def start(self, n, **inputs):
         return State()
 

@@ -3,7 +3,9 @@ survey's "confidence"). Optional per-exit temperature scaling fitted on val (`te
 
 from __future__ import annotations
 
-from .base import ThresholdPolicy, check_probability, max_probability
+from ..catalogue import boolean, number
+from ..exits import max_probability
+from .base import ThresholdPolicy
 from .temperature import TemperatureScaled
 
 
@@ -11,9 +13,14 @@ class MaxProbPolicy(TemperatureScaled, ThresholdPolicy):
     id = "maxprob"
     knob = "threshold"
 
+    params = {
+        "threshold": number("exit when the max probability reaches it; null = chosen by fit", minimum=0, maximum=1),
+        "temperature_scaling": boolean("divide each exit's logits by a temperature fitted on val"),
+    }
+
     def __init__(self, threshold: float | None = None, temperature_scaling: bool = False):
-        self.threshold = check_probability(self.id, "threshold", threshold)
-        self.temperature_scaling = bool(temperature_scaling)
+        self.threshold = threshold
+        self.temperature_scaling = temperature_scaling
 
     def fit_model(self, logits, labels, costs, inputs):
         self.fit_temperatures_if_asked(logits, labels)

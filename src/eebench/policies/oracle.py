@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ExitPolicy, ThresholdPolicy, layer_predictions, run_steps
+from ..exits import layer_predictions
+from .base import ExitPolicy, ThresholdPolicy
+from .simulation import run_steps
 
 
 class OraclePolicy(ThresholdPolicy):
     id = "oracle"
     sample_inputs = ("labels",)
-
-    def __init__(self):
-        pass
 
     def layer_score(self, state, layer, logits_l):
         return (layer_predictions(logits_l) == state.labels).astype(np.float64)

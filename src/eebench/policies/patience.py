@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
-from .base import State, ThresholdPolicy, check_positive_int, layer_predictions
+from ..catalogue import integer, number
+from ..exits import layer_predictions
+from .base import State, ThresholdPolicy
 
 
 class PatiencePolicy(ThresholdPolicy):
@@ -15,11 +16,14 @@ class PatiencePolicy(ThresholdPolicy):
     knob = "patience"
     needs_probabilities = False
 
+    params = {
+        "patience": integer("consecutive agreeing exits before exiting; null = chosen by fit"),
+        "eps": number("regression: outputs closer than eps agree", above=0),
+    }
+
     def __init__(self, patience: int | None = None, eps: float = 0.1):
-        self.patience = check_positive_int(self.id, "patience", patience)
-        if not (isinstance(eps, int | float) and eps > 0):
-            raise ConfigError(f"policy 'patience': 'eps' must be a number > 0, got {eps!r}")
-        self.eps = float(eps)
+        self.patience = patience
+        self.eps = eps
 
     def start(self, n, **inputs):
         return State(previous=np.zeros(n), counter=np.zeros(n, dtype=np.int64))

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..metrics.calibration import bin_index
-from .base import ThresholdPolicy, check_positive_int, check_probability, layer_predictions, max_probability
+from ..catalogue import boolean, integer, number
+from ..errors import ConfigError
+from ..exits import layer_predictions, max_probability
+from .base import ThresholdPolicy
 from .temperature import TemperatureScaled
 
 EMPTY_BIN_ACCURACY = -1.0
@@ -25,10 +27,16 @@ class PceePolicy(TemperatureScaled, ThresholdPolicy):
     knob = "delta"
     smoothing_window = 0
 
+    params = {
+        "delta": number("accuracy target δ; null = chosen by fit", minimum=0, maximum=1),
+        "bins": integer("confidence bins of the val accuracy table"),
+        "temperature_scaling": boolean("divide each exit's logits by a temperature fitted on val"),
+    }
+
     def __init__(self, delta: float | None = None, bins: int = 10, temperature_scaling: bool = False):
-        self.delta = check_probability(self.id, "delta", delta)
-        self.bins = check_positive_int(self.id, "bins", bins)
-        self.temperature_scaling = bool(temperature_scaling)
+        self.delta = delta
+        self.bins = bins
+        self.temperature_scaling = temperature_scaling
 
     def fit_model(self, logits, labels, costs, inputs):
         self.fit_temperatures_if_asked(logits, labels)
@@ -62,11 +70,11 @@ class PceePolicy(TemperatureScaled, ThresholdPolicy):
 class PceeSmoothedPolicy(PceePolicy):
     id = "pcee-ws"
 
+    params = {**PceePolicy.params, "window": integer("neighbouring bins smoothed on each side", minimum=0)}
+
     def __init__(self, delta: float | None = None, bins: int = 10, window: int = 1, temperature_scaling=False):
         super().__init__(delta, bins, temperature_scaling)
-        if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 0:
-            raise ConfigError(f"policy 'pcee-ws': 'window' must be an integer >= 0, got {window!r}")
-        self.window = int(window)
+        self.window = window
 
     @property
     def smoothing_window(self):

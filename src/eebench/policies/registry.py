@@ -1,4 +1,7 @@
-"""The policy registry: ids as in the config, `make_policy(id, **params)` and `policy_from_dict` (fit.json)."""
+"""The policy registry: ids as in the config, `make_policy(id, **params)` and `policy_from_dict` (fit.json).
+
+Every policy class registers in the catalogue when defined (`ExitPolicy.__init_subclass__`); importing this
+package imports each of its modules, so a new policy is one new file here."""
 
 from __future__ import annotations
 
@@ -6,60 +9,23 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from .. import catalogue
+from ..errors import DataError
+from ..lazy import lazy_attributes
 from .base import ExitPolicy
-from .beem import BeemAccuracyPolicy, BeemCostPolicy
-from .entropy import EntropyPolicy, NormEntropyPolicy
-from .final import FinalPolicy
-from .lte import LearnToExitPolicy
-from .maxprob import MaxProbPolicy
-from .oracle import OraclePolicy
-from .patience import PatiencePolicy
-from .patience_confidence import PatienceConfidencePolicy
-from .pcee import PceePolicy, PceeSmoothedPolicy
-from .risk_control import RiskControlPolicy
-from .static import StaticPolicy
-from .ucb import UcbPolicy
 
-POLICIES: dict[str, type[ExitPolicy]] = {
-    cls.id: cls
-    for cls in (
-        FinalPolicy,
-        StaticPolicy,
-        MaxProbPolicy,
-        EntropyPolicy,
-        NormEntropyPolicy,
-        PatiencePolicy,
-        PatienceConfidencePolicy,
-        BeemCostPolicy,
-        BeemAccuracyPolicy,
-        PceePolicy,
-        PceeSmoothedPolicy,
-        UcbPolicy,
-        OraclePolicy,
-        RiskControlPolicy,
-        LearnToExitPolicy,
-    )
-}
 ALIASES = {"static": "static-k"}
+__getattr__ = lazy_attributes(__name__, {}, {"POLICIES": "policy"})  # every registered policy class by id
 
 
 def policy_class(policy_id: str) -> type[ExitPolicy]:
-    cls = POLICIES.get(ALIASES.get(policy_id, policy_id))
-    if cls is None:
-        valid = ", ".join(sorted([*POLICIES, *ALIASES]))
-        raise ConfigError(f"unknown policy '{policy_id}'; valid policies: {valid}")
-    return cls
+    return catalogue.get("policy", ALIASES.get(policy_id, policy_id)).target
 
 
 def make_policy(policy_id: str, **params: Any) -> ExitPolicy:
-    """A policy by its config id with parameters by name; unknown ids or parameters are a ConfigError."""
+    """A policy by its config id with parameters by name; unknown ids or bad parameters are a ConfigError."""
     cls = policy_class(policy_id)
-    unknown = sorted(set(params) - set(cls.param_names()))
-    if unknown:
-        valid = ", ".join(cls.param_names()) or "none"
-        raise ConfigError(f"policy '{cls.id}': unknown parameter(s) {', '.join(unknown)}; valid parameters: {valid}")
-    return cls(**params)
+    return cls(**cls.check_params(params))
 
 
 def policy_from_dict(data: dict[str, Any]) -> ExitPolicy:

@@ -22,17 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
-from .base import (
-    ThresholdPolicy,
-    check_positive_int,
-    check_probability,
-    first_crossing,
-    gather_predictions,
-    layer_predictions,
-)
+from ..catalogue import choice, integer, number
+from ..exits import layer_predictions
+from .base import ThresholdPolicy
 from .beem import BeemCostPolicy
 from .maxprob import MaxProbPolicy
+from .sweeps import first_crossing, gather_predictions
 
 BASE_SCORES = ("maxprob", "beem")
 
@@ -64,13 +59,18 @@ class RiskControlPolicy(ThresholdPolicy):
     id = "risk-control"
     knob = "epsilon"
 
+    params = {
+        "epsilon": number("largest allowed risk ε; null = chosen by fit", minimum=0, maximum=1),
+        "delta": number("failure probability δ of the guarantee", minimum=0, maximum=1),
+        "score": choice("the confidence score thresholded", BASE_SCORES),
+        "grid_size": integer("candidate thresholds"),
+    }
+
     def __init__(self, epsilon=None, delta=0.1, score="maxprob", grid_size=100):
-        self.epsilon = check_probability(self.id, "epsilon", epsilon)
-        self.delta = check_probability(self.id, "delta", delta)
-        if score not in BASE_SCORES:
-            raise ConfigError(f"policy 'risk-control': 'score' must be one of {', '.join(BASE_SCORES)}, got {score!r}")
+        self.epsilon = epsilon
+        self.delta = delta
         self.score = score
-        self.grid_size = check_positive_int(self.id, "grid_size", grid_size)
+        self.grid_size = grid_size
 
     def _base(self):
         if self.score == "maxprob":

@@ -5,20 +5,28 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
+from ..catalogue import check_value
 from ..errors import ConfigError, DataError
-from ..exits import ExitOutputs, load_exit_outputs
+from ..exits import DOMAIN_FIELD, ExitOutputs, load_exit_outputs
 from ..io import read_json, write_json, write_text
 from ..metrics import task_metrics
 from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
-from .base import ExitPolicy, exit_predictions, gather_predictions, layer_predictions, simulate
+from ..exits import layer_predictions
+from .base import FIT_OPTIONS, ExitPolicy
+from .simulation import simulate
+from .sweeps import exit_predictions, gather_predictions
 from .registry import make_policy, policy_from_dict
 
+
+DOMAIN_FIGURES = ["metric", "layer_speedup"]  # what the tables show of each test domain
+DOMAIN_SEPARATOR = "/"  # column "imdb/metric": the metric on test domain imdb
 
 def check_metric_for_outputs(metric: str, outputs: ExitOutputs, source) -> None:
     task_metrics.check_metric(metric)
@@ -60,28 +68,86 @@ def outcome_summary(metric, labels, exit_layers, predictions, n_exits, costs) ->
     }
 
 
+def outcome_row(record: dict[str, Any], source) -> dict[str, Any]:
+    """How a reader (the aggregate) takes an `outcome_summary` from test.json: the primary metric as `metric`
+    with its name as `metric_name`, the speed-ups (NaN where not measured) and the mean exit layer; then the
+    task's secondary metrics under their own names (MRPC's accuracy beside its F1) and, for tests on several
+    domains, each domain's metric and layer speed-up as `{domain}{DOMAIN_SEPARATOR}{figure}`."""
+    missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in record]
+    if missing:
+        raise DataError(f"'{source}': missing fields {missing}")
+    row = {name: float("nan") if record.get(name) is None else float(record[name])
+           for name in ("layer_speedup", "flops_speedup", "mean_exit_layer")}
+    row = {"metric": float(record["primary"]), "metric_name": record["metric"], **row}
+    row.update({name: value for name, value in record.get("metrics", {}).items() if name != record["metric"]})
+    for domain, outcome in record.get("by_domain", {}).items():
+        for figure in DOMAIN_FIGURES:
+            value = outcome["primary" if figure == "metric" else figure]
+            row[f"{domain}{DOMAIN_SEPARATOR}{figure}"] = float("nan") if value is None else float(value)
+    return row
+
+
+def by_domain(outputs: ExitOutputs, source, metric, exit_layers, predictions, costs) -> dict[str, dict[str, Any]]:
+    """The outcome on each test domain separately (decisions taken on the whole stream), in stream order."""
+    domains = np.asarray(outputs.extras[DOMAIN_FIELD]).astype(str)
+    if domains.shape != (outputs.n_samples,):
+        raise DataError(
+            f"'{source}', field '{DOMAIN_FIELD}': expected one domain per sample, shape ({outputs.n_samples},); "
+            f"got {domains.shape}"
+        )
+    return {
+        name: outcome_summary(metric, outputs.labels[mask], exit_layers[mask], predictions[mask], outputs.n_exits, costs)
+        for name in dict.fromkeys(domains.tolist())
+        for mask in [domains == name]
+    }
+
+
 def _load_split(path: Path, metric: str) -> ExitOutputs:
     outputs = load_exit_outputs(path)
     check_metric_for_outputs(metric, outputs, path)
     return outputs
 
 
-def _fit(val_path, costs_path, policy_id, params, metric, tolerance):
+def degenerate_val_problem(outputs: ExitOutputs, tolerance: float) -> str | None:
+    """Why a val split cannot choose a policy's knobs meaningfully: a single class (every policy then looks
+    perfect early), or too few samples for the tolerance to allow even one changed prediction."""
+    n = outputs.n_samples
+    if outputs.n_classes > 1:
+        classes = np.unique(outputs.labels)
+        if len(classes) < 2:
+            return f"the val split holds one class only (label {classes[0]!r} on all {n} samples)"
+    if tolerance > 0 and n * tolerance < 1:
+        return (
+            f"the val split has {n} samples, so a tolerance of {tolerance} is less than one sample "
+            f"(1/{n} = {1 / n:.4g}); need at least {math.ceil(1 / tolerance)} samples or a tolerance >= {1 / n:.4g}"
+        )
+    return None
+
+
+def _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val=False):
     if not isinstance(params, dict):
         raise ConfigError(f"policy '{policy_id}': params must be a mapping of name to value, got {params!r}")
     val = _load_split(Path(val_path), metric)
     costs = load_costs(costs_path, val.n_exits)
     policy = make_policy(policy_id, **params)
     inputs = policy_inputs(policy, val, val_path)
+    problem = degenerate_val_problem(val, tolerance)
+    if problem and not allow_degenerate_val:
+        raise DataError(f"'{val_path}': {problem}; fix the split or pass --allow-degenerate-val to fit anyway")
+    if problem:
+        print(f"eebench: WARNING: '{val_path}': {problem}; fitting anyway (--allow-degenerate-val)", file=sys.stderr)
     policy.fit(val.logits, val.labels, costs, metric=metric, tolerance=tolerance, **inputs)
     exit_layers, predictions = simulate(policy, val.logits, val.labels, **inputs)
     summary = outcome_summary(metric, val.labels, exit_layers, predictions, val.n_exits, costs)
     return policy, summary
 
 
-def fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, out_path) -> dict[str, Any]:
-    """Fit a policy's knobs on val; fit.json holds id, params, fitted attributes and the val outcome."""
-    policy, summary = _fit(val_path, costs_path, policy_id, params, metric, tolerance)
+def fit_stage(
+    val_path, costs_path, policy_id, params, metric, tolerance, out_path, allow_degenerate_val: bool = False
+) -> dict[str, Any]:
+    """Fit a policy's knobs on val; fit.json holds id, params, fitted attributes and the val outcome. A val split
+    with one class or too few samples for `tolerance` is refused unless `allow_degenerate_val` (then a warning)."""
+    policy, summary = _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val)
     record = {**policy.to_dict(), "tolerance": tolerance, "val": summary}
     write_json(out_path, record)
     return record
@@ -89,9 +155,11 @@ def fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, out_pa
 
 def _load_fitted(fit_path) -> ExitPolicy:
     data = read_json(fit_path)
+    if not isinstance(data, dict):
+        raise DataError(f"'{fit_path}': expected a JSON object, got {type(data).__name__}")
     try:
         return policy_from_dict(data)
-    except DataError as exc:
+    except (ConfigError, DataError) as exc:  # an unknown policy id or bad knob in the file: name the file
         raise DataError(f"'{fit_path}': {exc}") from None
 
 
@@ -106,6 +174,8 @@ def _evaluate(policy: ExitPolicy, test_path, costs_path, metric) -> dict[str, An
         **policy.to_dict(),
         **outcome_summary(metric, test.labels, exit_layers, predictions, test.n_exits, costs),
     }
+    if DOMAIN_FIELD in test.extras:
+        record["by_domain"] = by_domain(test, test_path, metric, exit_layers, predictions, costs)
     if hasattr(policy, "hindsight_exits"):
         best_value, best_exits = policy.hindsight_exits(test.logits)
         preds = gather_predictions(layer_predictions(test.logits), best_exits)
@@ -153,8 +223,7 @@ def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, 
 
 def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> list[dict[str, Any]]:
     """Sweep the fitted policy's knob over `n_points` values on test and write curve.csv."""
-    if not (isinstance(n_points, int) and n_points >= 2):
-        raise ConfigError(f"curve: 'points' must be an integer >= 2, got {n_points!r}")
+    n_points = check_value(FIT_OPTIONS["curve_points"], n_points, "curve option 'points'")
     policy = _load_fitted(fit_path)
     test = _load_split(Path(test_path), metric)
     rows = curve_rows(policy, test, test_path, load_costs(costs_path, test.n_exits), metric, n_points)
@@ -192,10 +261,11 @@ def evaluate_logits(
     metric: str = "accuracy",
     tolerance: float = 0.01,
     out: TextIO | None = None,
+    allow_degenerate_val: bool = False,
 ) -> dict[str, Any]:
     """Fit a policy on a user's val npz and evaluate it on their test npz; print the table row (the same
     columns as eebench's tables) and return the test record."""
-    policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance)
+    policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance, allow_degenerate_val)
     record = _evaluate(policy, test_path, costs_path, metric)
     out = out or sys.stdout
     out.write(f"| policy | {metric} | layer speed-up | FLOPs speed-up | mean exit layer | fitted knobs |\n")

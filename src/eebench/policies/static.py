@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .base import ThresholdPolicy, check_positive_int
+from ..catalogue import integer
+from .base import ThresholdPolicy
 
 
 class StaticPolicy(ThresholdPolicy):
@@ -14,8 +15,10 @@ class StaticPolicy(ThresholdPolicy):
     knob = "layer"
     needs_probabilities = False
 
+    params = {"layer": integer("the exit every sample takes; null = chosen by fit")}
+
     def __init__(self, layer: int | None = None):
-        self.layer = check_positive_int(self.id, "layer", layer)
+        self.layer = layer
 
     def check_logits(self, logits, source=None):
         logits = super().check_logits(logits, source)

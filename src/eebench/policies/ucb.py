@@ -1,41 +1,118 @@
 """`ucb` (CeeBERT, Bajpai & Hanawal 2024; UCBEE, Pacheco et al. 2023): online, label-free threshold learning.
 
-Arms are confidence thresholds α (default 0.50, 0.55, …, 0.95). Samples arrive in stream order (a permutation
-seeded by `order_seed`), in batches of `batch_size` (1 = the sequential algorithm). Each batch plays the arm with
-the largest UCB index
+Arms are confidence thresholds α (default 0.50, 0.55, …, 0.95, the notebooks' ``0.10*((i+10)/2)``). Samples
+arrive in stream order (a permutation seeded by `order_seed`), in batches of `batch_size` (1 = the sequential
+algorithm). Each batch plays the arm with the largest UCB index
 
-    mean reward(a) + exploration · sqrt(2 ln t / n(a))     (untried arms first; ties: the lowest threshold)
+    mean reward(a) + exploration · sqrt(2 ln t / n(a))     (untried arms first, in list order; ties: lowest index)
 
-with t the samples observed so far; its samples exit at the first exit i < L whose max softmax probability
-C_i >= α. The reward of a sample that exits at layer e uses only confidences and the per-layer overhead o:
+with t the samples observed so far. The authors' notebooks (Div290/CeeBERT ``UBERT one exit.ipynb``,
+``next_action``) write the bonus c̃·sqrt(ln t / N(a)) with c̃ = 2, so c̃ = exploration·√2 and the default
+exploration = √2 is theirs (it reproduces their arm sequence); exploration = 1 is the textbook UCB1.
+A batch's samples exit at the first exit i < L whose max softmax probability C_i >= α. The reward of a sample that
+exits at layer e uses only confidences and the per-layer overhead o:
 
     r = (C_e − C_1) − o·(e − 1)
 
-— with a single early exit (L = 2) this is UCBEE's reward: 0 for exiting at the early exit, C_L − C_1 − o for
-continuing. Rewards are credited after the batch (delayed feedback, as a deployed system sees it).
+— with a single early exit (L = 2) this is the notebooks' reward: 0 for exiting at the early exit, C_L − C_1 − o
+for continuing; with two (``UBERT_for_2_layers_reduced.ipynb``) theirs is C_e − C_1 minus the overheads of the
+segments passed, which is this with one overhead per layer. Deliberate differences: one threshold shared by all
+exits (the 2-exit notebook's arms are pairs of per-exit thresholds, which grows as |A|^(L−1)), and rewards
+credited after the batch (delayed feedback, as a deployed system sees it; batch_size 1 is the notebooks' loop).
 
 Knob: the overhead o (`overhead`); fit picks it on val by the shared tolerance rule (labels choose o only; the
 bandit itself never sees a label). `hindsight_exits` gives the best fixed arm in hindsight (largest total
 reward over the same stream) to report next to the bandit. Real inference calls `reset_stream()` once, then per
-batch `start(n)`, `step`, and `observe(state, exit_layers, first_confidence, exit_confidence)`.
+batch `start(n)`, `step`, and `observe(state, exit_layers, first_confidence, exit_confidence)`; simulation and
+`sweep` run the same bandit on every arm's precomputed exits (`play_bandits`), with identical decisions.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..errors import ConfigError
-from .base import ExitPolicy, State, check_non_negative, check_positive_int, first_crossing, max_probability, run_steps
+from ..catalogue import integer, number, number_list
+from ..exits import max_probability
+from .base import ExitPolicy, State
+from .simulation import run_steps
+from .sweeps import first_crossing
 
 DEFAULT_ARMS = tuple(np.round(np.arange(0.50, 0.951, 0.05), 2).tolist())
 FIT_CANDIDATES = 41
+REWARD_CHUNK = 1024
+
+
+DEFAULT_EXPLORATION = math.sqrt(2.0)  # the notebooks' c̃ = 2 = exploration·√2
 
 
 def ucb_index(sums: np.ndarray, counts: np.ndarray, observed: int, exploration: float) -> np.ndarray:
     """UCB index [K, A] of each arm; +inf for arms not tried yet."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        index = sums / counts + exploration * np.sqrt(2.0 * np.log(max(observed, 1)) / counts)
+        index = sums / counts + exploration * np.sqrt(2.0 * math.log(max(observed, 1)) / counts)
     return np.where(counts > 0, index, np.inf)
+
+
+def play_bandits(gains, depths, overheads, batch_size: int, exploration: float) -> np.ndarray:
+    """The arm each of K bandits (one per overhead) plays for each stream position: [K, N].
+
+    gains and depths [A, N] are every arm's C_e − C_1 and e − 1 in stream order. The first A batches play the
+    untried arms in order (their index is +inf); after that every count is > 0, so the index needs no inf check.
+    Every number is computed by the same floating-point operations as `ucb_index` and `observe`, so the
+    decisions are identical to the incremental path's."""
+    overheads = np.asarray(overheads, dtype=np.float64)
+    if overheads.size == 1 and batch_size == 1:
+        rewards = (gains - overheads[0] * depths).tolist()
+        return np.asarray(_play_one_sequential(rewards, exploration), dtype=np.int64)[None, :]
+    k, (n_arms, n) = overheads.size, gains.shape
+    # Flat [K·A] statistics: one-dimensional fancy indexing is several times cheaper than [rows, arm] pairs.
+    sums, counts = np.zeros(k * n_arms), np.zeros(k * n_arms)
+    sums_2d, counts_2d = sums.reshape(k, n_arms), counts.reshape(k, n_arms)
+    first_cell = np.arange(k) * n_arms
+    played = np.empty((-(-n // batch_size), k), dtype=np.int64)  # the arm of each batch
+    rewards = None
+    for batch, begin in enumerate(range(0, n, batch_size)):
+        end = min(begin + batch_size, n)
+        if batch < n_arms:
+            arm = np.full(k, batch)
+        else:
+            index = np.sqrt(2.0 * math.log(begin) / counts_2d)
+            index *= exploration
+            index += sums_2d / counts_2d
+            arm = index.argmax(axis=1)
+        cell = first_cell + arm
+        if batch_size == 1:  # every bandit's reward of every arm, [steps, K·A], a chunk of steps at a time
+            if begin % REWARD_CHUNK == 0:
+                chunk = slice(begin, begin + REWARD_CHUNK)
+                rewards = (gains[None, :, chunk] - overheads[:, None, None] * depths[None, :, chunk])
+                rewards = rewards.reshape(k * n_arms, -1).T.copy()
+            sums[cell] += rewards[begin % REWARD_CHUNK, cell]
+        else:
+            sums[cell] += (gains[arm, begin:end] - overheads[:, None] * depths[arm, begin:end]).sum(axis=1)
+        counts[cell] += end - begin
+        played[batch] = arm
+    return np.repeat(played.T, batch_size, axis=1)[:, :n]
+
+
+def _play_one_sequential(rewards: list[list[float]], exploration: float) -> list[int]:
+    """One bandit, one sample a step, on per-arm rewards [A][N]: plain Python floats, which for A ≈ 10 arms is
+    several times faster than NumPy calls on arrays that small (the same IEEE operations, so the same values)."""
+    n_arms, n = len(rewards), len(rewards[0]) if rewards else 0
+    sums, counts = [0.0] * n_arms, [0.0] * n_arms
+    arms = range(n_arms)
+    played = []
+    for t in range(n):
+        if t < n_arms:
+            arm = t
+        else:
+            scale = 2.0 * math.log(t)
+            index = [math.sqrt(scale / counts[a]) * exploration + sums[a] / counts[a] for a in arms]
+            arm = index.index(max(index))
+        sums[arm] += rewards[arm][t]
+        counts[arm] += 1.0
+        played.append(arm)
+    return played
 
 
 class UcbPolicy(ExitPolicy):
@@ -43,17 +120,20 @@ class UcbPolicy(ExitPolicy):
     knob = "overhead"
     online = True
 
-    def __init__(self, overhead=None, thresholds=None, exploration=1.0, batch_size=1, order_seed=0):
-        self.overhead = check_non_negative(self.id, "overhead", overhead)
-        arms = DEFAULT_ARMS if thresholds is None else thresholds
-        if not (len(arms) >= 1 and all(isinstance(a, int | float) and 0 <= a <= 1 for a in arms)):
-            raise ConfigError(f"policy 'ucb': 'thresholds' must be a list of numbers in [0, 1], got {thresholds!r}")
-        if not (isinstance(exploration, int | float) and exploration >= 0):
-            raise ConfigError(f"policy 'ucb': 'exploration' must be a number >= 0, got {exploration!r}")
-        self.thresholds = None if thresholds is None else [float(a) for a in thresholds]
-        self.exploration = float(exploration)
-        self.batch_size = check_positive_int(self.id, "batch_size", batch_size)
-        self.order_seed = int(order_seed)
+    params = {
+        "overhead": number("per-layer overhead o in the reward; null = chosen by fit", minimum=0),
+        "thresholds": number_list("the arms: confidence thresholds; null = 0.50, 0.55, …, 0.95", minimum=0, maximum=1),
+        "exploration": number("weight of the UCB exploration bonus (√2 = the authors' c̃ = 2)", minimum=0),
+        "batch_size": integer("samples per bandit round (1 = sequential)"),
+        "order_seed": integer("seed of the stream order", minimum=0),
+    }
+
+    def __init__(self, overhead=None, thresholds=None, exploration=DEFAULT_EXPLORATION, batch_size=1, order_seed=0):
+        self.overhead = overhead
+        self.thresholds = thresholds
+        self.exploration = exploration
+        self.batch_size = batch_size
+        self.order_seed = order_seed
 
     @property
     def arms(self) -> np.ndarray:
@@ -86,6 +166,11 @@ class UcbPolicy(ExitPolicy):
         self._observed += rewards.size
 
     def run_stream(self, logits, **inputs) -> np.ndarray:
+        """Exit layers [N] of the bandit over the stream (the fast path of `step`/`observe`, same decisions)."""
+        return self.sweep(logits, [self.knob_value()])[0]
+
+    def run_stream_steps(self, logits) -> np.ndarray:
+        """The same stream through the incremental interface real inference uses, batch by batch."""
         self.reset_stream()
         exit_layers = np.empty(logits.shape[0], dtype=np.int64)
         order = self.stream_order(logits.shape[0])
@@ -109,22 +194,9 @@ class UcbPolicy(ExitPolicy):
 
     def sweep(self, logits, values, **inputs):
         order, exits, gains, depths = self.arm_outcomes(logits)
-        overheads = np.asarray(values, dtype=np.float64)
-        k, n_arms, n = overheads.size, self.arms.size, order.size
-        sums, counts = np.zeros((k, n_arms)), np.zeros((k, n_arms))
-        rows = np.arange(k)
-        played = np.empty((k, n), dtype=np.int64)
-        observed = 0
-        for begin in range(0, n, self.batch_size):
-            end = min(begin + self.batch_size, n)
-            arm = np.argmax(ucb_index(sums, counts, observed, self.exploration), axis=1)
-            rewards = gains[arm, begin:end] - overheads[:, None] * depths[arm, begin:end]
-            sums[rows, arm] += rewards.sum(axis=1)
-            counts[rows, arm] += end - begin
-            observed += end - begin
-            played[:, begin:end] = arm[:, None]
-        result = np.empty((k, n), dtype=np.int64)
-        result[:, order] = exits[played, np.arange(n)[None, :]]
+        played = play_bandits(gains, depths, values, self.batch_size, self.exploration)
+        result = np.empty(played.shape, dtype=np.int64)
+        result[:, order] = exits[played, np.arange(order.size)[None, :]]
         return result
 
     def curve_values(self, logits, n_points, **inputs):

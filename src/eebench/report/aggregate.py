@@ -1,48 +1,26 @@
 """Paper-style tables and speed-up/metric charts of one task, from the per-cell results of every run.
 
-Tables: one row per backbone × strategy × policy, each figure as mean and std over seeds (CSV with numbers,
-Markdown with "mean ± std"); the task's data summary; each run's assumption checks. Charts (altair): one curve per
-policy and seed with the fitted point of each policy marked, one panel per backbone × strategy; and the training
-loss of every exit. Charts are saved as self-contained HTML (the Vega scripts inlined, so they render offline) and
-as PNG."""
+Tables: the leaderboard (leaderboard.py); one row per backbone × strategy × policy, each figure as mean and std over
+seeds (CSV with numbers, Markdown with "mean ± std"); the task's data summary; each run's assumption checks. Charts
+(charts.py): the speed-up/metric chart, the exit-layer histograms, the check pictures, and the training loss of every
+exit. Charts are saved as self-contained HTML (the Vega scripts inlined, so they render offline) and as PNG."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import DataError
 from ..io import atomic_path, read_json, write_text
+from ..layout import PLOTS, TABLES, parse_cell, parse_run
+from ..metrics.checks import checks_row
+from ..policies.stages import DOMAIN_SEPARATOR, outcome_row
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
 HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
-
-
-def parse_run(path: Path) -> dict:
-    """Task, backbone, strategy and seed of a path under `runs/{task}/{backbone}/{strategy}/seed{seed}/`."""
-    parts = Path(path).parts
-    try:
-        at = len(parts) - 1 - parts[::-1].index("runs")
-        task, backbone, strategy, seed = parts[at + 1 : at + 5]
-        if not seed.startswith("seed"):
-            raise ValueError
-        return {"task": task, "backbone": backbone, "strategy": strategy, "seed": int(seed[4:])}
-    except ValueError:
-        raise DataError(f"'{path}': not inside a run folder runs/{{task}}/{{backbone}}/{{strategy}}/seed{{seed}}/") from None
-
-
-def parse_cell(path: Path) -> dict:
-    """Run and policy of `.../runs/{task}/{backbone}/{strategy}/seed{seed}/policies/{policy}/FILE`."""
-    parts = Path(path).parts
-    if len(parts) < 3 or parts[-3] != "policies":
-        raise DataError(f"'{path}': not a policy cell file (expected .../seed{{seed}}/policies/{{policy}}/FILE)")
-    return {**parse_run(path), "policy": parts[-2]}
-
-
-def _number(value) -> float:
-    return float("nan") if value is None else float(value)
 
 
 def collect_results(test_paths: list[Path]) -> pd.DataFrame:
@@ -52,20 +30,17 @@ def collect_results(test_paths: list[Path]) -> pd.DataFrame:
     for path in test_paths:
         result = read_json(path)
         cell = parse_cell(path)
-        rows.append(_result_row(result, cell, path))
+        rows.append({**cell, **outcome_row(result, path)})
         if "best_fixed_in_hindsight" in result:
             hindsight = {**cell, "policy": cell["policy"] + HINDSIGHT}
-            rows.append(_result_row(result["best_fixed_in_hindsight"], hindsight, path))
+            rows.append({**hindsight, **outcome_row(result["best_fixed_in_hindsight"], path)})
     return pd.DataFrame(rows)
 
 
-def _result_row(result: dict, cell: dict, path: Path) -> dict:
-    missing = [name for name in ("metric", "primary", "layer_speedup", "mean_exit_layer") if name not in result]
-    if missing:
-        raise DataError(f"'{path}': missing fields {missing}")
-    row = {**cell, **{name: _number(result.get(name)) for name in FIGURES[1:]}}
-    row["metric"], row["metric_name"] = result["primary"], result["metric"]
-    return row
+def figure_columns(results: pd.DataFrame) -> list[str]:
+    """FIGURES, then every other numeric figure of the rows (secondary metrics, per-domain figures) in order."""
+    fixed = {"task", "backbone", "strategy", "seed", "policy", "metric_name", *FIGURES}
+    return FIGURES + [name for name in results.columns if name not in fixed]
 
 
 def collect_curves(curve_paths: list[Path]) -> pd.DataFrame:
@@ -86,11 +61,25 @@ def summary_table(results: pd.DataFrame, policy_order: list[str]) -> pd.DataFram
     rank = {policy: index for index, policy in enumerate(ordered)}
     results = results.sort_values("policy", key=lambda column: column.map(rank), kind="stable")
     results = results.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable")
-    grouped = results.groupby(keys, sort=False)[FIGURES]
+    figures = figure_columns(results)
+    grouped = results.groupby(keys, sort=False)[figures]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=0).add_suffix("_std"))
     table["n_seeds"] = results.groupby(keys, sort=False)["seed"].nunique()
-    ordered = [f"{name}_{stat}" for name in FIGURES for stat in ("mean", "std")]
+    ordered = [f"{name}_{stat}" for name in figures for stat in ("mean", "std")]
     return table[ordered + ["n_seeds"]].reset_index()
+
+
+def with_skipped(table: pd.DataFrame, skipped: list[dict], policy_order: list[str]) -> pd.DataFrame:
+    """The summary table with a `note` column and a row, without figures, for each policy left out of the grid
+    (after its backbone × strategy's rows, in policy order), so the tables say why a policy has no result."""
+    if not skipped:
+        return table
+    left_out = pd.DataFrame([{**row, "n_seeds": 0, "note": f"left out: {row['reason']}"} for row in skipped])
+    merged = pd.concat([table.assign(note=""), left_out.drop(columns="reason")], ignore_index=True)
+    rank = {policy: index for index, policy in enumerate(policy_order)}
+    merged = merged.sort_values("policy", key=lambda column: column.str.removesuffix(HINDSIGHT).map(rank),
+                                kind="stable")
+    return merged.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable").reset_index(drop=True)
 
 
 def _first_seen(column: pd.Series) -> pd.Series:
@@ -98,57 +87,33 @@ def _first_seen(column: pd.Series) -> pd.Series:
     return column.map({value: index for index, value in enumerate(dict.fromkeys(column))})
 
 
-def markdown_table(table: pd.DataFrame, metric_name: str) -> str:
-    headers = {
-        "metric": metric_name,
-        "layer_speedup": "layer speed-up",
-        "flops_speedup": "FLOPs speed-up",
-        "mean_exit_layer": "mean exit layer",
-    }
+FIGURE_HEADERS = {"layer_speedup": "layer speed-up", "flops_speedup": "FLOPs speed-up", "mean_exit_layer": "mean exit layer"}
+
+
+def _header(name: str, metric_name: str) -> str:
+    domain, _, figure = name.rpartition(DOMAIN_SEPARATOR)
+    shown = metric_name if figure == "metric" else FIGURE_HEADERS.get(figure, figure)
+    return f"{domain} {shown}" if domain else shown
+
+
+def _is_metric(name: str) -> bool:
+    return name.rpartition(DOMAIN_SEPARATOR)[2] not in FIGURE_HEADERS
+
+
+def markdown_table(table: pd.DataFrame, metric_name: str, domains: bool = False) -> str:
+    """The table as "mean ± std"; the per-domain figures (`domains=True`) or the others."""
+    names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
+    names = [name for name in names if (DOMAIN_SEPARATOR in name) == domains]
     shown = table[["backbone", "strategy", "policy"]].copy()
-    for name, header in headers.items():
-        shown[header] = [
-            "–" if pd.isna(mean) else f"{mean:.4f} ± {std:.4f}" if name == "metric" else f"{mean:.2f} ± {std:.2f}"
+    for name in names:
+        shown[_header(name, metric_name)] = [
+            "–" if pd.isna(mean) else f"{mean:.4f} ± {std:.4f}" if _is_metric(name) else f"{mean:.2f} ± {std:.2f}"
             for mean, std in zip(table[f"{name}_mean"], table[f"{name}_std"])
         ]
     shown["seeds"] = table["n_seeds"]
+    if "note" in table:
+        shown["note"] = table["note"]
     return shown.to_markdown(index=False)
-
-
-def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str):
-    import altair as alt
-
-    curves = curves.assign(panel=curves["backbone"] + " / " + curves["strategy"])
-    points = results.assign(panel=results["backbone"] + " / " + results["strategy"])
-    fitted = points.groupby(["panel", "policy"], sort=False)[["metric", "layer_speedup"]].mean().reset_index()
-    x = alt.X("layer_speedup:Q", title="layer speed-up", scale=alt.Scale(zero=False))
-    y = alt.Y("metric:Q", title=f"test {metric_name}", scale=alt.Scale(zero=False))
-    color = alt.Color("policy:N", title="policy", scale=alt.Scale(scheme="tableau20"), sort=None)
-    lines = (
-        alt.Chart(curves)
-        .mark_line(point=alt.OverlayMarkDef(size=12), opacity=0.6)
-        .encode(x=x, y=y, color=color, detail="seed:N", order="layer_speedup:Q",
-                tooltip=["policy", "seed", "knob", "knob_value", "metric", "layer_speedup"])
-    )
-    marks = (
-        alt.Chart(fitted)
-        .mark_point(filled=True, size=140, stroke="black", strokeWidth=1)
-        .encode(x=x, y=y, color=color, tooltip=["policy", "metric", "layer_speedup"])
-    )
-    return _facet(lines, marks, sorted(curves["panel"].unique()))
-
-
-def _facet(lines, marks, panels: list[str]):
-    """One layered chart per panel, side by side (a layered chart with two data sets cannot be faceted)."""
-    import altair as alt
-
-    charts = [
-        alt.layer(
-            lines.transform_filter(alt.datum.panel == panel), marks.transform_filter(alt.datum.panel == panel)
-        ).properties(width=320, height=260, title=panel)
-        for panel in panels
-    ]
-    return alt.concat(*charts, columns=2).resolve_scale(color="shared")
 
 
 def data_summary(info: dict) -> pd.DataFrame:
@@ -166,37 +131,29 @@ def data_summary(info: dict) -> pd.DataFrame:
 
 
 def checks_table(check_paths: list[Path]) -> pd.DataFrame:
-    """One row per run: error rate of every exit on test, BEEM's monotonicity assumption, ECE, sample categories."""
+    """One row per run: error of every exit on val and test, BEEM's monotonicity assumption, exits that predict one
+    class only and, for classification, ECE and the sample categories (metrics.checks.checks_row reads each file)."""
     rows = []
     for path in check_paths:
-        checks = read_json(path)
         run = parse_run(path)
-        row = {key: run[key] for key in ("backbone", "strategy", "seed")}
-        for split in ("val", "test"):
-            row[f"{split} error monotone"] = checks["errors"][split]["monotone_decreasing"]
-        row["test error per exit"] = " ".join(f"{e:.3f}" for e in checks["errors"]["test"]["error_rate"])
-        row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
-        for name, share in checks["categories"]["shares"].items():
-            row[f"{name.replace('_', '-')} share"] = round(share, 4)
-        row["overthinking share"] = round(checks["categories"]["overthinking_share"], 4)
-        rows.append(row)
+        rows.append({**{key: run[key] for key in ("backbone", "strategy", "seed")}, **checks_row(read_json(path))})
     return pd.DataFrame(rows)
 
 
 LATENCY_COLUMNS = [
-    "backbone", "strategy", "seed", "policy", "batch_size", "wall_clock_speedup", "layer_speedup",
-    "early_exit_samples_per_second", "full_depth_samples_per_second", "decisions_match_simulation", "device",
+    "backbone", "strategy", "seed", "policy", "batch_size", "wall_clock_speedup", "wall_clock_speedup_spread",
+    "layer_speedup", "early_exit_samples_per_second", "full_depth_samples_per_second", "decisions_match_simulation", "device",
 ]
 
 
 def latency_table(latency_paths: list[Path]) -> pd.DataFrame:
-    """Real early-exit timing: one row per run × policy × batch size (bs 1 and batched)."""
+    """Real early-exit timing: one row per run × policy × batch size (the config's latency.batch_sizes)."""
     rows = []
     for path in latency_paths:
         latency = read_json(path)
         cell = parse_cell(path)
-        for mode in ("batch_size_1", "batched"):
-            rows.append({**cell, **latency[mode], "device": latency["device"]})
+        for entry in latency["by_batch_size"].values():
+            rows.append({**cell, **entry, "device": latency["device"]})
     return pd.DataFrame(rows, columns=LATENCY_COLUMNS)
 
 
@@ -230,13 +187,6 @@ def training_chart(curves: pd.DataFrame):
     )
 
 
-def _save_chart(chart, html_path: Path, png_path: Path) -> None:
-    with atomic_path(html_path) as tmp:
-        chart.save(str(tmp), format="html", inline=True)
-    with atomic_path(png_path) as tmp:
-        chart.save(str(tmp), format="png", scale_factor=1.5)
-
-
 def aggregate_task(
     task: str,
     policies: list[str],
@@ -246,9 +196,17 @@ def aggregate_task(
     model_dirs: list[Path],
     data_dir: Path,
     out_dir: Path,
+    tolerance: float,
     latency_paths: list[Path] = (),
+    skipped: list[dict] = (),
+    extra_sections: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """Tables and charts of `task` from its cells' files, rows in the order of `policies`."""
+    """Tables and charts of `task` from its cells' files, rows in the order of `policies`; `skipped` lists the
+    policies left out of the grid (backbone, strategy, policy, reason), shown as rows with the reason. The
+    leaderboard opens the task's Markdown, followed by `extra_sections` ((title, Markdown) pairs)."""
+    from .charts import exit_histogram_chart, exit_histograms, save_chart, speedup_chart, write_check_charts
+    from .leaderboard import task_leaderboard, write_leaderboard
+
     results = collect_results(test_paths)
     if results.empty or set(results["task"]) != {task}:
         raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
@@ -256,27 +214,35 @@ def aggregate_task(
     unknown = sorted(set(results["policy"].str.removesuffix(HINDSIGHT)) - set(policies))
     if unknown:
         raise DataError(f"task {task!r}: results of policies {unknown} that --policies does not list ({policies})")
-    table = summary_table(results, policies)
+    table = with_skipped(summary_table(results, policies), list(skipped), policies)
     data = data_summary(read_json(Path(data_dir) / "info.json"))
     checks = checks_table(check_paths)
     latency = latency_table(list(latency_paths))
 
-    tables, plots = Path(out_dir) / "tables", Path(out_dir) / "plots"
-    _write_csv(table, tables / f"{task}.csv")
-    _write_csv(data, tables / f"{task}_data.csv")
-    _write_csv(checks, tables / f"{task}_checks.csv")
-    _write_csv(latency, tables / f"{task}_latency.csv")
+    out = {name: Path(out_dir) / template.format(task=task) for name, template in {**TABLES, **PLOTS}.items()}
+    _write_csv(table, out["table"])
+    _write_csv(data, out["data"])
+    _write_csv(checks, out["checks"])
+    _write_csv(latency, out["latency"])
     latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
+    domain_section = (
+        f"## Per test domain (decisions on the whole test stream)\n\n{markdown_table(table, metric_name, domains=True)}\n\n"
+        if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
+    )
+    curves = collect_curves(curve_paths)
+    leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance,
+                                    out["leaderboard"].parent)
+    extras = "".join(f"## {title}\n\n{text}\n\n" for title, text in extra_sections)
     write_text(
-        tables / f"{task}.md",
-        f"# {task}\n\n## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n"
+        out["markdown"],
+        f"# {task}\n\n{leaderboard}\n{extras}## Exit policies on test\n\n{markdown_table(table, metric_name)}\n\n{domain_section}"
         f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n"
         + latency_section,
     )
-    chart = speedup_chart(collect_curves(curve_paths), results, metric_name)
-    _save_chart(chart, plots / f"{task}.html", plots / f"{task}.png")
-    losses = training_chart(training_curves(model_dirs))
-    _save_chart(losses, plots / f"{task}_training.html", plots / f"{task}_training.png")
+    save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), out["chart"].with_suffix(""))
+    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies), out["exits"].with_suffix(""))
+    write_check_charts(check_paths, out["errors"].parent, task)
+    save_chart(training_chart(training_curves(model_dirs)), out["training"].with_suffix(""))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

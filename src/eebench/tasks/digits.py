@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import Option, fraction
+from .options import fraction
 from .spec import TaskSpec
 from .splitting import hold_out
 from .storage import PreparedTask, SplitData
@@ -48,8 +48,8 @@ SPECS = [
         description="scikit-learn handwritten digits, 8x8 grey images, 10 classes (real data, offline)",
         label_names=tuple(str(d) for d in range(10)),
         options={
-            "test_fraction": Option(0.3, "share of all images held out as the test split (stratified)", fraction),
-            "val_fraction": Option(0.15, "share of the non-test images used as the val split", fraction),
+            "test_fraction": fraction("share of all images held out as the test split (stratified)", 0.3),
+            "val_fraction": fraction("share of the non-test images used as the val split", 0.15),
         },
         build=build,
     )

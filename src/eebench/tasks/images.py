@@ -28,7 +28,8 @@ from ..errors import DataError
 from .cifar import read_cifar_split
 from .idx import find_idx, read_idx
 from .labels import check_class_range
-from .options import Option, fraction, positive_int, source_options, split_options
+from ..catalogue import integer
+from .options import fraction, source_options, split_options
 from .pil_images import decode_files, list_image_folder, require_pillow, to_array
 from .sources import load_hub_split, local_folder
 from .spec import TaskSpec
@@ -172,7 +173,7 @@ IMAGENET = ImageSource("imagenet", (), "RGB", "ILSVRC/imagenet-1k", "image", "la
 IDX_OPTIONS = {
     **source_options(),
     **split_options(),
-    "test_fraction": Option(0.2, "share held out as test when the folder has only the t10k files", fraction),
+    "test_fraction": fraction("share held out as test when the folder has only the t10k files", 0.2),
 }
 
 
@@ -202,7 +203,7 @@ SPECS = [
         {
             **source_options(),
             **split_options(val_fraction=0.01),
-            "image_size": Option(224, "side of the square images after resize and centre crop", positive_int),
+            "image_size": integer("side of the square images after resize and centre crop", default=224),
         },
         n_classes=1000,
     ),

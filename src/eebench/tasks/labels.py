@@ -10,14 +10,17 @@ import numpy as np
 from ..errors import DataError
 
 
-def encode_classes(values: Sequence[str], lookup: dict[str, int], source, line_numbers: Sequence[int]) -> np.ndarray:
-    """Class indices of `values` (e.g. lookup {"entailment": 0, "not_entailment": 1} or {"0": 0, "1": 1})."""
+def encode_classes(
+    values: Sequence[str], lookup: dict[str, int], source, line_numbers: Sequence[int], field: str = "label"
+) -> np.ndarray:
+    """Class indices of `values` (e.g. lookup {"entailment": 0, "not_entailment": 1} or {"0": 0, "1": 1});
+    `field` names the label column in messages."""
     labels = np.empty(len(values), dtype=np.int64)
     for i, value in enumerate(values):
         key = value.strip()
         if key not in lookup:
             raise DataError(
-                f"'{source}', line {line_numbers[i]}, field 'label': got {value!r} (allowed: {', '.join(lookup)})"
+                f"'{source}', line {line_numbers[i]}, field '{field}': got {value!r} (allowed: {', '.join(lookup)})"
             )
         labels[i] = lookup[key]
     return labels

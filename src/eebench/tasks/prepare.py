@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .options import resolve_options
+from .. import catalogue
 from .registry import get_task
 from .storage import write_prepared
 
@@ -15,6 +15,6 @@ def prepare_task(name: str, options: dict | None, out_dir: str | os.PathLike, se
     """Validate the options, build the task's train/val/test splits and write them to `out_dir`; returns the
     info written to info.json. Nothing is written when the options or the data are bad."""
     spec = get_task(name)
-    resolved = resolve_options(name, spec.options, options)
+    resolved = catalogue.get("task", name).check(options)
     prepared = spec.build(resolved, seed)
     return write_prepared(Path(out_dir), spec, prepared, resolved, seed)

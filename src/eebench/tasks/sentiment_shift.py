@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import DataError
 from .labels import encode_classes
-from .options import Option, choice, fraction, optional_path, split_options
+from ..catalogue import choice, path
+from .options import fraction, split_options
 from .spec import TaskSpec
 from .splitting import carve_splits, hold_out
 from .storage import PreparedTask, SplitData
@@ -102,11 +103,11 @@ SPECS = [
         description="binary sentiment under domain shift: train/val on a source domain, test on a target domain",
         label_names=LABEL_NAMES,
         options={
-            "path": Option(None, "folder holding the domains' files (or a parent of their folders)", optional_path),
-            "source": Option("uci-imdb", "domain of train and val", choice(*DOMAINS)),
-            "target": Option("uci-yelp", "domain of test", choice(*DOMAINS)),
+            "path": path("folder holding the domains' files (or a parent of their folders)", default=None),
+            "source": choice("domain of train and val", DOMAINS, default="uci-imdb"),
+            "target": choice("domain of test", DOMAINS, default="uci-yelp"),
             **split_options(val_fraction=0.2),
-            "test_fraction": Option(0.3, "share held out as test when source == target (one file)", fraction),
+            "test_fraction": fraction("share held out as test when source == target (one file)", 0.3),
         },
         build=build,
     )

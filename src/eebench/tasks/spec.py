@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .options import Option
+from ..catalogue import Option
 from .storage import PreparedTask
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..io import atomic_path, read_json, write_json
+from .labels import check_class_range
 
 SPLITS = ("train", "val", "test")
 TEXT_MODALITIES = ("text", "text-pair")
@@ -125,15 +126,17 @@ def split_summary(split: SplitData, n_classes: int, label_names: list[str]) -> d
 
 
 def write_prepared(out_dir: Path, spec, prepared: PreparedTask, options: dict, seed: int) -> dict[str, Any]:
-    """Write the three split files, then info.json; return the info."""
+    """Write the three split files, then info.json; return the info. The modality is the data's (a task reading
+    users' files is a sentence-pair task when they name two text columns)."""
     out_dir = Path(out_dir)
+    modality = prepared.splits["train"].modality
     label_names = prepared.label_names or list(spec.label_names)
     n_classes = spec.n_classes if spec.n_classes == 1 else len(label_names)
     for name in SPLITS:
-        write_split(split_file(out_dir, name, spec.modality), prepared.splits[name])
+        write_split(split_file(out_dir, name, modality), prepared.splits[name])
     info = {
         "task": spec.name,
-        "modality": spec.modality,
+        "modality": modality,
         "n_classes": n_classes,
         "metric": spec.metric,
         "label_names": label_names,
@@ -153,9 +156,17 @@ def write_prepared(out_dir: Path, spec, prepared: PreparedTask, options: dict, s
 def load_info(data_dir: str | os.PathLike) -> dict[str, Any]:
     path = Path(data_dir) / INFO_FILE
     info = read_json(path)
+    if not isinstance(info, dict):
+        raise DataError(f"'{path}': expected a JSON object (is this folder made by `eebench prepare`?)")
     missing = [key for key in ("task", "modality", "n_classes", "metric", "label_names") if key not in info]
     if missing:
         raise DataError(f"'{path}': missing field '{missing[0]}' (is this folder made by `eebench prepare`?)")
+    modalities = (*TEXT_MODALITIES, "image")
+    if info["modality"] not in modalities:
+        raise DataError(f"'{path}', field 'modality': got {info['modality']!r} (allowed: {', '.join(modalities)})")
+    n_classes = info["n_classes"]
+    if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 1:
+        raise DataError(f"'{path}', field 'n_classes': got {n_classes!r} (allowed: a positive integer)")
     return info
 
 
@@ -163,16 +174,46 @@ def _read_jsonl(path: Path, modality: str) -> list[dict]:
     text_fields = ("text_a", "text_b") if modality == "text-pair" else ("text",)
     records = []
     with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
+        for line_no, line in enumerate(_lines(fh, path), start=1):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"'{path}', line {line_no}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise DataError(f"'{path}', line {line_no}: expected a JSON object, got {type(record).__name__}")
             for key in ("id", "label", *text_fields):
                 if key not in record:
                     raise DataError(f"'{path}', line {line_no}: missing field '{key}'")
+            if not all(isinstance(record[key], str) for key in text_fields):
+                raise DataError(f"'{path}', line {line_no}, field '{text_fields[0]}': expected text (a JSON string)")
             records.append(record)
     return records
+
+
+def _lines(fh, path: Path):
+    try:
+        yield from fh
+    except UnicodeDecodeError as exc:
+        raise DataError(f"'{path}': not UTF-8 text (offset {exc.start})") from None
+
+
+def _labels(values: list, n_classes: int, path: Path) -> np.ndarray:
+    """Class indices in 0..n_classes-1 (or finite scores for regression), checked against info.json."""
+    kind = np.float32 if n_classes == 1 else np.int64
+    try:
+        labels = np.array(values, dtype=kind)
+    except (TypeError, ValueError):
+        bad = next(v for v in values if not isinstance(v, int | float) or isinstance(v, bool))
+        raise DataError(f"'{path}', field 'label': got {bad!r} (allowed: a number)") from None
+    if labels.ndim != 1:
+        raise DataError(f"'{path}', field 'label': expected one label per sample, got shape {labels.shape}")
+    if n_classes == 1:
+        if not np.all(np.isfinite(labels)):
+            raise DataError(f"'{path}', field 'label': contains NaN or inf")
+        return labels
+    if np.issubdtype(np.asarray(values).dtype, np.floating) and not np.array_equal(labels, np.asarray(values)):
+        raise DataError(f"'{path}', field 'label': class labels must be whole numbers")
+    return check_class_range(labels, n_classes, path)
 
 
 def _load_text(path: Path, modality: str, n_classes: int) -> SplitData:
@@ -188,13 +229,13 @@ def _load_text(path: Path, modality: str, n_classes: int) -> SplitData:
     return SplitData(
         modality,
         inputs,
-        np.array([r["label"] for r in records], dtype=np.float32 if n_classes == 1 else np.int64),
+        _labels([r["label"] for r in records], n_classes, path),
         np.array([r["id"] for r in records]),
         {key: np.array([r.get(key) for r in records]) for key in meta_keys},
     )
 
 
-def _load_images(path: Path) -> SplitData:
+def _load_images(path: Path, n_classes: int) -> SplitData:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
@@ -204,9 +245,19 @@ def _load_images(path: Path) -> SplitData:
         if key not in arrays:
             raise DataError(f"'{path}': missing field '{key}' (has: {sorted(arrays)})")
     images, labels, sample_ids = arrays.pop("images"), arrays.pop("labels"), arrays.pop("sample_ids")
-    if len(labels) == 0:
-        raise DataError(f"'{path}': empty split (no samples)")
-    return SplitData("image", images, labels, sample_ids, arrays)
+    if images.ndim not in (3, 4) or images.dtype != np.uint8:
+        raise DataError(
+            f"'{path}', field 'images': expected uint8 [N, H, W] or [N, H, W, 3], got {images.dtype} {images.shape}"
+        )
+    if labels.ndim != 1 or len(labels) == 0:
+        raise DataError(f"'{path}', field 'labels': expected a non-empty 1-d array, got shape {labels.shape}")
+    if not len(labels) == len(images) == len(sample_ids):
+        raise DataError(
+            f"'{path}': {len(images)} images, {len(labels)} labels and {len(sample_ids)} sample_ids; they must match"
+        )
+    if not (np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)):
+        raise DataError(f"'{path}', field 'labels': expected numbers, got dtype {labels.dtype}")
+    return SplitData("image", images, _labels(labels.tolist(), n_classes, path), sample_ids, arrays)
 
 
 def load_split(data_dir: str | os.PathLike, split: str) -> SplitData:
@@ -219,4 +270,4 @@ def load_split(data_dir: str | os.PathLike, split: str) -> SplitData:
         raise DataError(f"'{path}': file not found (prepare the task first)")
     if info["modality"] in TEXT_MODALITIES:
         return _load_text(path, info["modality"], info["n_classes"])
-    return _load_images(path)
+    return _load_images(path, info["n_classes"])

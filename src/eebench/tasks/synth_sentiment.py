@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .options import Option, positive_int, weights
+from ..catalogue import integer, number_list
 from .spec import TaskSpec
 from .splitting import largest_remainder, rng_for
 from .storage import SPLITS, PreparedTask, SplitData
@@ -194,11 +194,12 @@ SPECS = [
         "each sample has a designed difficulty 0-3 (offline)",
         label_names=LABEL_NAMES,
         options={
-            "train_size": Option(2000, "number of training sentences", positive_int),
-            "val_size": Option(400, "number of validation sentences", positive_int),
-            "test_size": Option(600, "number of test sentences", positive_int),
-            "difficulty_weights": Option(
-                [1.0, 1.0, 1.0, 1.0], "relative share of difficulties 0..3 in every split", weights(DIFFICULTIES)
+            "train_size": integer("number of training sentences", default=2000),
+            "val_size": integer("number of validation sentences", default=400),
+            "test_size": integer("number of test sentences", default=600),
+            "difficulty_weights": number_list(
+                "relative share of difficulties 0..3 in every split", default=[1.0, 1.0, 1.0, 1.0],
+                length=DIFFICULTIES, minimum=0, positive_sum=True,
             ),
         },
         build=build,

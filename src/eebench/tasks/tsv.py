@@ -9,6 +9,7 @@ file; beyond that, or when a header lacks a needed column, the file is rejected 
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,15 @@ class TsvRows:
     skipped: int
 
 
+def not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """Why a text file could not be read, with the fix (UTF-16 files are what Excel's "Unicode text" saves)."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        return "encoded as UTF-16; save it as UTF-8"
+    return f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
+
+
 def _column_positions(path: Path, header: list[str], columns: Sequence[str]) -> list[int]:
     positions = []
     for name in columns:
@@ -44,8 +54,15 @@ def read_tsv(path: str | Path, columns: Sequence[str | int], header: bool = True
     path = Path(path)
     if not path.is_file():
         raise DataError(f"'{path}': file not found")
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        lines = [(n, row) for n, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), 1) if row]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"'{path}': {not_utf8(path, exc)}") from None
+    if "\x00" in text:
+        raise DataError(f"'{path}': contains NUL bytes (line {text[:text.index(chr(0))].count(chr(10)) + 1}); "
+                        "expected a tab-separated text file")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    lines = [(n, row) for n, row in enumerate(reader, 1) if row]
     if header:
         if not lines:
             raise DataError(f"'{path}': empty file (expected a header and data rows)")

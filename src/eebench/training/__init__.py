@@ -1,7 +1,13 @@
-"""Training strategies and the `eebench train` stage."""
+"""Training strategies and the `eebench train` stage.
 
-from .options import TRAINING_DEFAULTS, TrainingOptions, training_options
-from .run import train_run
-from .strategies import STRATEGIES, Strategy, make_strategy
+The names below load on first use, so the torch-free declarations (`training.options`, the strategies' option
+declarations) are read without torch."""
 
-__all__ = ["STRATEGIES", "TRAINING_DEFAULTS", "Strategy", "TrainingOptions", "make_strategy", "train_run", "training_options"]
+from ..lazy import lazy_attributes
+
+_EXPORTS = {
+    "TRAINING_DEFAULTS": "options", "TrainingOptions": "options", "training_options": "options",
+    "train_run": "run", "Strategy": "strategies", "make_strategy": "strategies",
+}
+__all__ = [*_EXPORTS, "STRATEGIES"]
+__getattr__ = lazy_attributes(__name__, _EXPORTS, {"STRATEGIES": "strategy"})

@@ -1,5 +1,5 @@
-"""The training loop: phases of a strategy, linear warm-up/decay, AdamW, mixed precision, progress bars, a
-JSONL log, periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends
+"""The training loop: phases of a strategy, length-grouped batches, linear warm-up/decay, AdamW, mixed precision,
+progress bars, a JSONL log (with examples per second), periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends
 SIGTERM at the time limit and on preemption), so rerunning the same command resumes where it stopped."""
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ import torch
 from ..models.inputs import EncodedSplit
 from ..models.multi_exit import MultiExitModel
 from ..models.runtime import autocast, progress_bar
-from .checkpoint import latest_checkpoint, read_state, restore_checkpoint, save_checkpoint
+from ..errors import EEBenchError
+from .checkpoint import (
+    latest_checkpoint, orphaned, read_state, release_lock, restore_checkpoint, save_checkpoint, snakemake_ancestor,
+)
 from .options import TrainingOptions
 from .strategies import Phase, Strategy
 
@@ -51,10 +54,14 @@ class Trainer:
         self.data, self.labels = data, labels
         self.checkpoint_dir, self.signature = checkpoint_dir, signature
         self.phases = strategy.phases(opts.epochs)
+        strategy.bind(model)
         self.steps_per_epoch = math.ceil(len(data) / opts.batch_size)
+        self.lengths = data.lengths() if opts.group_by_length else None
+        self._epoch: tuple[tuple[int, int], list[np.ndarray]] | None = None  # ((phase, epoch), its batches)
         self.log: list[dict] = []
         self.resume_folder: Path | None = None  # the checkpoint `run` resumes from
         self.stop_requested = False
+        self.snakemake_pid = snakemake_ancestor()  # checked at each checkpoint: has Snakemake died?
 
     def phase_steps(self, phase: Phase) -> int:
         steps = max(1, math.ceil(phase.epochs * self.steps_per_epoch))
@@ -81,7 +88,7 @@ class Trainer:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         desc = f"train {self.strategy.name}" + (f" [{phase.name}]" if len(self.phases) > 1 else "")
         bar = progress_bar(total=total, initial=first_step, desc=desc, dynamic_ncols=True)
-        examples = 0
+        examples, started = 0, time.perf_counter()
         self._set_train_mode(phase)
         for step in range(first_step, total):
             lr = self._set_lr(optimizer, step, total)
@@ -101,27 +108,40 @@ class Trainer:
             scaler.step(optimizer)
             scaler.update()
             examples += len(indices)
+            throughput = examples / (time.perf_counter() - started)  # over this phase in this process
             self.log.append({
                 "step": len(self.log) + 1, "phase": phase.name, "epoch": round((step + 1) / self.steps_per_epoch, 4),
-                "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr,
+                "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr, **loss.info,
+                "examples_per_second": round(throughput, 2),
             })
+            _check_finite(self.log[-1])
             bar.update(1)
-            bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", refresh=False)
+            bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", ex_s=f"{throughput:.1f}", refresh=False)
             done = step + 1
-            if self.stop_requested or (done % self.opts.checkpoint_every == 0 and done < total):
+            periodic = done % self.opts.checkpoint_every == 0 and done < total
+            last = done == total and phase_index == len(self.phases) - 1
+            parent_gone = (periodic or last) and orphaned(self.snakemake_pid)
+            if self.stop_requested or periodic or parent_gone:
                 self._checkpoint(phase_index, done, optimizer)
             if self.stop_requested:
                 bar.close()
                 raise _Terminated()
+            if parent_gone:
+                bar.close()
+                raise OrphanedTrainer(
+                    f"the Snakemake that started this trainer (PID {self.snakemake_pid}) has ended; stopped at step "
+                    f"{len(self.log)} with a checkpoint in '{self.checkpoint_dir}' and no model; rerun to resume"
+                )
         bar.close()
         return examples
 
     def _batch_indices(self, phase_index: int, step: int) -> list[int]:
-        # The order of an epoch depends only on (seed, phase, epoch), so a resumed run sees the same batches.
+        # The batches of an epoch depend only on (seed, phase, epoch), so a resumed run sees the same batches.
         epoch, position = divmod(step, self.steps_per_epoch)
-        order = np.random.default_rng([self.seed, phase_index, epoch]).permutation(len(self.data))
-        size = self.opts.batch_size
-        return order[position * size:(position + 1) * size].tolist()
+        if self._epoch is None or self._epoch[0] != (phase_index, epoch):
+            rng = np.random.default_rng([self.seed, phase_index, epoch])
+            self._epoch = ((phase_index, epoch), epoch_batches(rng, len(self.data), self.opts.batch_size, self.lengths))
+        return self._epoch[1][position].tolist()
 
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
         params = [p for p in self._trainable(phase) if p.requires_grad]
@@ -161,7 +181,8 @@ class Trainer:
     # -- resume -----------------------------------------------------------------------------------------------
 
     def _checkpoint(self, phase_index: int, step: int, optimizer) -> None:
-        state = {"signature": self.signature, "phase": phase_index, "step": step, "log": self.log}
+        state = {"signature": self.signature, "phase": phase_index, "step": step, "log": self.log,
+                 "strategy": self.strategy.state_dict()}
         save_checkpoint(self.checkpoint_dir, len(self.log), self.model, optimizer, state)
 
     def _resume_point(self) -> tuple[int, int]:
@@ -174,7 +195,41 @@ class Trainer:
             return 0, 0
         print(f"eebench: resuming from {folder} (phase {state['phase'] + 1}, step {state['step']})", file=sys.stderr)
         self.log, self.resume_folder = state["log"], folder
+        self.strategy.load_state_dict(state.get("strategy", {}))
         return state["phase"], state["step"]
+
+
+class OrphanedTrainer(EEBenchError):
+    """The trainer's Snakemake ended; it stopped at a checkpoint rather than finish a model nobody records."""
+
+
+class TrainingDiverged(EEBenchError):
+    """The loss became NaN or infinite."""
+
+
+def _check_finite(entry: dict) -> None:
+    if not math.isfinite(entry["loss"]):
+        raise TrainingDiverged(
+            f"training diverged: the loss is {entry['loss']} at step {entry['step']} (phase {entry['phase']!r}, "
+            f"epoch {entry['epoch']}); no model written; lower the training option 'lr' or check the data"
+        )
+
+
+GROUP_BATCHES = 50  # batches sorted by length together (as Hugging Face's LengthGroupedSampler)
+
+
+def epoch_batches(rng: np.random.Generator, n: int, batch_size: int, lengths: np.ndarray | None) -> list[np.ndarray]:
+    """One epoch's batches: a random permutation cut into batches; with `lengths` (text), each run of
+    `GROUP_BATCHES` batches is sorted by length first and the batch order shuffled, so a batch holds sentences of
+    similar length and pads little, while which sentences meet stays random."""
+    order = rng.permutation(n)
+    grouped = lengths is not None and np.ptp(lengths) > 0
+    if grouped:
+        group = batch_size * GROUP_BATCHES
+        chunks = np.split(order, range(group, n, group))
+        order = np.concatenate([chunk[np.argsort(-lengths[chunk], kind="stable")] for chunk in chunks])
+    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))] if grouped else batches
 
 
 class _Terminated(Exception):
@@ -196,6 +251,7 @@ def _stop_on_sigterm(trainer: Trainer):
         yield
     except _Terminated:
         signal.signal(signal.SIGTERM, previous)
+        release_lock(trainer.checkpoint_dir)  # a requeued job may restart on another host, which cannot see we died
         print("eebench: SIGTERM received; checkpoint written, rerun the same command to resume", file=sys.stderr)
         os.kill(os.getpid(), signal.SIGTERM)
         raise SystemExit(128 + signal.SIGTERM)

@@ -1,28 +1,34 @@
-"""Training hyper-parameters (the config's `training` mapping) with their defaults."""
+"""Training hyper-parameters (the config's `training` mapping): their declarations, defaults and checks.
+
+Torch-free, so config validation checks them when the DAG starts."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..errors import ConfigError
-from ..models.options import merge_options
-from ..models.runtime import PRECISIONS
+from ..catalogue import boolean, check_options, choice, integer, number, text
 
 # BERT fine-tuning defaults (Devlin et al.; PABEE/DeeBERT/BEEM use the same): lr 2e-5, batch 32, 10% warm-up,
 # weight decay 0.01, max length 128 for GLUE.
-TRAINING_DEFAULTS = {
-    "epochs": 1,
-    "max_steps": None,  # cap on optimizer steps per training phase
-    "lr": 2e-5,
-    "batch_size": 32,
-    "warmup_ratio": 0.1,
-    "weight_decay": 0.01,
-    "max_length": 128,
-    "precision": "fp32",
-    "device": "auto",
-    "checkpoint_every": 500,  # optimizer steps between resumable checkpoints
-    "grad_clip": 1.0,
+TRAINING_OPTIONS = {
+    "epochs": number("passes over the training data per phase", default=1, above=0),
+    "max_steps": integer("cap on optimizer steps per training phase; null = no cap", default=None),
+    "lr": number("peak learning rate (AdamW)", default=2e-5, above=0),
+    "batch_size": integer("training batch size", default=32),
+    "warmup_ratio": number("share of the steps with a linear warm-up", default=0.1, minimum=0, maximum=1),
+    "weight_decay": number("AdamW weight decay", default=0.01, minimum=0),
+    "max_length": integer("longest tokenised text input (tokens)", default=128),
+    "precision": choice("floating-point precision of training", ("fp32", "bf16", "fp16"), default="fp32"),
+    "device": text("where to train: the first GPU if any (auto), cpu, cuda or cuda:N", default="auto",
+                   pattern=r"auto|cpu|cuda(:[0-9]+)?"),
+    "checkpoint_every": integer("optimizer steps between resumable checkpoints", default=500),
+    "grad_clip": number("largest gradient norm (clipped above it)", default=1.0, above=0),
+    # Batches of similar length (less padding, ~2x faster on text) instead of the papers' uniformly random batches;
+    # false trains exactly as they do. No effect on images, whose samples all have the same size.
+    "group_by_length": boolean("group text batches by length (less padding); false = the papers' random batches",
+                               default=True),
 }
+TRAINING_DEFAULTS = {key: option.default for key, option in TRAINING_OPTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -38,29 +44,11 @@ class TrainingOptions:
     device: str
     checkpoint_every: int
     grad_clip: float
+    group_by_length: bool
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def training_options(given: dict | None) -> TrainingOptions:
-    opts = merge_options(given, TRAINING_DEFAULTS, "training options")
-    _check(opts["epochs"] > 0, "epochs", "a positive number", opts["epochs"])
-    _check(opts["max_steps"] is None or _positive_int(opts["max_steps"]), "max_steps", "a positive integer", opts["max_steps"])
-    _check(opts["lr"] > 0, "lr", "a positive number", opts["lr"])
-    for key in ("batch_size", "max_length", "checkpoint_every"):
-        _check(_positive_int(opts[key]), key, "a positive integer", opts[key])
-    _check(0 <= opts["warmup_ratio"] <= 1, "warmup_ratio", "a number in [0, 1]", opts["warmup_ratio"])
-    _check(opts["weight_decay"] >= 0, "weight_decay", "a number ≥ 0", opts["weight_decay"])
-    _check(opts["grad_clip"] > 0, "grad_clip", "a positive number", opts["grad_clip"])
-    _check(opts["precision"] in PRECISIONS, "precision", f"one of {', '.join(PRECISIONS)}", opts["precision"])
-    return TrainingOptions(**opts)
-
-
-def _positive_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _check(ok: bool, key: str, expected: str, value) -> None:
-    if not ok:
-        raise ConfigError(f"training option {key!r}: expected {expected}, got {value!r}")
+    return TrainingOptions(**check_options(TRAINING_OPTIONS, given, "training options"))

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import torch
 
+from ..errors import ConfigError, DataError
 from ..models import build_model, write_model_dir
-from ..models.registry import backbone_options as resolve_backbone_options
-from ..models.registry import get_backbone
+from ..models.backbones import backbone_options as resolve_backbone_options
+from ..models.backbones import get_backbone
 from ..models.runtime import check_precision, seed_everything, select_device, threads_for
-from .checkpoint import checkpoint_root
+from .checkpoint import checkpoint_root, remove_checkpoints, trainer_lock
 from .loop import Trainer, write_log
 from .options import training_options
 from .strategies import make_strategy
@@ -36,6 +36,10 @@ def train_run(
     Rerunning after an interruption resumes from `{out_dir}.checkpoints/` when the settings are the same."""
     from ..tasks import load_info, load_split
 
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"train: 'seed' must be a non-negative integer, got {seed!r}")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise DataError(f"'{out_dir}': is a file; expected the path of a model folder")
     opts = training_options(training)
     strat = make_strategy(strategy, strategy_options)
     resolved_backbone = resolve_backbone_options(backbone, backbone_options)
@@ -59,18 +63,18 @@ def _train(data_dir, out_dir, backbone, resolved_backbone, strategy, strat, opts
 
     signature = _signature(backbone, resolved_backbone, strategy, strat.options, opts.to_dict(), seed, info, len(train))
     ckpt_dir = checkpoint_root(out_dir)
-    trainer = Trainer(model, strat, opts, device, seed, encoded, labels, ckpt_dir, signature)
-    result = trainer.run()
-
-    bundle.model = model.cpu()
-    bundle.record["training"] = {
-        "strategy": strategy, "strategy_options": strat.options, "options": opts.to_dict(), "seed": seed,
-        "device": str(device), "steps": result.steps, "seconds_this_process": round(result.seconds, 2),
-        "examples_per_second": round(result.examples / result.seconds, 2) if result.seconds else None,
-        "task": info.get("task"), "train_size": len(train),
-    }
-    write_model_dir(bundle, out_dir, extra_files={TRAIN_LOG: write_log(result.log)})
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    with trainer_lock(ckpt_dir):  # held until the model is written and the checkpoints are gone
+        trainer = Trainer(model, strat, opts, device, seed, encoded, labels, ckpt_dir, signature)
+        result = trainer.run()
+        bundle.model = model.cpu()
+        bundle.record["training"] = {
+            "strategy": strategy, "strategy_options": strat.options, "options": opts.to_dict(), "seed": seed,
+            "device": str(device), "steps": result.steps, "seconds_this_process": round(result.seconds, 2),
+            "examples_per_second": round(result.examples / result.seconds, 2) if result.seconds else None,
+            "task": info.get("task"), "train_size": len(train),
+        }
+        write_model_dir(bundle, out_dir, extra_files={TRAIN_LOG: write_log(result.log)})
+        remove_checkpoints(ckpt_dir)
     print(f"eebench: trained {backbone}/{strategy} seed {seed}: {result.steps} steps → {out_dir}", file=sys.stderr)
 
 

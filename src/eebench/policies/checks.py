@@ -1,0 +1,82 @@
+"""The check stage (checks.json): the metric checks of a run (`metrics.checks`) plus those that fit something on
+val — calibration after temperature scaling (one temperature per exit), PCEE's promise (for each accuracy target
+δ, fit `pcee` on val and report whether test accuracy >= δ: "holds" / "fails", or "unattainable" when δ is above
+the final exit's test accuracy, since no exit rule can promise more than the full model delivers; with the
+accuracy and share of the early-exited samples alone) and, when
+``data_dir/test.jsonl`` carries a ``difficulty`` per sample, the mean exit layer of `oracle` and of `maxprob`
+(fitted on val within a 0.01 accuracy tolerance) per difficulty level. Classification only for these two."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ..exits import ExitOutputs, load_exit_outputs
+from ..io import write_json
+from ..exits import layer_predictions
+from ..metrics.checks import calibration, metric_checks, read_difficulty
+from .registry import make_policy
+from .simulation import simulate
+from .temperature import fit_temperatures
+
+PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
+
+
+def pcee_targets(val: ExitOutputs, test: ExitOutputs) -> list[dict[str, Any]]:
+    final_accuracy = float(np.mean(layer_predictions(test.logits[:, -1]) == test.labels))
+    rows = []
+    for delta in PCEE_TARGETS:
+        policy = make_policy("pcee", delta=delta).fit(val.logits, val.labels)
+        exit_layers, predictions = simulate(policy, test.logits)
+        right = predictions == test.labels
+        accuracy = float(np.mean(right))
+        early = exit_layers < test.n_exits
+        status = "unattainable" if delta > final_accuracy else ("holds" if accuracy >= delta else "fails")
+        rows.append({
+            "delta": delta,
+            "test_accuracy": accuracy,
+            "status": status,
+            "holds": None if status == "unattainable" else status == "holds",
+            "final_exit_accuracy": final_accuracy,
+            "early_exit_share": float(np.mean(early)),
+            "early_exit_accuracy": float(np.mean(right[early])) if early.any() else None,
+        })
+    return rows
+
+
+def exit_depth_by_difficulty(val: ExitOutputs, test: ExitOutputs, difficulty: np.ndarray) -> dict[str, Any]:
+    oracle_exits = simulate(make_policy("oracle"), test.logits, test.labels)[0]
+    maxprob = make_policy("maxprob").fit(val.logits, val.labels, tolerance=0.01)
+    maxprob_exits = simulate(maxprob, test.logits)[0]
+    levels = sorted(set(difficulty.tolist()), key=str)
+    return {
+        str(level): {
+            "n_samples": int(np.sum(difficulty == level)),
+            "oracle_mean_exit_layer": float(oracle_exits[difficulty == level].mean()),
+            "maxprob_mean_exit_layer": float(maxprob_exits[difficulty == level].mean()),
+        }
+        for level in levels
+    }
+
+
+def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
+    """Write checks.json for one run from its val and test exit outputs (and the task's data folder)."""
+    val, test = load_exit_outputs(val_path), load_exit_outputs(test_path)
+    if val.logits.shape[1:] != test.logits.shape[1:]:
+        raise DataError(
+            f"'{test_path}', field 'logits': shape [N, L, C] = {list(test.logits.shape)} does not match val's "
+            f"{list(val.logits.shape)} in exits and classes"
+        )
+    report = metric_checks(val, test)
+    if test.n_classes > 1:
+        temperatures = fit_temperatures(val.logits, val.labels)
+        report["calibration_scaled"] = {"temperatures": temperatures, "test": calibration(test, temperatures)}
+        report["pcee_targets"] = pcee_targets(val, test)
+        difficulty = read_difficulty(Path(data_dir), test.sample_ids) if data_dir is not None else None
+        if difficulty is not None:
+            report["exit_layer_by_difficulty"] = exit_depth_by_difficulty(val, test, difficulty)
+    write_json(out_path, report)
+    return report

@@ -1,0 +1,161 @@
+"""Stage entry points: what each Snakemake rule (and a user) calls, one function per stage.
+
+`eebench <stage> …` is generated from these signatures (eebench.cli): each parameter is an option
+`--name-with-dashes` (a positional-only one is a positional argument); `Path`, `int`, `float` and `str` are parsed
+as such, `dict` as a JSON object, `list[...]` as several values, `Literal[...]` as a choice; `Annotated[T, "help"]`
+adds the help text. Each stage imports what it needs when it runs, so the cheap stages start fast."""
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+# NAME=VALUE pairs given one by one (`--param threshold=0.9 --param temperature_scaling=true`)
+Assignments = list[tuple[str, Any]]
+COSTS_HELP = "costs.json; without it the cost of exit l is l"
+DEGENERATE_HELP = "fit on a val split with one class or too few samples for the tolerance (warns instead of refusing)"
+METRIC_HELP = "the task's metric (see docs)"
+
+STAGES: dict[str, Any] = {}
+
+
+def stage(name: str):
+    """Register a stage entry point under its command name."""
+
+    def register(function):
+        STAGES[name] = function
+        return function
+
+    return register
+
+
+@stage("prepare")
+def prepare(task: str, out: Path, options: dict | None = None, seed: int = 0) -> None:
+    """Load a task's data and write its train/val/test splits and info.json"""
+    from .tasks import prepare_task
+
+    prepare_task(task, options, out, seed)
+
+
+@stage("train")
+def train(data: Path, backbone: str, strategy: str, seed: int, out: Path, backbone_options: dict | None = None,
+          strategy_options: dict | None = None, training: dict | None = None) -> None:
+    """Train one multi-exit model (one run of the grid)"""
+    from .training import train_run
+
+    train_run(data_dir=data, out_dir=out, backbone=backbone, backbone_options=backbone_options or {},
+              strategy=strategy, strategy_options=strategy_options or {}, training=training or {}, seed=seed)
+
+
+@stage("predict")
+def predict(model: Path, data: Path, split: Literal["train", "val", "test"], out: Path) -> None:
+    """Cache every exit's logits on one split (exits/{split}.npz)"""
+    from .inference import predict_split
+
+    predict_split(model_dir=model, data_dir=data, split=split, out_path=out)
+
+
+@stage("costs")
+def costs(model: Path, data: Path, out: Path) -> None:
+    """Measure the cumulative FLOPs to each exit (costs.json)"""
+    from .inference import measure_costs
+
+    measure_costs(model_dir=model, data_dir=data, out_path=out)
+
+
+@stage("latency")
+def latency(model: Path, data: Path, fit: Path, out: Path,
+            batch_sizes: Annotated[list[int], "batch sizes to time (config latency.batch_sizes)"] = (1, 32)) -> None:
+    """Time real early-exit inference with a fitted policy (latency.json)"""
+    from .inference import measure_latency
+
+    measure_latency(model_dir=model, data_dir=data, fit_path=fit, out_path=out, batch_sizes=list(batch_sizes))
+
+
+@stage("fit")
+def fit(val: Path, policy: Annotated[str, "policy id"], out: Path,
+        params: Annotated[dict | None, "constructor parameters as a JSON object"] = None,
+        costs: Annotated[Path | None, COSTS_HELP] = None, metric: Annotated[str, METRIC_HELP] = "accuracy",
+        tolerance: float = 0.01, allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False) -> None:
+    """Choose a policy's knobs on the val exits (fit.json)"""
+    from .policies.stages import fit_stage
+
+    fit_stage(val, costs, policy, params or {}, metric, tolerance, out, allow_degenerate_val)
+
+
+@stage("evaluate")
+def evaluate(fit: Path, test: Path, out: Path, costs: Annotated[Path | None, COSTS_HELP] = None,
+             metric: Annotated[str, METRIC_HELP] = "accuracy") -> None:
+    """Apply a fitted policy to the test exits (test.json)"""
+    from .policies.stages import evaluate_stage
+
+    evaluate_stage(fit, test, costs, metric, out)
+
+
+@stage("curve")
+def curve(fit: Path, test: Path, out: Path, costs: Annotated[Path | None, COSTS_HELP] = None,
+          metric: Annotated[str, METRIC_HELP] = "accuracy", points: int = 40) -> None:
+    """Sweep a fitted policy's knob on the test exits (curve.csv)"""
+    from .policies.stages import curve_stage
+
+    curve_stage(fit, test, costs, metric, points, out)
+
+
+@stage("check")
+def check(val: Path, test: Path, data: Path, out: Path) -> None:
+    """Check BEEM's and the survey's assumptions and calibration (checks.json)"""
+    from .policies.checks import check_stage
+
+    check_stage(val, test, data, out)
+
+
+@stage("evaluate-logits")
+def evaluate_logits(val: Annotated[Path, "npz with logits [N, L, C] and labels [N]"],
+                    test: Annotated[Path, "npz with logits [N, L, C] and labels [N]"], policy: str,
+                    param: Annotated[Assignments, "a policy parameter NAME=VALUE (repeatable)"] = (),
+                    costs: Path | None = None, metric: str = "accuracy", tolerance: float = 0.01,
+                    allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False) -> None:
+    """Fit and evaluate a policy on your own cached exit logits"""
+    from .policies.stages import evaluate_logits as run
+
+    run(val_path=val, test_path=test, policy_id=policy, params=dict(param), costs_path=costs, metric=metric,
+        tolerance=tolerance, allow_degenerate_val=allow_degenerate_val)
+
+
+@stage("aggregate")
+def aggregate(task: str, policies: Annotated[list[str], "policy names, in the tables' row order"],
+              tests: Annotated[list[Path], "the cells' test.json files"],
+              curves: Annotated[list[Path], "the cells' curve.csv files"],
+              checks: Annotated[list[Path], "the runs' checks.json files"],
+              models: Annotated[list[Path], "the runs' model folders (training logs)"],
+              data: Annotated[Path, "the task's prepared data folder (info.json)"],
+              out: Annotated[Path, "folder that receives tables/ and plots/"],
+              tolerance: Annotated[float, "largest metric drop against the final exit that the leaderboard's "
+                                          "speed-up allows"],
+              latency: Annotated[list[Path], "the cells' latency.json files, if any"] = (),
+              skipped: Annotated[str, "JSON list of the policies left out of the grid, with the reason"] = "[]",
+              ) -> None:
+    """Paper-style tables and speed-up/metric charts of one task"""
+    from .report.aggregate import aggregate_task
+
+    aggregate_task(task=task, policies=policies, test_paths=tests, curve_paths=curves, check_paths=checks,
+                   model_dirs=models, data_dir=data, out_dir=out, tolerance=tolerance, latency_paths=list(latency),
+                   skipped=json.loads(skipped))
+
+
+@stage("validate-config")
+def validate_config(config: Path, /) -> None:
+    """Validate a config file against the schema and the component catalogue"""
+    from .config import cells, load_config, runs
+
+    loaded = load_config(config)
+    grid = runs(loaded)
+    print(f"{config}: valid; {len(grid)} runs × {len(loaded['policies'])} policies "
+          f"({len(cells(loaded, grid))} policy cells)")
+
+
+@stage("list")
+def list_components(kind: Literal["task", "backbone", "strategy", "policy"] | None = None, /) -> None:
+    """Print every registered task, backbone, strategy and policy with its options and defaults"""
+    from .catalogue import KINDS, describe
+
+    print(describe(KINDS if kind is None else [kind]))

@@ -1,0 +1,343 @@
+"""`text-classification`: a user's own text-classification data, read from local CSV, TSV or JSONL files.
+
+Options (see config/README.md for an example):
+- `train` (required), `val`, `test`: FILES — a path, a list of paths (read one after the other), or a mapping
+  `{domain name: path or list}`. `val` left out: a seeded `val_fraction` of train. `test` left out: a seeded
+  `test_fraction` of train (0.2 by default) is held out as an in-domain test.
+- domain shift: give `test` as a mapping, e.g. `{imdb: target/imdb.tsv, yelp: target/yelp.tsv}`. Every sample then
+  records its `domain` (the mapping key; `source` for a train or val given as a plain path or list), the results
+  get one section per domain, and the test split is the domains in the order given, each in file order — the
+  stream order of online policies such as `ucb`. With `test_fraction` set too, the held-out source part comes first.
+- `text`: the text column (or JSON field), or a list of two for sentence pairs; `label`: the label column.
+  Files without a header (`header: false`) name columns by 0-based position (negative: from the end).
+- `label_values`: the label values in class order (their names in the tables); default: the distinct values of
+  train, sorted (numerically when all are integers). A value outside them is an error naming file, line and column.
+- `format`: `auto` (by extension: .csv, .tsv/.txt, .jsonl/.json), `csv`, `tsv` or `jsonl`; `quoting`: `csv`
+  (standard quoting: a quoted field may hold the delimiter, `""` and line breaks) or `none` (every character is
+  literal, as in GLUE's and the UCI sentences' TSV files, whose texts contain bare `"`).
+
+Sample ids are `"{file name}:{line}"`, the line where the record starts (the path as given when two files share a
+name). Relative paths are taken from the
+working directory (the repository root under Snakemake).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .labels import encode_classes
+from ..catalogue import boolean, choice, parsed
+from ..catalogue import number as number_option
+from .options import split_options
+from .spec import TaskSpec
+from .splitting import cap, carve_splits, hold_out
+from .storage import PreparedTask, SplitData
+
+FORMATS_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
+DELIMITERS = {"csv": ",", "tsv": "\t"}
+SOURCE_DOMAIN = "source"
+DEFAULT_TEST_FRACTION = 0.2
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # whole reviews can exceed csv's 128 kB default
+
+
+# --- option parsers (each raises ValueError saying what is allowed) -----------------------------------------------
+
+FILES_ALLOWED = "a file path, a list of file paths, or a mapping {domain name: path or list of paths}"
+
+
+def _path_list(value: Any) -> list[str]:
+    paths = [value] if isinstance(value, str) else value
+    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
+        raise ValueError(FILES_ALLOWED)
+    return paths
+
+
+def files_option(value: Any) -> dict[str | None, list[str]] | None:
+    """FILES as {domain or None: [paths]}; None (no domain) for a plain path or list."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        if not value or not all(isinstance(k, str) and k for k in value):
+            raise ValueError("a mapping with at least one domain name (a non-empty string) -> path(s)")
+        return {domain: _path_list(paths) for domain, paths in value.items()}
+    return {None: _path_list(value)}
+
+
+def column(value: Any) -> str | int:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise ValueError("a column name, or a 0-based position for files without a header")
+    return value
+
+
+def text_columns(value: Any) -> list[str | int]:
+    columns = value if isinstance(value, list) else [value]
+    if len(columns) not in (1, 2):
+        raise ValueError("one column, or a list of two for sentence pairs")
+    return [column(c) for c in columns]
+
+
+def optional_values(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) < 2 or any(isinstance(v, (bool, dict, list)) for v in value):
+        raise ValueError("a list of at least two label values, in class order")
+    values = [str(v) for v in value]
+    if len(set(values)) != len(values):
+        raise ValueError("label values without repeats")
+    return values
+
+
+
+OPTIONS = {
+    "train": parsed("training file(s) of the source domain", files_option, FILES_ALLOWED),
+    "val": parsed("val file(s); null = a seeded val_fraction of train", files_option, FILES_ALLOWED + ", or null",
+                  default=None),
+    "test": parsed("test file(s); a mapping {domain: file(s)} reports each domain on its own", files_option,
+                   FILES_ALLOWED + ", or null", default=None),
+    "text": parsed("text column, or a list of two columns for sentence pairs", text_columns,
+                   "a column (name, or 0-based position without a header), or a list of two", default="text"),
+    "label": parsed("label column", column, "a column name, or a 0-based position for files without a header",
+                    default="label"),
+    "label_values": parsed("label values in class order; null = the sorted values of train", optional_values,
+                           "a list of at least two distinct label values, in class order, or null", default=None),
+    "format": choice("'auto' (by file extension), 'csv', 'tsv' or 'jsonl'", ("auto", "csv", "tsv", "jsonl"),
+                     default="auto"),
+    "quoting": choice("'csv' (standard quoting, multi-line fields) or 'none' (no quote handling)", ("csv", "none"),
+                      default="csv"),
+    "header": boolean("whether CSV/TSV files start with a header row", default=True),
+    **split_options(val_fraction=0.1),
+    "test_fraction": number_option(f"share of train held out as in-domain test; null = {DEFAULT_TEST_FRACTION} when 'test' "
+                            "is not given, else none", default=None, above=0, below=1),
+}
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Records:
+    """The requested fields of one file: texts (one or two per record), raw label values, record start lines."""
+
+    path: str
+    id_prefix: str
+    texts: list[tuple[str, ...]]
+    labels: list[str]
+    lines: list[int]
+
+
+def file_format(path: Path, option: str) -> str:
+    if option != "auto":
+        return option
+    if path.suffix.lower() not in FORMATS_BY_SUFFIX:
+        raise ConfigError(
+            f"task 'text-classification', option 'format': cannot tell the format of '{path}' from its extension "
+            f"(known: {', '.join(FORMATS_BY_SUFFIX)}); set format: csv, tsv or jsonl"
+        )
+    return FORMATS_BY_SUFFIX[path.suffix.lower()]
+
+
+def _label_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def read_jsonl(path: Path, fields: Sequence, label: Any) -> Records:
+    records = Records(str(path), path.name, [], [], [])
+    with open(path, encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"'{path}', line {number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise DataError(f"'{path}', line {number}: expected a JSON object, got {type(record).__name__}")
+            for name in (*fields, label):
+                if name not in record:
+                    raise DataError(f"'{path}', line {number}: missing field '{name}' (has: {', '.join(record)})")
+            for name in fields:
+                if not isinstance(record[name], str):
+                    raise DataError(f"'{path}', line {number}, field '{name}': expected a string, got {record[name]!r}")
+            records.texts.append(tuple(record[name] for name in fields))
+            records.labels.append(_label_text(record[label]))
+            records.lines.append(number)
+    return records
+
+
+def _positions(path: Path, header: list[str] | None, names: Sequence) -> list[int]:
+    if header is None:
+        strings = [name for name in names if isinstance(name, str)]
+        if strings:
+            raise ConfigError(
+                f"'{path}': column '{strings[0]}' is a name, but header is false; name columns by 0-based position"
+            )
+        return list(names)
+    positions = []
+    for name in names:
+        if isinstance(name, int):
+            raise ConfigError(f"'{path}': column {name} is a position, but the file has a header; use a name from: "
+                              f"{', '.join(header)}")
+        if name not in header:
+            raise DataError(f"'{path}': missing column '{name}' (header has: {', '.join(header)})")
+        positions.append(header.index(name))
+    return positions
+
+
+def read_delimited(path: Path, fmt: str, names: Sequence, label: Any, quoting: str, header: bool) -> Records:
+    """CSV/TSV with the csv module, which keeps quoted delimiters and line breaks inside a field; each record's
+    start line is kept for messages."""
+    records = Records(str(path), path.name, [], [], [])
+    quote_mode = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=DELIMITERS[fmt], quoting=quote_mode, strict=True)
+        positions, start = None, 1
+        try:
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if not row:
+                    continue
+                if positions is None:
+                    positions = _positions(path, [c.strip() for c in row] if header else None, [*names, label])
+                    # columns counted from the start and from the end must not overlap
+                    needed = max((p + 1 for p in positions if p >= 0), default=0) + max(
+                        (-p for p in positions if p < 0), default=0)
+                    if header:
+                        continue
+                if len(row) < needed:
+                    raise DataError(
+                        f"'{path}', line {line}: {len(row)} field(s), expected at least {needed} "
+                        f"({'quoting: csv' if quoting == 'none' else 'quoting: none'} or another format?)"
+                    )
+                fields = [row[p] for p in positions]
+                records.texts.append(tuple(fields[:-1]))
+                records.labels.append(fields[-1])
+                records.lines.append(line)
+        except csv.Error as exc:
+            raise DataError(f"'{path}', line {reader.line_num}: not valid {fmt.upper()} ({exc})") from None
+    return records
+
+
+def read_records(path: str, options: dict) -> Records:
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError(f"'{path}': file not found (task 'text-classification')")
+    fmt = file_format(file, options["format"])
+    if fmt == "jsonl":
+        records = read_jsonl(file, options["text"], options["label"])
+    else:
+        records = read_delimited(file, fmt, options["text"], options["label"], options["quoting"], options["header"])
+    if not records.labels:
+        raise DataError(f"'{path}': no data rows")
+    records.path = path
+    return records
+
+
+# --- splits -------------------------------------------------------------------------------------------------------
+
+def sort_values(values) -> list[str]:
+    """Label values in class order: numerically when all are integers, else as strings."""
+    unique = set(values)
+    try:
+        return sorted(unique, key=int)
+    except ValueError:
+        return sorted(unique)
+
+
+def to_split(groups: list[tuple[str | None, Records]], lookup: dict[str, int], label_column, with_domain: bool,
+             modality: str) -> SplitData:
+    texts, labels, ids, domains = [], [], [], []
+    for domain, records in groups:
+        texts += [t[0].strip() if modality == "text" else tuple(s.strip() for s in t) for t in records.texts]
+        labels.append(encode_classes(records.labels, lookup, records.path, records.lines, field=str(label_column)))
+        ids += [f"{records.id_prefix}:{line}" for line in records.lines]
+        domains += [domain or SOURCE_DOMAIN] * len(records.lines)
+    meta = {"domain": np.asarray(domains)} if with_domain else {}
+    return SplitData(modality, texts, np.concatenate(labels), np.asarray(ids), meta)
+
+
+def read_groups(files: dict | None, options: dict, seen: set[str]) -> list[tuple[str | None, Records]]:
+    groups = []
+    for domain, paths in (files or {}).items():
+        for path in paths:
+            if path in seen:
+                raise ConfigError(f"task 'text-classification': file '{path}' is given twice (each file once)")
+            seen.add(path)
+            groups.append((domain, read_records(path, options)))
+    return groups
+
+
+def build(options: dict, seed: int) -> PreparedTask:
+    seen: set[str] = set()
+    train, val, test = (read_groups(options[name], options, seen) for name in ("train", "val", "test"))
+    every = [records for groups in (train, val, test) for _, records in groups]
+    if len({records.id_prefix for records in every}) < len(every):  # two files of the same name: ids need the path
+        for records in every:
+            records.id_prefix = records.path
+    values = options["label_values"] or sort_values(v.strip() for _, records in train for v in records.labels)
+    if len(values) < 2:
+        raise DataError(f"'{train[0][1].path}', column '{options['label']}': one label value only ({values[0]!r}); "
+                        "a classification task needs at least two")
+    lookup = {value: index for index, value in enumerate(values)}
+    with_domain = any(domain is not None for name in ("train", "val", "test") for domain in (options[name] or {}))
+    modality = "text-pair" if len(options["text"]) == 2 else "text"
+
+    def split(groups):
+        return to_split(groups, lookup, options["label"], with_domain, modality)
+
+    pool = split(train)
+    test_fraction = options["test_fraction"] or (DEFAULT_TEST_FRACTION if not test else None)
+    held_out = None
+    if test_fraction:
+        pool, held_out = hold_out(pool, test_fraction, seed, "test")
+    test_split = _concat([part for part in (held_out, split(test) if test else None) if part is not None])
+    if val:
+        splits = {"train": pool, "val": split(val), "test": test_split}
+        splits = carve_splits_given_val(splits, options, seed)
+    else:
+        splits = carve_splits(pool, test_split, options, seed)
+    notes = {
+        "source": ", ".join(records.path for _, records in train),
+        "test_source": ", ".join(
+            ([f"{test_fraction} of train (seeded)"] if test_fraction else []) + [r.path for _, r in test]
+        ),
+        "label_values": values,
+    }
+    return PreparedTask(splits, label_names=values, notes=notes)
+
+
+def _concat(parts: list[SplitData]) -> SplitData:
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    return SplitData(
+        first.modality,
+        [x for part in parts for x in part.inputs],
+        np.concatenate([part.labels for part in parts]),
+        np.concatenate([part.sample_ids for part in parts]),
+        {key: np.concatenate([part.meta[key] for part in parts]) for key in first.meta},
+    )
+
+
+def carve_splits_given_val(splits: dict[str, SplitData], options: dict, seed: int) -> dict[str, SplitData]:
+    """With a val file there is nothing to carve; only the `max_*` caps apply."""
+    return {name: s.subset(cap(s.labels, options[f"max_{name}"], seed, f"max_{name}")) for name, s in splits.items()}
+
+
+SPECS = [
+    TaskSpec(
+        name="text-classification",
+        modality="text",  # "text-pair" when `text` names two columns
+        n_classes=2,  # the data's label values decide (label_names come from the files)
+        metric="accuracy",
+        description="text classification from your own CSV/TSV/JSONL files (optionally several test domains)",
+        options=OPTIONS,
+        build=build,
+    )
+]

@@ -1,0 +1,840 @@
+"""Hostile-but-realistic inputs to every stage: config files, raw TSV data, prepared data folders, model folders,
+checkpoints, exit logits (npz), fit.json/costs.json and CLI misuse. Each case drives `eebench.cli.main` in-process
+and asserts exit status 2, one error line naming what is wrong (file, key or value), no traceback, and that the
+stage left nothing behind: no output file or folder, no temporary file beside it.
+
+Messages are checked for the names they must contain, not for whole sentences."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import yaml
+
+from eebench.cli import main
+from eebench.exits import ExitOutputs
+
+TINY_TRAINING = {"epochs": 1, "max_steps": 6, "batch_size": 64, "lr": 0.002, "device": "cpu", "checkpoint_every": 2}
+TINY_MLP = ["--backbone", "mlp", "--backbone-options", '{"hidden": 16, "n_layers": 2}', "--strategy", "joint"]
+
+
+@dataclass
+class Case:
+    argv: list[str]
+    needles: tuple[str, ...]
+    outputs: tuple[Path, ...] = ()  # must not exist afterwards
+    exit_code: int = 2
+
+
+@dataclass
+class World:
+    """One small real run (digits, a 2-layer MLP) shared by every case; cases copy what they damage."""
+
+    root: Path
+    data: Path
+    model: Path
+    val: Path
+    test: Path
+    costs: Path
+    fit: Path
+    extra: dict = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> World:
+    root = tmp_path_factory.mktemp("world")
+    w = World(root, root / "digits", root / "model", root / "val.npz", root / "test.npz", root / "costs.json",
+              root / "fit.json")
+    steps = [
+        ["prepare", "--task", "digits", "--out", str(w.data)],
+        ["train", "--data", str(w.data), *TINY_MLP, "--training", json.dumps(TINY_TRAINING), "--seed", "0",
+         "--out", str(w.model)],
+        ["predict", "--model", str(w.model), "--data", str(w.data), "--split", "val", "--out", str(w.val)],
+        ["predict", "--model", str(w.model), "--data", str(w.data), "--split", "test", "--out", str(w.test)],
+        ["costs", "--model", str(w.model), "--data", str(w.data), "--out", str(w.costs)],
+        ["fit", "--val", str(w.val), "--policy", "maxprob", "--costs", str(w.costs), "--out", str(w.fit)],
+    ]
+    for argv in steps:
+        assert main(argv) == 0, argv
+    return w
+
+
+def check_user_error(case: Case, capsys) -> str:
+    code = main(case.argv)
+    err = capsys.readouterr().err
+    assert code == case.exit_code, err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1, err
+    for needle in case.needles:
+        assert needle.lower() in errors[0].lower(), f"{needle!r} not in {errors[0]!r}"
+    for path in case.outputs:
+        assert not path.exists(), f"{path} was left behind"
+        leftovers = [p.name for p in path.parent.glob(f".{path.name}*")] if path.parent.is_dir() else []
+        assert not leftovers, f"temporary files left beside {path}: {leftovers}"
+    return errors[0]
+
+
+# -- config files (validate-config; the same validation runs at the start of every Snakemake run) ----------------
+
+BASE_CONFIG = {
+    "results_dir": "results",
+    "seeds": [0],
+    "experiments": [{"task": "digits", "backbones": ["mlp"], "strategies": ["joint"]}],
+    "policies": {"maxprob": {}},
+}
+
+
+def config_with(**changes) -> dict:
+    config = json.loads(json.dumps(BASE_CONFIG))
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        node = config
+        for key in parents:
+            node = node[int(key)] if key.isdigit() else node.setdefault(key, {})
+        node[last] = value
+    return config
+
+
+CONFIG_CASES = {
+    "seeds-not-a-list": (config_with(seeds="zero"), ["seeds"]),
+    "seed-negative": (config_with(seeds=[-1]), ["seeds"]),
+    "seeds-empty": (config_with(seeds=[]), ["seeds"]),
+    "seed-float": (config_with(seeds=[0.5]), ["seeds", "0.5"]),
+    "experiments-empty": (config_with(experiments=[]), ["experiments"]),
+    "unknown-task": (config_with(experiments__0__task="nope"), ["experiments[0].task", "nope"]),
+    "unknown-backbone": (config_with(experiments__0__backbones=["resnet9000"]), ["resnet9000"]),
+    "unknown-strategy": (config_with(experiments__0__strategies=["magic"]), ["magic"]),
+    "experiment-without-task": ({**BASE_CONFIG, "experiments": [{"backbones": ["mlp"], "strategies": ["joint"]}]},
+                                ["task"]),
+    "unknown-policy": (config_with(policies={"foo": {}}), ["foo"]),
+    "unknown-policy-method": (config_with(policies={"mine": {"method": "nope"}}), ["nope"]),
+    "policy-parameter-typo": (config_with(policies={"maxprob": {"temprature_scaling": True}}), ["temprature_scaling"]),
+    "pcee-delta-out-of-range": (config_with(policies={"pcee": {"delta": 2}}), ["delta"]),
+    "unknown-top-level-key": (config_with(colour="red"), ["colour"]),
+    "training-lr-string": (config_with(training={"lr": "fast"}), ["lr", "fast"]),
+    "training-epochs-zero": (config_with(training={"epochs": 0}), ["epochs"]),
+    "training-batch-size-negative": (config_with(training={"batch_size": -4}), ["batch_size"]),
+    "training-key-typo": (config_with(training={"learning_rate": 0.1}), ["learning_rate"]),
+    "experiment-training-typo": (config_with(experiments__0__training={"epoch": 3}), ["epoch"]),
+    "task-option-out-of-range": (config_with(tasks={"digits": {"val_fraction": 2}}), ["val_fraction"]),
+    "task-option-typo": (config_with(tasks={"digits": {"bogus": 1}}), ["bogus"]),
+    "latency-policy-not-configured": (config_with(latency={"policies": ["entropy"]}), ["latency.policies", "entropy"]),
+    "tolerance-above-one": (config_with(policy_fit={"tolerance": 5}), ["tolerance"]),
+    "curve-points-one": (config_with(policy_fit={"curve_points": 1}), ["curve_points"]),
+    "duplicate-run": (
+        config_with(experiments=[BASE_CONFIG["experiments"][0], BASE_CONFIG["experiments"][0]]), ["experiments[1]"]
+    ),
+    "top-level-list": ([1, 2, 3], ["mapping"]),
+}
+
+CATALOGUE_CONFIG_CASES = {
+    "lr-infinite": (config_with(training={"lr": float("inf")}), ["lr"]),
+    "epochs-nan": (config_with(training={"epochs": float("nan")}), ["epochs"]),
+    "tolerance-nan": (config_with(policy_fit={"tolerance": float("nan")}), ["tolerance"]),
+    "backbone-option-typo": (config_with(backbones={"mlp": {"hiden": 3}}), ["hiden"]),
+    "strategy-option-typo": (config_with(strategies={"joint": {"bogus": 1}}), ["bogus"]),
+    "device-unknown": (config_with(training={"device": "tpu"}), ["device", "tpu"]),
+    "results-dir-command-substitution": (config_with(results_dir="$(touch pwned)"), ["results_dir"]),
+    "results-dir-semicolon": (config_with(results_dir="; touch pwned;"), ["results_dir"]),
+    "results-dir-empty": (config_with(results_dir=""), ["results_dir"]),
+}
+
+
+def config_case(tmp_path, config) -> Case:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return Case(["validate-config", str(path)], (str(path),))
+
+
+@pytest.mark.parametrize("name", list(CONFIG_CASES))
+def test_bad_config(tmp_path, capsys, name):
+    config, needles = CONFIG_CASES[name]
+    case = config_case(tmp_path, config)
+    check_user_error(Case(case.argv, (*case.needles, *needles)), capsys)
+
+
+@pytest.mark.parametrize("name", list(CATALOGUE_CONFIG_CASES))
+def test_bad_config_catalogue(tmp_path, capsys, name):
+    config, needles = CATALOGUE_CONFIG_CASES[name]
+    case = config_case(tmp_path, config)
+    check_user_error(Case(case.argv, (*case.needles, *needles)), capsys)
+
+
+RAW_CONFIG_CASES = {
+    "duplicate-key": ("seeds: [0]\nseeds: [1]\n", ["seeds", "line 2"]),
+    "duplicate-nested-key": (yaml.safe_dump(BASE_CONFIG) + "training:\n  lr: 0.1\n  lr: 0.2\n", ["lr", "twice"]),
+    "invalid-yaml": ("seeds: [0\n", ["yaml"]),
+    "empty-file": ("", ["mapping"]),
+    "tab-indented": ("seeds:\n\t- 0\n", ["yaml"]),
+    "python-object-tag": ("seeds: !!python/object/apply:os.system ['true']\n", ["yaml"]),
+}
+
+
+@pytest.mark.parametrize("name", list(RAW_CONFIG_CASES))
+def test_bad_config_text(tmp_path, capsys, name):
+    text, needles = RAW_CONFIG_CASES[name]
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    check_user_error(Case(["validate-config", str(path)], (str(path), *needles)), capsys)
+
+
+def test_config_not_utf8(tmp_path, capsys):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(yaml.safe_dump(BASE_CONFIG).encode() + b"# caf\xe9\n")
+    check_user_error(Case(["validate-config", str(path)], (str(path), "utf-8")), capsys)
+
+
+def test_config_missing(tmp_path, capsys):
+    check_user_error(Case(["validate-config", str(tmp_path / "nope.yaml")], ("nope.yaml", "not found")), capsys)
+
+
+# -- raw data files (prepare sst2 from local GLUE-layout TSV) ------------------------------------------------------
+
+SST2_GOOD = "sentence\tlabel\n" + "".join(f"sentence number {i} .\t{i % 2}\n" for i in range(60))
+
+
+def sst2_case(tmp_path, train: bytes | None, dev: bytes | None = SST2_GOOD.encode(), **options) -> Case:
+    folder = tmp_path / "glue" / "SST-2"
+    folder.mkdir(parents=True)
+    for name, content in (("train.tsv", train), ("dev.tsv", dev)):
+        if content is not None:
+            (folder / name).write_bytes(content)
+    opts = {"source": "local", "path": str(tmp_path / "glue"), **options}
+    out = tmp_path / "prepared"
+    return Case(["prepare", "--task", "sst2", "--options", json.dumps(opts), "--out", str(out)], (), (out,))
+
+
+TSV_CASES = {
+    "utf16": (SST2_GOOD.encode("utf-16"), ["train.tsv", "utf-16"]),
+    "latin1": ((SST2_GOOD + "caf\xe9 cr\xe8me\t1\n").encode("latin-1"), ["train.tsv", "utf-8"]),
+    "missing-label-column": (SST2_GOOD.replace("\tlabel", "\tstars").encode(), ["train.tsv", "label"]),
+    "unknown-label-value": ((SST2_GOOD + "a sentence\tmaybe\n").encode(), ["train.tsv", "line 62", "maybe"]),
+    "label-out-of-range": ((SST2_GOOD + "a sentence\t2\n").encode(), ["train.tsv", "'2'"]),
+    "empty-file": (b"", ["train.tsv", "empty"]),
+    "header-only": (b"sentence\tlabel\n", ["train.tsv", "no data rows"]),
+    "no-tabs": (("sentence\tlabel\n" + "".join(f"row {i} 1\n" for i in range(50))).encode(), ["train.tsv", "fields"]),
+    "nul-bytes": (b"sentence\tlabel\n\x00\x00\x00\t1\n", ["train.tsv"]),
+    "binary-junk": (bytes(range(256)) * 4, ["train.tsv"]),
+}
+
+
+@pytest.mark.parametrize("name", list(TSV_CASES))
+def test_bad_tsv(tmp_path, capsys, name):
+    content, needles = TSV_CASES[name]
+    case = sst2_case(tmp_path, content)
+    check_user_error(Case(case.argv, tuple(needles), case.outputs), capsys)
+
+
+def test_tsv_missing_train_file(tmp_path, capsys):
+    case = sst2_case(tmp_path, None)
+    check_user_error(Case(case.argv, ("train.tsv", "not found"), case.outputs), capsys)
+
+
+def test_tsv_missing_test_file(tmp_path, capsys):
+    case = sst2_case(tmp_path, SST2_GOOD.encode(), None)
+    check_user_error(Case(case.argv, ("dev.tsv", "not found"), case.outputs), capsys)
+
+
+def test_stsb_score_out_of_range(tmp_path, capsys):
+    folder = tmp_path / "glue" / "STS-B"
+    folder.mkdir(parents=True)
+    header = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+    rows = "".join(f"{i}\tg\tf\ty\t{i}\ts\ts\tone {i}\ttwo {i}\t{i % 5}.0\n" for i in range(40))
+    (folder / "train.tsv").write_text(header + rows + "40\tg\tf\ty\t40\ts\ts\tone\ttwo\t7.5\n")
+    (folder / "dev.tsv").write_text(header + rows)
+    out = tmp_path / "prepared"
+    opts = json.dumps({"source": "local", "path": str(tmp_path / "glue")})
+    check_user_error(Case(["prepare", "--task", "stsb", "--options", opts, "--out", str(out)],
+                          ("train.tsv", "7.5", "[0"), (out,)), capsys)
+
+
+PREPARE_OPTION_CASES = {
+    "path-missing": ({"source": "local", "path": "/nonexistent/glue"}, ["path"]),
+    "source-unknown": ({"source": "ftp"}, ["source", "ftp"]),
+    "val-fraction-too-big": ({"source": "local", "val_fraction": 1.5}, ["val_fraction"]),
+    "option-typo": ({"sorce": "local"}, ["sorce"]),
+}
+
+
+@pytest.mark.parametrize("name", list(PREPARE_OPTION_CASES))
+def test_bad_prepare_options(tmp_path, capsys, name):
+    options, needles = PREPARE_OPTION_CASES[name]
+    if options.get("source") == "local" and "path" not in options:
+        options = {**options, "path": str(tmp_path)}
+    out = tmp_path / "prepared"
+    check_user_error(Case(["prepare", "--task", "sst2", "--options", json.dumps(options), "--out", str(out)],
+                          tuple(needles), (out,)), capsys)
+
+
+# -- prepared data folders (predict reads one split; train reads train) --------------------------------------------
+
+
+def damaged_copy(src: Path, dst: Path, damage: Callable[[Path], None]) -> Path:
+    shutil.copytree(src, dst)
+    damage(dst)
+    return dst
+
+
+def edit_info(**changes) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        info = json.loads((folder / "info.json").read_text())
+        for key, value in changes.items():
+            if value is None:
+                info.pop(key)
+            else:
+                info[key] = value
+        (folder / "info.json").write_text(json.dumps(info))
+    return damage
+
+
+def edit_npz(split: str, **changes) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        path = folder / f"{split}.npz"
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        for key, value in changes.items():
+            if value is None:
+                arrays.pop(key)
+            else:
+                arrays[key] = value(arrays) if callable(value) else value
+        np.savez(path, **arrays)
+    return damage
+
+
+def write_file(name: str, content: bytes) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_bytes(content)
+
+
+def remove_file(name: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).unlink()
+
+
+IMAGE_DATA_CASES = {
+    "info-missing": (remove_file("info.json"), ["info.json", "not found"]),
+    "info-not-json": (write_file("info.json", b"{oops"), ["info.json", "json"]),
+    "info-a-list": (write_file("info.json", b"[1, 2]"), ["info.json", "object"]),
+    "info-without-n-classes": (edit_info(n_classes=None), ["info.json", "n_classes"]),
+    "info-n-classes-string": (edit_info(n_classes="ten"), ["info.json", "n_classes", "ten"]),
+    "info-modality-unknown": (edit_info(modality="audio"), ["info.json", "modality", "audio"]),
+    "split-missing": (remove_file("test.npz"), ["test.npz", "not found"]),
+    "split-not-npz": (write_file("test.npz", b"hello"), ["test.npz"]),
+    "split-without-images": (edit_npz("test", images=None), ["test.npz", "images"]),
+    "label-out-of-range": (edit_npz("test", labels=lambda a: np.full_like(a["labels"], 99)), ["test.npz", "99"]),
+    "label-negative": (edit_npz("test", labels=lambda a: np.full_like(a["labels"], -1)), ["test.npz", "-1"]),
+    "labels-strings": (edit_npz("test", labels=lambda a: a["labels"].astype(str)), ["test.npz", "labels"]),
+    "labels-shorter": (edit_npz("test", labels=lambda a: a["labels"][:-3]), ["test.npz", "must match"]),
+    "images-float": (edit_npz("test", images=lambda a: a["images"].astype(np.float32)), ["test.npz", "images"]),
+    "images-flat": (edit_npz("test", images=lambda a: a["images"].reshape(len(a["images"]), -1)), ["test.npz", "images"]),
+    "images-other-size": (edit_npz("test", images=lambda a: np.zeros((len(a["labels"]), 16, 16), np.uint8)), ["16"]),
+}
+
+
+@pytest.mark.parametrize("name", list(IMAGE_DATA_CASES))
+def test_bad_prepared_images(world, tmp_path, capsys, name):
+    damage, needles = IMAGE_DATA_CASES[name]
+    data = damaged_copy(world.data, tmp_path / "data", damage)
+    out = tmp_path / "exits" / "test.npz"
+    argv = ["predict", "--model", str(world.model), "--data", str(data), "--split", "test", "--out", str(out)]
+    check_user_error(Case(argv, tuple(needles), (out,)), capsys)
+
+
+def text_data(folder: Path, lines: list[bytes], n_classes: int = 2) -> Path:
+    folder.mkdir(parents=True)
+    info = {"task": "sst2", "modality": "text", "n_classes": n_classes, "metric": "accuracy",
+            "label_names": ["negative", "positive"]}
+    (folder / "info.json").write_text(json.dumps(info))
+    (folder / "train.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    return folder
+
+
+GOOD_LINE = b'{"id": 1, "text": "fine", "label": 1}'
+TEXT_DATA_CASES = {
+    "bad-json-line": ([GOOD_LINE, b'{"id": 2, "text": "oops"'], ["train.jsonl", "line 2"]),
+    "line-is-a-list": ([GOOD_LINE, b"[1, 2]"], ["train.jsonl", "line 2", "object"]),
+    "line-is-a-number": ([b"5"], ["train.jsonl", "line 1"]),
+    "missing-text": ([GOOD_LINE, b'{"id": 2, "label": 0}'], ["train.jsonl", "line 2", "text"]),
+    "missing-label": ([b'{"id": 2, "text": "x"}'], ["train.jsonl", "label"]),
+    "text-is-number": ([b'{"id": 2, "text": 5, "label": 0}'], ["train.jsonl", "text"]),
+    "label-word": ([GOOD_LINE, b'{"id": 2, "text": "x", "label": "pos"}'], ["train.jsonl", "label", "pos"]),
+    "label-out-of-range": ([GOOD_LINE, b'{"id": 2, "text": "x", "label": 5}'], ["train.jsonl", "label", "5"]),
+    "label-fraction": ([GOOD_LINE, b'{"id": 2, "text": "x", "label": 0.5}'], ["train.jsonl", "label"]),
+    "not-utf8": ([GOOD_LINE, b'{"id": 2, "text": "caf\xe9", "label": 0}'], ["train.jsonl", "utf-8"]),
+    "empty-split": ([], ["train.jsonl"]),
+}
+
+
+@pytest.mark.parametrize("name", list(TEXT_DATA_CASES))
+def test_bad_prepared_text(tmp_path, capsys, name):
+    lines, needles = TEXT_DATA_CASES[name]
+    data = text_data(tmp_path / "data", lines)
+    out = tmp_path / "model"
+    argv = ["train", "--data", str(data), "--backbone", "bert-tiny", "--strategy", "joint", "--training",
+            json.dumps(TINY_TRAINING), "--seed", "0", "--out", str(out)]
+    check_user_error(Case(argv, tuple(needles), (out, tmp_path / "model.checkpoints")), capsys)
+
+
+def test_train_label_out_of_range(world, tmp_path, capsys):
+    data = damaged_copy(world.data, tmp_path / "data", edit_npz("train", labels=lambda a: a["labels"] + 10))
+    out = tmp_path / "model"
+    argv = ["train", "--data", str(data), *TINY_MLP, "--training", json.dumps(TINY_TRAINING), "--seed", "0",
+            "--out", str(out)]
+    check_user_error(Case(argv, ("train.npz", "label"), (out, tmp_path / "model.checkpoints")), capsys)
+
+
+# -- model folders -------------------------------------------------------------------------------------------------
+
+
+def edit_record(**changes) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        path = folder / "eebench_model.json"
+        record = json.loads(path.read_text())
+        for key, value in changes.items():
+            if value is None:
+                record.pop(key)
+            else:
+                record[key] = value(record) if callable(value) else value
+        path.write_text(json.dumps(record))
+    return damage
+
+
+def truncate(name: str, keep: float = 0.5) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: int(len(data) * keep)])
+    return damage
+
+
+MODEL_CASES = {
+    "record-missing": (remove_file("eebench_model.json"), ["eebench_model.json", "not a model folder"]),
+    "record-not-json": (write_file("eebench_model.json", b"{"), ["eebench_model.json", "json"]),
+    "record-a-list": (write_file("eebench_model.json", b"[]"), ["eebench_model.json", "object"]),
+    "record-format-2": (edit_record(format=2), ["eebench_model.json", "format", "2"]),
+    "family-rnn": (edit_record(family="rnn"), ["eebench_model.json", "family", "rnn"]),
+    "family-cnn-for-mlp-weights": (edit_record(family="cnn", options=lambda r: {**r["options"], "channels": 8}),
+                                   ["model.safetensors"]),
+    "family-bert-without-hf-config": (edit_record(family="bert"), ["family", "hf_config"]),
+    "options-missing": (edit_record(options=None), ["eebench_model.json", "options"]),
+    "options-a-string": (edit_record(options="big"), ["eebench_model.json", "options"]),
+    "n-classes-zero": (edit_record(n_classes=0), ["eebench_model.json", "n_classes"]),
+    "n-exits-wrong": (edit_record(n_exits=7), ["eebench_model.json", "n_exits"]),
+    "input-shape-missing": (edit_record(input_shape=None), ["eebench_model.json", "input_shape"]),
+    "image-encoder-missing": (edit_record(image_encoder=None), ["eebench_model.json", "image_encoder"]),
+    "hidden-negative": (edit_record(options=lambda r: {**r["options"], "hidden": -1}), ["eebench_model.json"]),
+    "hidden-changed": (edit_record(options=lambda r: {**r["options"], "hidden": 32}), ["model.safetensors"]),
+    "more-layers": (edit_record(options=lambda r: {**r["options"], "n_layers": 3}), ["model.safetensors"]),
+    "weights-missing": (remove_file("model.safetensors"), ["model.safetensors", "not found"]),
+    "weights-truncated": (truncate("model.safetensors"), ["model.safetensors"]),
+    "weights-garbage": (write_file("model.safetensors", b"\x00" * 64), ["model.safetensors"]),
+    "weights-empty": (write_file("model.safetensors", b""), ["model.safetensors"]),
+}
+
+
+@pytest.mark.parametrize("name", list(MODEL_CASES))
+def test_bad_model_folder(world, tmp_path, capsys, name):
+    damage, needles = MODEL_CASES[name]
+    model = damaged_copy(world.model, tmp_path / "model", damage)
+    out = tmp_path / "test.npz"
+    argv = ["predict", "--model", str(model), "--data", str(world.data), "--split", "test", "--out", str(out)]
+    check_user_error(Case(argv, tuple(needles), (out,)), capsys)
+
+
+def test_model_folder_missing(world, tmp_path, capsys):
+    out = tmp_path / "costs.json"
+    argv = ["costs", "--model", str(tmp_path / "nope"), "--data", str(world.data), "--out", str(out)]
+    check_user_error(Case(argv, ("nope", "model folder"), (out,)), capsys)
+
+
+def test_model_of_other_modality(world, tmp_path, capsys):
+    data = text_data(tmp_path / "data", [GOOD_LINE])
+    (data / "test.jsonl").write_bytes(GOOD_LINE + b"\n")
+    out = tmp_path / "test.npz"
+    argv = ["predict", "--model", str(world.model), "--data", str(data), "--split", "test", "--out", str(out)]
+    check_user_error(Case(argv, ("image", "text"), (out,)), capsys)
+
+
+def test_model_folders_have_usual_permissions(world):
+    umask = os.umask(0)
+    os.umask(umask)
+    assert world.model.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+# -- exit logits (npz), fit.json, costs.json -----------------------------------------------------------------------
+
+
+def save_npz(path: Path, **arrays) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+def logits_from(world: World, split: str = "val") -> dict:
+    with np.load(world.val if split == "val" else world.test) as data:
+        return {k: data[k] for k in data.files}
+
+
+NPZ_CASES = {
+    "not-npz": (lambda a: None, ["not a readable"]),
+    "no-logits": (lambda a: {"labels": a["labels"]}, ["logits"]),
+    "no-labels": (lambda a: {"logits": a["logits"]}, ["labels"]),
+    "logits-2d": (lambda a: {**a, "logits": a["logits"][:, 0, :]}, ["logits", "3-d"]),
+    "logits-int": (lambda a: {**a, "logits": a["logits"].astype(np.int32)}, ["logits", "int32"]),
+    "logits-nan": (lambda a: {**a, "logits": np.where(np.arange(a["logits"].size).reshape(a["logits"].shape) == 5,
+                                                       np.nan, a["logits"])}, ["logits", "nan"]),
+    "logits-inf": (lambda a: {**a, "logits": a["logits"] * np.inf}, ["logits", "inf"]),
+    "logits-empty": (lambda a: {**a, "logits": a["logits"][:0], "labels": a["labels"][:0],
+                                "sample_ids": a["sample_ids"][:0]}, ["logits", "no samples"]),
+    "zero-exits": (lambda a: {**a, "logits": a["logits"][:, :0, :]}, ["logits", "exit"]),
+    "labels-short": (lambda a: {**a, "labels": a["labels"][:-1]}, ["labels", "one per sample"]),
+    "labels-strings": (lambda a: {**a, "labels": a["labels"].astype(str)}, ["labels", "numeric"]),
+    "labels-nan": (lambda a: {**a, "labels": np.full(len(a["labels"]), np.nan)}, ["labels", "nan"]),
+    "labels-out-of-range": (lambda a: {**a, "labels": a["labels"] + 10}, ["labels", "allowed"]),
+    "labels-fractional": (lambda a: {**a, "labels": a["labels"] + 0.5}, ["labels", "whole"]),
+    "sample-ids-wrong-shape": (lambda a: {**a, "sample_ids": a["sample_ids"][:3]}, ["sample_ids"]),
+    "object-array": (lambda a: {**a, "labels": np.array([{"x": 1}] * len(a["labels"]), dtype=object)}, ["object"]),
+    "one-class": (lambda a: {**a, "labels": np.zeros_like(a["labels"])}, ["one class", str(270)]),
+    "too-few-samples": (lambda a: {k: v[:40] for k, v in a.items()}, ["40 samples", "tolerance"]),
+}
+
+
+@pytest.mark.parametrize("name", list(NPZ_CASES))
+def test_bad_val_logits(world, tmp_path, capsys, name):
+    make, needles = NPZ_CASES[name]
+    val = tmp_path / "val.npz"
+    arrays = make(logits_from(world))
+    if arrays is None:
+        val.write_bytes(b"PK\x03\x04 not really a zip")
+    elif name == "object-array":
+        np.savez(val, **arrays)  # written with pickle; eebench must refuse to unpickle it
+    else:
+        save_npz(val, **arrays)
+    out = tmp_path / "fit.json"
+    n_val = len(logits_from(world)["labels"])
+    needles = [str(n_val) if n == str(270) else n for n in needles]
+    check_user_error(Case(["fit", "--val", str(val), "--policy", "maxprob", "--out", str(out)],
+                          ("val.npz", *needles), (out,)), capsys)
+
+
+def test_degenerate_val_allowed_with_a_loud_warning(world, tmp_path, capsys):
+    arrays = logits_from(world)
+    val = save_npz(tmp_path / "val.npz", **{**arrays, "labels": np.zeros_like(arrays["labels"])})
+    out = tmp_path / "fit.json"
+    assert main(["fit", "--val", str(val), "--policy", "maxprob", "--allow-degenerate-val", "--out", str(out)]) == 0
+    assert "WARNING" in capsys.readouterr().err and out.is_file()
+
+
+def test_val_file_missing(tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    check_user_error(Case(["fit", "--val", str(tmp_path / "v.npz"), "--policy", "maxprob", "--out", str(out)],
+                          ("v.npz", "not found"), (out,)), capsys)
+
+
+def test_lte_policy_without_scores(world, tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    check_user_error(Case(["fit", "--val", str(world.val), "--policy", "lte", "--out", str(out)],
+                          ("lte_scores",), (out,)), capsys)
+
+
+def test_regression_metric_on_class_logits(world, tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    check_user_error(Case(["fit", "--val", str(world.val), "--policy", "maxprob", "--metric", "pearson-spearman",
+                           "--out", str(out)], ("pearson-spearman",), (out,)), capsys)
+
+
+def test_test_logits_with_other_exit_count(world, tmp_path, capsys):
+    arrays = logits_from(world, "test")
+    test = save_npz(tmp_path / "test.npz", **{**arrays, "logits": arrays["logits"][:, :1, :]})
+    out = tmp_path / "test.json"
+    check_user_error(Case(["evaluate", "--fit", str(world.fit), "--test", str(test), "--out", str(out)],
+                          ("test.npz", "1 exits"), (out,)), capsys)
+
+
+FIT_CASES = {
+    "missing": (None, ["fit.json", "not found"]),
+    "not-json": (b"{", ["fit.json", "json"]),
+    "a-list": (b"[1]", ["fit.json"]),
+    "no-policy-id": (b'{"params": {}}', ["fit.json", "policy"]),
+    "unknown-policy": (b'{"policy": "nope", "params": {}}', ["fit.json", "nope"]),
+    "not-utf8": (b'{"id": "caf\xe9"}', ["fit.json"]),
+}
+
+
+@pytest.mark.parametrize("name", list(FIT_CASES))
+def test_bad_fit_json(world, tmp_path, capsys, name):
+    content, needles = FIT_CASES[name]
+    fit = tmp_path / "fit.json"
+    if content is not None:
+        fit.write_bytes(content)
+    out = tmp_path / "test.json"
+    check_user_error(Case(["evaluate", "--fit", str(fit), "--test", str(world.test), "--out", str(out)],
+                          tuple(needles), (out,)), capsys)
+
+
+COSTS_CASES = {
+    "not-json": (b"nope", ["costs.json", "json"]),
+    "no-flops": (b'{"n_exits": 2}', ["costs.json", "flops"]),
+    "wrong-exit-count": (b'{"flops": [1, 2, 3, 4, 5, 6, 7, 8, 9], "n_exits": 9}', ["costs.json", "n_exits"]),
+    "flops-strings": (b'{"flops": ["a", "b"]}', ["costs.json", "flops"]),
+    "flops-too-short": (b'{"flops": [1.0]}', ["costs.json", "flops"]),
+}
+
+
+@pytest.mark.parametrize("name", list(COSTS_CASES))
+def test_bad_costs_json(world, tmp_path, capsys, name):
+    content, needles = COSTS_CASES[name]
+    costs = tmp_path / "costs.json"
+    costs.write_bytes(content)
+    out = tmp_path / "fit.json"
+    check_user_error(Case(["fit", "--val", str(world.val), "--policy", "maxprob", "--costs", str(costs),
+                           "--out", str(out)], tuple(needles), (out,)), capsys)
+
+
+# -- CLI misuse ----------------------------------------------------------------------------------------------------
+
+
+def cli_cases(world: World, tmp: Path) -> dict[str, Case]:
+    fit_out, model_out = tmp / "fit.json", tmp / "model"
+    fit = ["fit", "--val", str(world.val), "--out", str(fit_out)]
+    train = ["train", "--data", str(world.data), "--seed", "0", "--out", str(model_out)]
+    train_outputs = (model_out, tmp / "model.checkpoints")
+    a_folder = tmp / "a-folder"
+    a_folder.mkdir()
+    a_file = tmp / "a-file"
+    a_file.write_text("x")
+    return {
+        "unknown-stage": Case(["frobnicate"], ("frobnicate",)),
+        "no-stage": Case([], ("stage",)),
+        "fit-without-val": Case(["fit", "--policy", "maxprob", "--out", str(fit_out)], ("--val",), (fit_out,)),
+        "tolerance-5": Case([*fit, "--policy", "maxprob", "--tolerance", "5"], ("tolerance", "5"), (fit_out,)),
+        "tolerance-negative": Case([*fit, "--policy", "maxprob", "--tolerance", "-0.1"], ("tolerance",), (fit_out,)),
+        "tolerance-nan": Case([*fit, "--policy", "maxprob", "--tolerance", "nan"], ("tolerance", "nan"), (fit_out,)),
+        "tolerance-word": Case([*fit, "--policy", "maxprob", "--tolerance", "low"], ("tolerance", "low"), (fit_out,)),
+        "unknown-policy": Case([*fit, "--policy", "magic"], ("magic",), (fit_out,)),
+        "unknown-metric": Case([*fit, "--policy", "maxprob", "--metric", "bleu9"], ("bleu9",), (fit_out,)),
+        "params-not-json": Case([*fit, "--policy", "maxprob", "--params", "{oops"], ("--params", "json"), (fit_out,)),
+        "params-a-list": Case([*fit, "--policy", "maxprob", "--params", "[1]"], ("--params", "object"), (fit_out,)),
+        "params-typo": Case([*fit, "--policy", "maxprob", "--params", '{"temprature": 1}'], ("temprature",),
+                            (fit_out,)),
+        "param-without-equals": Case(["evaluate-logits", "--val", str(world.val), "--test", str(world.test),
+                                      "--policy", "patience", "--param", "patience"], ("patience",)),
+        "points-one": Case(["curve", "--fit", str(world.fit), "--test", str(world.test), "--points", "1",
+                            "--out", str(tmp / "curve.csv")], ("points",), (tmp / "curve.csv",)),
+        "points-word": Case(["curve", "--fit", str(world.fit), "--test", str(world.test), "--points", "many",
+                             "--out", str(tmp / "curve.csv")], ("--points", "many"), (tmp / "curve.csv",)),
+        "split-dev": Case(["predict", "--model", str(world.model), "--data", str(world.data), "--split", "dev",
+                           "--out", str(tmp / "x.npz")], ("dev",), (tmp / "x.npz",)),
+        "fit-out-is-folder": Case([*fit[:-1], str(a_folder), "--policy", "maxprob"], ("a-folder", "folder")),
+        "predict-out-is-folder": Case(["predict", "--model", str(world.model), "--data", str(world.data), "--split",
+                                       "val", "--out", str(a_folder)], ("a-folder", "folder")),
+        "train-out-is-file": Case([*train[:-1], str(a_file), *TINY_MLP], ("a-file",)),
+        "prepare-out-under-file": Case(["prepare", "--task", "digits", "--out", str(a_file / "digits")], ("a-file",)),
+        "seed-negative": Case([*train, *TINY_MLP, "--seed", "-1"], ("--seed", "-1"), train_outputs),
+        "seed-word": Case(["prepare", "--task", "digits", "--seed", "one", "--out", str(tmp / "d")], ("--seed", "one"),
+                          (tmp / "d",)),
+        "unknown-task": Case(["prepare", "--task", "imagenet-21k", "--out", str(tmp / "d")], ("imagenet-21k",),
+                             (tmp / "d",)),
+        "prepare-options-not-json": Case(["prepare", "--task", "digits", "--options", "val_fraction=0.2",
+                                          "--out", str(tmp / "d")], ("--options", "json"), (tmp / "d",)),
+        "unknown-backbone": Case([*train, "--backbone", "resnet9000", "--strategy", "joint"], ("resnet9000",),
+                                 train_outputs),
+        "unknown-strategy": Case([*train, "--backbone", "mlp", "--strategy", "magic"], ("magic",), train_outputs),
+        "backbone-option-typo": Case([*train, "--backbone", "mlp", "--backbone-options", '{"hiden": 3}',
+                                      "--strategy", "joint"], ("hiden",), train_outputs),
+        "backbone-for-other-modality": Case([*train, "--backbone", "bert-tiny", "--strategy", "joint"],
+                                            ("bert-tiny", "image"), train_outputs),
+        "training-option-typo": Case([*train, *TINY_MLP, "--training", '{"learning_rate": 1}'], ("learning_rate",),
+                                     train_outputs),
+        "training-lr-word": Case([*train, *TINY_MLP, "--training", '{"lr": "fast"}'], ("lr", "fast"), train_outputs),
+        "training-device-tpu": Case([*train, *TINY_MLP, "--training", '{"device": "tpu"}'], ("device", "tpu"),
+                                    train_outputs),
+        "training-fp16-on-cpu": Case([*train, *TINY_MLP, "--training", '{"device": "cpu", "precision": "fp16"}'],
+                                     ("fp16",), train_outputs),
+        "data-folder-missing": Case([*train[:2], str(tmp / "nodata"), *train[3:], *TINY_MLP], ("nodata",),
+                                    train_outputs),
+        "aggregate-missing-inputs": Case(["aggregate", "--task", "digits", "--policies", "maxprob", "--tests",
+                                          str(tmp / "t.json"), "--curves", str(tmp / "c.csv"), "--checks",
+                                          str(tmp / "k.json"), "--models", str(world.model), "--data",
+                                          str(world.data), "--tolerance", "0.01", "--out", str(tmp / "report")],
+                                         ("t.json",),
+                                         (tmp / "report",)),
+    }
+
+
+CLI_CASE_NAMES = [
+    "unknown-stage", "no-stage", "fit-without-val", "tolerance-5", "tolerance-negative", "tolerance-nan",
+    "tolerance-word", "unknown-policy", "unknown-metric", "params-not-json", "params-a-list", "params-typo",
+    "param-without-equals", "points-one", "points-word", "split-dev", "fit-out-is-folder", "predict-out-is-folder",
+    "train-out-is-file", "prepare-out-under-file", "seed-negative", "seed-word", "unknown-task",
+    "prepare-options-not-json", "unknown-backbone", "unknown-strategy", "backbone-option-typo",
+    "backbone-for-other-modality", "training-option-typo", "training-lr-word", "training-device-tpu",
+    "training-fp16-on-cpu", "data-folder-missing", "aggregate-missing-inputs",
+]
+
+
+@pytest.mark.parametrize("name", CLI_CASE_NAMES)
+def test_cli_misuse(world, tmp_path, capsys, name):
+    check_user_error(cli_cases(world, tmp_path)[name], capsys)
+
+
+def test_cli_training_lr_infinite(world, tmp_path, capsys):
+    out = tmp_path / "model"
+    argv = ["train", "--data", str(world.data), *TINY_MLP, "--training", '{"lr": Infinity}', "--seed", "0",
+            "--out", str(out)]
+    check_user_error(Case(argv, ("lr",), (out,)), capsys)
+
+
+def test_unexpected_error_is_one_line_calling_itself_a_bug(monkeypatch, capsys):
+    import eebench.policies.stages as stages
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(stages, "fit_stage", broken)
+    assert main(["fit", "--val", "v.npz", "--policy", "maxprob", "--out", "f.json"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "bug" in err and "--debug" in err and "ZeroDivisionError" in err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "eebench.cli", "--debug", "fit", "--val", str(tmp_path / "v.npz"), "--policy",
+         "maxprob", "--out", str(tmp_path / "f.json")], capture_output=True, text=True,
+    )
+    assert result.returncode != 0 and "Traceback" in result.stderr and "v.npz" in result.stderr
+
+
+def test_console_script_error_is_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "eebench.cli", "fit", "--val", str(tmp_path / "v.npz"), "--policy", "maxprob",
+         "--out", str(tmp_path / "f.json")], capture_output=True, text=True,
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "v.npz" in result.stderr
+
+
+# -- checkpoints and locks -----------------------------------------------------------------------------------------
+
+
+def train_argv(world: World, out: Path, training: dict = TINY_TRAINING) -> list[str]:
+    return ["train", "--data", str(world.data), *TINY_MLP, "--training", json.dumps(training), "--seed", "0",
+            "--out", str(out)]
+
+
+def with_checkpoints(world: World, tmp: Path) -> tuple[Path, Path]:
+    """A model path whose checkpoint folder holds steps 2 and 4 of the tiny run (training died at step 5)."""
+    from eebench.training import loop
+
+    out = tmp / "model"
+    real = loop.Trainer._checkpoint
+    calls = []
+
+    def checkpoint_then_die(self, phase_index, step, optimizer):
+        real(self, phase_index, step, optimizer)
+        calls.append(step)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as a crash after the second checkpoint
+
+    loop.Trainer._checkpoint = checkpoint_then_die
+    try:
+        assert main(train_argv(world, out)) == 130
+    finally:
+        loop.Trainer._checkpoint = real
+    root = out.with_name("model.checkpoints")
+    assert sorted(p.name for p in root.glob("step-*")) == ["step-00000002", "step-00000004"]
+    return out, root
+
+
+def flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+CORRUPTIONS = {
+    "weights-truncated": lambda step: truncate("model.safetensors", 0.3)(step),
+    "optimizer-bit-flip": lambda step: flip_byte(step / "optimizer.safetensors"),
+    "rng-missing": lambda step: (step / "rng.safetensors").unlink(),
+    "state-truncated": lambda step: truncate("state.json", 0.5)(step),
+    "state-without-checksums": lambda step: (step / "state.json").write_text(
+        json.dumps({k: v for k, v in json.loads((step / "state.json").read_text()).items() if k != "checksums"})),
+}
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_corrupt_newest_checkpoint_is_set_aside_and_the_previous_resumed(world, tmp_path, capsys, name):
+    out, root = with_checkpoints(world, tmp_path)
+    capsys.readouterr()
+    CORRUPTIONS[name](root / "step-00000004")
+    assert main(train_argv(world, out)) == 0
+    err = capsys.readouterr().err
+    assert "step-00000004" in err and "moved it to corrupt-step-00000004" in err
+    assert "resuming from" in err and "step-00000002" in err
+    assert not root.exists()  # the set-aside checkpoint goes with the others once the model is written
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    reference = [json.loads(line) for line in (world.model / "train_log.jsonl").read_text().splitlines()]
+    assert [entry["loss"] for entry in log] == [entry["loss"] for entry in reference]
+
+
+def test_every_checkpoint_corrupt_starts_over(world, tmp_path, capsys):
+    out, root = with_checkpoints(world, tmp_path)
+    capsys.readouterr()
+    for step in root.glob("step-*"):
+        flip_byte(step / "model.safetensors")
+    assert main(train_argv(world, out)) == 0
+    assert capsys.readouterr().err.count("warning: checkpoint") == 2
+    assert (out / "model.safetensors").read_bytes() == (world.model / "model.safetensors").read_bytes()
+
+
+def write_lock(root: Path, pid, host: str) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "trainer.lock").write_text(json.dumps({"pid": pid, "host": host}))
+
+
+def test_second_trainer_refuses_naming_the_first(world, tmp_path, capsys):
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        write_lock(tmp_path / "model.checkpoints", holder.pid, socket.gethostname())
+        message = check_user_error(Case(train_argv(world, tmp_path / "model"),
+                                        (str(holder.pid), socket.gethostname(), "trainer.lock"),
+                                        (tmp_path / "model",)), capsys)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "another trainer" in message
+    assert (tmp_path / "model.checkpoints" / "trainer.lock").is_file()  # the other trainer's lock is left alone
+
+
+def test_lock_of_another_host_is_respected(world, tmp_path, capsys):
+    write_lock(tmp_path / "model.checkpoints", 1234, "node-elsewhere-17")
+    check_user_error(Case(train_argv(world, tmp_path / "model"), ("node-elsewhere-17", "1234"),
+                          (tmp_path / "model",)), capsys)
+
+
+@pytest.mark.parametrize("content", ["dead-pid", "garbage", "empty"])
+def test_stale_lock_is_taken_over(world, tmp_path, capsys, content):
+    root = tmp_path / "model.checkpoints"
+    if content == "dead-pid":
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        write_lock(root, gone.pid, socket.gethostname())
+    else:
+        root.mkdir()
+        (root / "trainer.lock").write_text("{not json" if content == "garbage" else "")
+    assert main(train_argv(world, tmp_path / "model")) == 0
+    assert (tmp_path / "model" / "model.safetensors").is_file() and not root.exists()
+
+
+def test_non_finite_loss_stops_training_naming_the_step(world, tmp_path, capsys):
+    out = tmp_path / "model"
+    message = check_user_error(Case(train_argv(world, out, {**TINY_TRAINING, "lr": 1e30}), ("step", "loss", "lr"),
+                                    (out,)), capsys)
+    assert "nan" in message.lower() or "inf" in message.lower()

@@ -1,0 +1,91 @@
+"""Results per test domain (evaluate → test.json `by_domain` → table columns), the tables' secondary metrics and
+the degenerate-exit check."""
+
+import json
+
+import numpy as np
+import pytest
+
+from eebench.exits import ExitOutputs
+from eebench.metrics.checks import degenerate_exits
+from eebench.policies.checks import check_stage
+from eebench.policies import make_policy
+from eebench.policies.stages import evaluate_stage
+from eebench.report.aggregate import collect_results, markdown_table, summary_table
+from policy_helpers import binary
+
+
+def test_degenerate_exit_by_hand():
+    # Exit 1 says class 1 for 19 of 20 samples (0.95: flagged); exit 2 for 18 of 20 (0.90: not flagged).
+    p_exit1 = [0.9] * 19 + [0.1]
+    p_exit2 = [0.9] * 18 + [0.1, 0.1]
+    outputs = ExitOutputs(binary(*zip(p_exit1, p_exit2)), np.zeros(20, dtype=np.int64), np.arange(20))
+    report = degenerate_exits(outputs)
+    assert report["majority_class"] == [1, 1]
+    assert report["majority_share"] == pytest.approx([0.95, 0.90])
+    assert report["degenerate_exits"] == [1]
+
+
+def test_checks_json_flags_degenerate_exits_on_val_and_test(tmp_path):
+    logits = binary(*[[0.8, p] for p in (0.9, 0.1, 0.8, 0.2)])  # exit 1: class 1 for all; exit 2 balanced
+    path = tmp_path / "t.npz"
+    ExitOutputs(logits, np.array([1, 0, 1, 0]), np.arange(4)).save(path)
+    report = check_stage(path, path, None, tmp_path / "checks.json")
+    assert report["degenerate"]["test"]["degenerate_exits"] == [1]
+    assert report["degenerate"]["val"]["majority_share"] == pytest.approx([1.0, 0.5])
+
+
+def write_fit(path, policy):
+    path.write_text(json.dumps(policy.to_dict()))
+    return path
+
+
+def test_evaluate_reports_each_domain_by_hand(tmp_path):
+    # static-1: the prediction is exit 1's. Domain a: samples 0-1 (both right); domain b: samples 2-4 (one right).
+    logits = binary([0.9, 0.9], [0.2, 0.2], [0.9, 0.1], [0.9, 0.1], [0.1, 0.9])
+    labels = np.array([1, 0, 1, 0, 0])
+    test = tmp_path / "test.npz"
+    ExitOutputs(logits, labels, np.arange(5), {"domain": np.array(["a", "a", "b", "b", "b"])}).save(test)
+    policy = make_policy("static", layer=1).fit(logits, labels)
+    record = evaluate_stage(write_fit(tmp_path / "fit.json", policy), test, None, "accuracy", tmp_path / "out.json")
+    assert list(record["by_domain"]) == ["a", "b"]
+    assert record["by_domain"]["a"]["primary"] == pytest.approx(1.0)
+    assert record["by_domain"]["b"]["primary"] == pytest.approx(2 / 3)
+    assert record["by_domain"]["b"]["n_samples"] == 3 and record["by_domain"]["b"]["layer_speedup"] == pytest.approx(2.0)
+    assert record["primary"] == pytest.approx(0.8)
+
+
+def cell(root, seed, policy, record):
+    folder = root / "runs" / "mrpc" / "minilm-l6" / "joint" / f"seed{seed}" / "policies" / policy
+    folder.mkdir(parents=True)
+    (folder / "test.json").write_text(json.dumps(record))
+    return folder / "test.json"
+
+
+def test_table_carries_secondary_metrics_and_domain_columns(tmp_path):
+    def record(f1, accuracy, shifted):
+        return {"metric": "f1", "primary": f1, "metrics": {"f1": f1, "accuracy": accuracy}, "layer_speedup": 1.5,
+                "flops_speedup": None, "mean_exit_layer": 4.0,
+                "by_domain": {"news": {"primary": f1, "layer_speedup": 1.5}, "web": {"primary": shifted, "layer_speedup": 2.0}}}
+
+    paths = [cell(tmp_path, 0, "maxprob", record(0.80, 0.70, 0.60)), cell(tmp_path, 1, "maxprob", record(0.90, 0.74, 0.70))]
+    table = summary_table(collect_results(paths), ["maxprob"])
+    row = table.iloc[0]
+    assert row["accuracy_mean"] == pytest.approx(0.72) and row["accuracy_std"] == pytest.approx(0.02)
+    assert row["web/metric_mean"] == pytest.approx(0.65) and row["web/layer_speedup_mean"] == pytest.approx(2.0)
+    main, domains = markdown_table(table, "f1"), markdown_table(table, "f1", domains=True)
+    assert "accuracy" in main and "0.7200 ± 0.0200" in main and "web" not in main
+    assert "web f1" in domains and "0.6500 ± 0.0500" in domains and "web layer speed-up" in domains
+
+
+def test_checks_table_shows_per_exit_error_on_val_and_test_and_degenerate_exits(tmp_path):
+    from eebench.report.aggregate import checks_table
+
+    logits = binary(*[[0.8, p] for p in (0.9, 0.1, 0.8, 0.2)])  # exit 1: class 1 for all (degenerate)
+    run = tmp_path / "runs" / "t" / "b" / "joint" / "seed0"
+    run.mkdir(parents=True)
+    ExitOutputs(logits, np.array([1, 0, 1, 0]), np.arange(4)).save(run / "t.npz")
+    check_stage(run / "t.npz", run / "t.npz", None, run / "checks.json")
+    row = checks_table([run / "checks.json"]).iloc[0]
+    assert row["val error per exit"] == "0.500 0.000" and row["test error per exit"] == "0.500 0.000"
+    assert row["degenerate exits (test)"] == "1"

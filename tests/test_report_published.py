@@ -1,0 +1,51 @@
+"""Published claims as data: the shipped file loads, every row carries its source, bad files are clear errors."""
+
+import shutil
+
+import pytest
+
+from eebench.errors import DataError
+from eebench.report.published import KINDS, load_published, published_path
+
+HEADER = "paper,source,kind,backbone,task,split,method,metric,value,speedup,note\n"
+
+
+def test_shipped_claims_all_have_a_resolved_source():
+    claims = load_published()
+    assert len(claims) == 41 and "same" not in set(claims["source"]) and (claims["source"] != "").all()
+    assert set(claims["kind"]) <= set(KINDS)
+    pabee = claims[(claims["paper"].str.startswith("PABEE")) & (claims["task"] == "rte") & (claims["method"] == "patience")]
+    assert pabee["source"].iloc[0].startswith("huggingface/transformers examples/research_projects/bert-loses-patience")
+    assert pabee["value"].iloc[0] == "80.1" and pabee["speedup"].iloc[0] == "1.57"
+    readme = (published_path().parent / "README.md").read_text()
+    assert "What is known about each source" in readme
+
+
+def test_same_is_resolved_to_the_row_above(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text(HEADER + "A,Table 1,figure,b,sst2,dev,final,accuracy,90,,\nA,same,figure,b,rte,dev,final,accuracy,70,,\n"
+                    "B,abstract,claim,b,glue,dev,beem,speedup,,1.5,\nB,same,claim,b,glue,dev,beem,x,,,\n")
+    assert list(load_published(path)["source"]) == ["Table 1", "Table 1", "abstract", "abstract"]
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ("A,same,figure,b,t,s,m,accuracy,1,,\n", r"line 2, column 'source': 'same' on the first row"),
+        ("A,,figure,b,t,s,m,accuracy,1,,\n", r"line 2, column 'source': empty"),
+        ("A,T1,rumour,b,t,s,m,accuracy,1,,\n", r"line 2, column 'kind': got 'rumour' \(allowed: figure, claim, replication\)"),
+    ],
+)
+def test_bad_rows_name_file_line_and_column(tmp_path, rows, message):
+    path = tmp_path / "p.csv"
+    path.write_text(HEADER + rows)
+    with pytest.raises(DataError, match=message):
+        load_published(path)
+
+
+def test_missing_column_is_named(tmp_path):
+    path = tmp_path / "p.csv"
+    shutil.copy(published_path(), path)
+    path.write_text(path.read_text().replace(",note\n", "\n", 1))
+    with pytest.raises(DataError, match="missing column 'note'"):
+        load_published(path)

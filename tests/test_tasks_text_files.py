@@ -1,0 +1,181 @@
+"""`text-classification`: users' own CSV/TSV/JSONL files — real quoting, multi-line fields, sentence pairs, several
+test domains — and one clear error naming file, line and column for bad input."""
+
+import json
+
+import pytest
+
+from eebench.errors import ConfigError, DataError
+from eebench.tasks import load_info, load_split, prepare_task
+
+REVIEWS_CSV = '''id,review,rating
+1,"Great phone, would buy again.",pos
+2,"Broke after a week.
+Then support said ""not our problem"".",neg
+3,plain text without quotes,pos
+4,"Three
+lines
+here, with commas",neg
+5,"Battery lasts ""forever""",pos
+6,Awful,neg
+7,Lovely screen,pos
+8,"Meh, returned it",neg
+9,Fine,pos
+10,Slow,neg
+'''
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def lines_of(out, split):
+    return [json.loads(line) for line in (out / f"{split}.jsonl").read_text().splitlines()]
+
+
+def test_csv_with_quoted_commas_escaped_quotes_and_multiline_fields(tmp_path):
+    train = write(tmp_path / "reviews.csv", REVIEWS_CSV)
+    out = tmp_path / "out"
+    prepare_task("text-classification", {"train": train, "text": "review", "label": "rating", "test_fraction": 0.2,
+                                         "val_fraction": 0.25}, out, 0)
+    records = [r for split in ("train", "val", "test") for r in lines_of(out, split)]
+    by_id = {r["id"]: r for r in records}
+    assert len(records) == 10  # every record once, across the three splits
+    assert by_id["reviews.csv:3"]["text"] == 'Broke after a week.\nThen support said "not our problem".'
+    assert by_id["reviews.csv:3"]["label"] == 0  # label values sorted: neg = 0, pos = 1
+    assert by_id["reviews.csv:6"]["text"] == "Three\nlines\nhere, with commas"  # starts on line 6, spans 3 lines
+    assert by_id["reviews.csv:9"]["text"] == 'Battery lasts "forever"'
+    info = load_info(out)
+    assert info["label_names"] == ["neg", "pos"] and info["modality"] == "text" and info["n_classes"] == 2
+    assert "domain" not in records[0]  # no domains named: no domain field
+
+
+def test_tsv_without_quote_handling_keeps_bare_quotes(tmp_path):
+    rows = ['He said "great" and left.\t1', '"Quoted start but no end\t0', "fine\t1", "bad\t0", "ok\t1", "no\t0"]
+    train = write(tmp_path / "s.txt", "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    prepare_task("text-classification", {"train": train, "text": 0, "label": -1, "header": False, "quoting": "none",
+                                         "test_fraction": 0.34, "val_fraction": 0.25}, out, 0)
+    texts = {r["text"] for split in ("train", "val", "test") for r in lines_of(out, split)}
+    assert 'He said "great" and left.' in texts and '"Quoted start but no end' in texts
+
+
+def test_jsonl_sentence_pairs_with_integer_labels_sorted_numerically(tmp_path):
+    rows = [{"q1": f"question {i}", "q2": f"other {i}", "dup": i % 3 * 5} for i in range(12)]  # labels 0, 5, 10
+    train = write(tmp_path / "pairs.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    prepare_task("text-classification", {"train": train, "text": ["q1", "q2"], "label": "dup"}, out, 0)
+    info = load_info(out)
+    assert info["modality"] == "text-pair" and info["label_names"] == ["0", "5", "10"]
+    split = load_split(out, "train")
+    first = split.inputs[0]
+    number = first[0].split()[1]
+    assert first == (f"question {number}", f"other {number}")
+    assert split.labels[0] == int(number) % 3
+
+
+def test_domain_shift_reports_each_target_domain_in_stream_order(tmp_path):
+    source = write(tmp_path / "source.tsv", "text\tlabel\n" + "".join(f"s{i}\t{i % 2}\n" for i in range(20)))
+    books = write(tmp_path / "books.tsv", "text\tlabel\n" + "".join(f"b{i}\t{i % 2}\n" for i in range(6)))
+    films = write(tmp_path / "films.csv", "text,label\n" + "".join(f"f{i},{i % 2}\n" for i in range(4)))
+    out = tmp_path / "out"
+    info = prepare_task("text-classification", {"train": source, "test": {"books": books, "films": films},
+                                                "format": "auto", "test_fraction": 0.2}, out, 0)
+    test = lines_of(out, "test")
+    assert [r["domain"] for r in test] == ["source"] * 4 + ["books"] * 6 + ["films"] * 4
+    assert [r["text"] for r in test[4:]] == [f"b{i}" for i in range(6)] + [f"f{i}" for i in range(4)]
+    assert {r["domain"] for r in lines_of(out, "train") + lines_of(out, "val")} == {"source"}
+    assert info["splits"]["test"]["meta_distribution"]["domain"] == {"books": 6, "films": 4, "source": 4}
+
+
+def test_a_val_file_is_used_as_given(tmp_path):
+    train = write(tmp_path / "train.jsonl", "".join(json.dumps({"text": f"t{i}", "label": i % 2}) + "\n" for i in range(8)))
+    val = write(tmp_path / "val.jsonl", "".join(json.dumps({"text": f"v{i}", "label": i % 2}) + "\n" for i in range(4)))
+    test = write(tmp_path / "test.jsonl", "".join(json.dumps({"text": f"x{i}", "label": i % 2}) + "\n" for i in range(6)))
+    info = prepare_task("text-classification", {"train": train, "val": val, "test": test}, tmp_path / "out", 0)
+    assert info["sizes"] == {"train": 8, "val": 4, "test": 6}
+    assert [r["text"] for r in lines_of(tmp_path / "out", "val")] == [f"v{i}" for i in range(4)]
+
+
+def test_same_seed_gives_identical_files(tmp_path):
+    train = write(tmp_path / "reviews.csv", REVIEWS_CSV)
+    options = {"train": train, "text": "review", "label": "rating", "test_fraction": 0.2, "val_fraction": 0.25}
+    prepare_task("text-classification", options, tmp_path / "a", 3)
+    prepare_task("text-classification", options, tmp_path / "b", 3)
+    for split in ("train", "val", "test"):
+        assert (tmp_path / "a" / f"{split}.jsonl").read_bytes() == (tmp_path / "b" / f"{split}.jsonl").read_bytes()
+
+
+def test_unknown_label_value_names_file_line_column_and_allowed_values(tmp_path):
+    train = write(tmp_path / "train.csv", "text,stars\na,good\nb,bad\nc,good\nd,bad\n")
+    test = write(tmp_path / "test.csv", "text,stars\nx,good\n\"multi\nline\",neutral\n")
+    with pytest.raises(DataError, match=r"test.csv', line 3, field 'stars': got 'neutral' \(allowed: bad, good\)"):
+        prepare_task("text-classification", {"train": train, "test": test, "label": "stars"}, tmp_path / "out", 0)
+    assert not (tmp_path / "out").exists()
+
+
+def test_given_label_values_fix_the_class_order(tmp_path):
+    train = write(tmp_path / "train.csv", "text,stars\na,good\nb,bad\nc,good\nd,bad\ne,good\n")
+    info = prepare_task("text-classification", {"train": train, "label": "stars", "label_values": ["good", "bad"]},
+                        tmp_path / "out", 0)
+    assert info["label_names"] == ["good", "bad"]
+
+
+def test_missing_column_lists_the_header(tmp_path):
+    train = write(tmp_path / "train.csv", "review,label\na,1\n")
+    with pytest.raises(DataError, match=r"train.csv': missing column 'text' \(header has: review, label\)"):
+        prepare_task("text-classification", {"train": train}, tmp_path / "out", 0)
+
+
+def test_missing_json_field_names_file_and_line(tmp_path):
+    train = write(tmp_path / "train.jsonl", '{"text": "a", "label": 1}\n{"txt": "b", "label": 0}\n')
+    with pytest.raises(DataError, match=r"train.jsonl', line 2: missing field 'text'"):
+        prepare_task("text-classification", {"train": train}, tmp_path / "out", 0)
+
+
+def test_unterminated_quote_is_a_clear_error(tmp_path):
+    train = write(tmp_path / "train.csv", 'text,label\n"never closed,1\nb,0\n')
+    with pytest.raises(DataError, match=r"train.csv', line \d+: not valid CSV"):
+        prepare_task("text-classification", {"train": train}, tmp_path / "out", 0)
+
+
+def test_short_row_names_the_line(tmp_path):
+    train = write(tmp_path / "train.tsv", "text\tlabel\na\t1\nno label here\nc\t0\n")
+    with pytest.raises(DataError, match=r"train.tsv', line 3: 1 field\(s\), expected at least 2"):
+        prepare_task("text-classification", {"train": train}, tmp_path / "out", 0)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({}, r"option 'train': required; expected a file path, a list of file paths, or a mapping"),
+        ({"train": "x.csv", "text": ["a", "b", "c"]}, r"option 'text'.*expected a column .*, or a list of two"),
+        ({"train": "x.csv", "format": "xlsx"}, r"option 'format'.*'auto', 'csv', 'tsv', 'jsonl'"),
+        ({"train": "x.csv", "label_values": ["a"]}, r"option 'label_values'.*at least two"),
+        ({"train": {"": "x.csv"}}, r"option 'train'.*domain name"),
+    ],
+)
+def test_bad_options_say_what_is_allowed(tmp_path, options, message):
+    with pytest.raises(ConfigError, match=message):
+        prepare_task("text-classification", options, tmp_path / "out", 0)
+
+
+def test_missing_file_and_unknown_extension(tmp_path):
+    with pytest.raises(DataError, match=r"'nowhere.csv': file not found"):
+        prepare_task("text-classification", {"train": "nowhere.csv"}, tmp_path / "out", 0)
+    odd = write(tmp_path / "data.dat", "text,label\na,1\n")
+    with pytest.raises(ConfigError, match=r"cannot tell the format of .*data.dat.*set format"):
+        prepare_task("text-classification", {"train": odd}, tmp_path / "out", 0)
+
+
+def test_header_false_needs_positions(tmp_path):
+    train = write(tmp_path / "train.tsv", "a\t1\nb\t0\n")
+    with pytest.raises(ConfigError, match=r"column 'text' is a name, but header is false"):
+        prepare_task("text-classification", {"train": train, "header": False}, tmp_path / "out", 0)
+
+
+def test_a_file_given_twice_is_refused(tmp_path):
+    train = write(tmp_path / "train.csv", "text,label\na,1\nb,0\n")
+    with pytest.raises(ConfigError, match="file '.*train.csv' is given twice"):
+        prepare_task("text-classification", {"train": train, "test": {"again": train}}, tmp_path / "out", 0)
