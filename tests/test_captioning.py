@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from eebench.captioning import data, policy_eval, scoring
-from eebench.errors import DataError
+from eebench.errors import ConfigError, DataError
 
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="pycocoevalcap's PTB tokenizer needs Java")
 
@@ -94,7 +94,7 @@ def test_coco_errors_name_the_file(tmp_path):
     with pytest.raises(DataError, match="COCO_val2014_000000000003.jpg"):
         data.prepare_captions("coco-captions", {"path": str(root)}, tmp_path / "out", seed=0)
     assert not (tmp_path / "out").exists()  # nothing half-written
-    with pytest.raises(Exception, match="unknown option 'bogus'"):
+    with pytest.raises(ConfigError, match="option 'bogus': unknown option; allowed options: source, path"):
         data.prepare_captions("coco-captions", {"bogus": 1}, tmp_path / "out", seed=0)
 
 

@@ -6,10 +6,14 @@ import shlex
 from snakemake.exceptions import WorkflowError
 
 from eebench.captioning.grid import experiment_training, runs, validate
+from eebench.config import read_yaml_strict
 from eebench.errors import EEBenchError
 
+# Checked when Snakemake starts (torch-free); the sections' defaults are filled in for the rules below.
 try:
-    validate(config, source=" + ".join(map(str, workflow.configfiles)) or "config")
+    for _file in workflow.configfiles:
+        read_yaml_strict(_file)  # a key given twice is an error, not silently the last one
+    config.update(validate(config, source=" + ".join(map(str, workflow.configfiles)) or "config"))
 except EEBenchError as error:
     raise WorkflowError(f"invalid captioning configuration: {error}") from None
 
@@ -31,7 +35,7 @@ def cap_run_files(task: str, template: str, policies) -> list[str]:
 def captioning_targets() -> list[str]:
     tasks = list(dict.fromkeys(run.task for run in CAP_RUNS))
     return [f"{CAP_RESULTS}/tables/{task}.{ext}" for task in tasks for ext in ("csv", "md", "html")] + [
-        path for task in tasks for path in cap_run_files(task, "latency.json", config.get("latency", {}).get("policies", []))]
+        path for task in tasks for path in cap_run_files(task, "latency.json", config["latency"]["policies"])]
 
 
 rule caption_prepare:
@@ -72,7 +76,7 @@ rule caption_predict:
     output:
         CAP_RUN + "/exits/{split}.npz",
     params:
-        batch_size=config.get("predict", {}).get("batch_size", 32),
+        batch_size=config["predict"]["batch_size"],
     resources:
         gpu=1,
     log:
@@ -104,7 +108,7 @@ rule caption_fit:
         CAP_RUN + "/policies/{policy}/fit.json",
     params:
         options=lambda w: cap_arg(config["policies"][w.policy]),
-        tolerance=config.get("policy_fit", {}).get("tolerance", 0.02),
+        tolerance=config["policy_fit"]["tolerance"],
     log:
         CAP_RESULTS + "/logs/fit/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
     shell:
@@ -138,7 +142,7 @@ rule caption_curve:
     output:
         CAP_RUN + "/policies/{policy}/curve.csv",
     params:
-        points=config.get("policy_fit", {}).get("curve_points", 20),
+        points=config["policy_fit"]["curve_points"],
     log:
         CAP_RESULTS + "/logs/curve/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
     shell:
@@ -155,7 +159,7 @@ rule caption_latency:
     output:
         CAP_RUN + "/policies/{policy}/latency.json",
     params:
-        max_images=config.get("latency", {}).get("max_images", 50),
+        max_images=config["latency"]["max_images"],
     resources:
         gpu=1,
     log:

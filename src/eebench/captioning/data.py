@@ -16,34 +16,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..io import write_json
-from ..models.options import merge_options, require_choice
 from . import coco, shapes
+from .options import task_options
 
-TASK_DEFAULTS = {
-    "shapes-captions": {"train_size": 1500, "val_size": 200, "test_size": 200, "image_size": 32, "max_groups": 3,
-                        "references": 3},
-    "coco-captions": {"source": "local", "path": None, "hub_id": "yerevann/coco-karpathy", "max_train": None,
-                      "max_val": None, "max_test": None},
-}
 SPLIT_NAMES = ("train", "val", "test")
-
-
-def task_options(task: str, options: dict | None) -> dict:
-    if task not in TASK_DEFAULTS:
-        raise ConfigError(f"captioning task {task!r} is unknown; valid tasks: {', '.join(TASK_DEFAULTS)}")
-    merged = merge_options(options, TASK_DEFAULTS[task], f"task {task!r} options")
-    if task == "coco-captions":
-        require_choice(merged["source"], ("local", "hub"), "task 'coco-captions' option 'source'")
-    else:
-        for key, value in merged.items():
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"task {task!r} option {key!r}: expected an integer >= 1, got {value!r}")
-        if merged["max_groups"] > len(shapes.REGIONS):
-            raise ConfigError(f"task 'shapes-captions' option 'max_groups': at most {len(shapes.REGIONS)}, "
-                              f"got {merged['max_groups']}")
-    return merged
 
 
 def prepare_captions(task: str, options: dict | None, out: str | Path, seed: int) -> None:

@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..exits import layer_predictions
 from ..io import atomic_path
 from ..metrics.speedup import flops_speedup, layer_speedup, mean_cost_speedup
 from ..policies import make_policy, simulate
-from ..policies.base import ExitPolicy, gather_predictions, layer_predictions, pick_within_tolerance
+from ..policies.base import ExitPolicy
+from ..policies.sweeps import gather_predictions, pick_within_tolerance
 from . import scoring
 
 FIT_CANDIDATES = 60  # knob values scored by CIDEr when fitting (each needs one corpus CIDEr)

@@ -27,13 +27,12 @@ from pathlib import Path
 
 import torch
 
-from ..errors import ConfigError
 from ..models.multi_exit import MultiExitOutput
-from ..training.checkpoint import (checkpoint_root, latest_checkpoint, read_state, restore_checkpoint,
-                                   save_checkpoint)
+from ..training.checkpoint import (checkpoint_root, latest_checkpoint, read_state, remove_checkpoints,
+                                   restore_checkpoint, save_checkpoint, trainer_lock)
 from ..training.strategies import distillation_losses, make_strategy, task_losses
 from . import data, model as captioner_model
-from .options import backbone_options as backbone_options_of, strategy_options, training_options
+from .options import backbone_options as backbone_options_of, check_combination, strategy_options, training_options
 
 IGNORE = -100
 
@@ -101,14 +100,10 @@ def exit_losses(strategy: str, options: dict, what: str, logits: torch.Tensor, t
 
 def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | None, strategy: str,
                     strategy_opts: dict | None, training: dict | None, seed: int) -> None:
-    from transformers import get_linear_schedule_with_warmup
-
     options = backbone_options_of(backbone, backbone_options)
     strat = strategy_options(strategy, strategy_opts)
     train_opts = training_options(training)
-    if strategy == "heads-only" and options["exit_heads"] == "shared":
-        raise ConfigError("strategy 'heads-only' with backbone option exit_heads 'shared': shared exits have no "
-                          "parameters of their own to train; use exit_heads 'linear' or strategy 'joint-kl'")
+    check_combination(backbone, options, strategy)
     torch.manual_seed(seed)
     rows = data.read_split(data_dir, "train")
     captioner, tokenizer = captioner_model.build(backbone, options, [c for r in rows for c in r["captions"]])
@@ -118,11 +113,21 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
     out_dir = Path(out_dir)
     root = checkpoint_root(out_dir)
     plan = phases(strategy, strat, train_opts["epochs"], bool(options.get("pretrained")))
+    with trainer_lock(root):  # held until the model is written and the checkpoints are gone
+        log = _train_phases(captioner, tokenizer, pixels, examples, plan, strategy, strat, train_opts, seed, root)
+        _write_model(captioner, tokenizer, out_dir, backbone, options, strategy, strat, train_opts, seed, log)
+        remove_checkpoints(root)
+
+
+def _train_phases(captioner, tokenizer, pixels, examples, plan, strategy, strat, train_opts, seed, root) -> list:
+    """Run the phases of `plan`, resuming from the newest checkpoint in `root`; return the training log."""
+    from transformers import get_linear_schedule_with_warmup
+
     resume = latest_checkpoint(root)
     state = read_state(resume) if resume else {"phase": 0, "step": 0, "log": []}
     if resume:
         print(f"eebench: resuming from {resume} (phase {state['phase'] + 1}, step {state['step']})", file=sys.stderr)
-    global_step = sum(1 for _ in state["log"])
+    global_step = len(state["log"])
     for phase_index, (what, epochs) in enumerate(plan):
         if phase_index < state["phase"]:
             continue
@@ -151,7 +156,7 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
             loss, per_exit = exit_losses(strategy, strat, what, logits, targets)
             optimizer.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            torch.nn.utils.clip_grad_norm_(trainable, train_opts["grad_clip"])
             optimizer.step()
             scheduler.step()
             global_step += 1
@@ -161,8 +166,7 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
                 save_checkpoint(root, global_step, captioner, optimizer,
                                 {"phase": phase_index, "step": step + 1, "log": state["log"]})
         state = {"phase": phase_index + 1, "step": 0, "log": state["log"]}
-    _write_model(captioner, tokenizer, out_dir, backbone, options, strategy, strat, train_opts, seed, state["log"])
-    shutil.rmtree(root, ignore_errors=True)
+    return state["log"]
 
 
 def _set_trainable(captioner, what: str) -> list[torch.nn.Parameter]:
