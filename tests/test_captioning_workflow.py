@@ -77,3 +77,12 @@ def test_tiny_captioning_grid_end_to_end(tmp_path):
     latency = json.loads((run / "policies" / "maxprob" / "latency.json").read_text())
     assert latency["simulation_agreement"]["match_until_first_early_exit"] == 1.0
     assert "Nothing to be done" in snakemake(tmp_path, config).stderr  # idempotent
+
+
+def test_grid_check_is_torch_free():
+    code = ("import sys, yaml; from eebench.captioning import grid; "
+            f"grid.validate(yaml.safe_load(open({str(CONFIGS[0])!r})));"
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+    assert done.returncode == 0, done.stderr

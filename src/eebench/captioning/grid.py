@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import copy
 
-from ..catalogue import OptionError, check_options, check_value, number_list, path
-from ..config import Run
+from ..catalogue import check_options, check_value, number_list, path
+from ..config import Run, _checked, _FieldError  # the main config's field-error reporting
 from ..errors import ConfigError
 from ..policies import make_policy
 from .options import (FIT, LATENCY, PREDICT, backbone_options, check_combination, strategy_options, task_options,
@@ -30,21 +30,6 @@ def validate(config: dict, source: str = "config") -> dict:
         return _validated(config)
     except _FieldError as error:
         raise ConfigError(f"'{source}', field '{error.field}': {error.message}") from None
-
-
-class _FieldError(Exception):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
-
-
-def _checked(field: str, check, *args):
-    try:
-        return check(*args)
-    except OptionError as error:
-        raise _FieldError(field if error.key is None else f"{field}.{error.key}", error.detail) from None
-    except ConfigError as error:
-        raise _FieldError(field, str(error)) from None
 
 
 def _mapping(config: dict, key: str) -> dict:
