@@ -86,3 +86,9 @@ def test_grid_check_is_torch_free():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_captioning_configs_build_their_dag(tmp_path, path):
+    done = snakemake(tmp_path, yaml.safe_load(path.read_text()), "-n")
+    assert done.returncode == 0, done.stderr[-3000:]
