@@ -6,6 +6,16 @@ cd "$(dirname "$0")/.."
 VENV=${EEBENCH_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 STAMP="$VENV/.eebench-installed"
+# pycocoevalcap (captioning metrics) runs Java for its PTB tokenizer and METEOR.
+if ! command -v java >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "eebench setup: installing a Java runtime for pycocoevalcap (apt-get install default-jre-headless)" >&2
+        apt-get install -y -qq default-jre-headless >/dev/null || { apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; } || true
+    fi
+    command -v java >/dev/null 2>&1 || echo "eebench setup: warning: 'java' not found; the captioning metrics" \
+        "(pycocoevalcap's PTB tokenizer and METEOR) need it: install a Java runtime (apt-get install" \
+        "default-jre-headless, or conda install openjdk). Everything else works without it." >&2
+fi
 WANT=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then

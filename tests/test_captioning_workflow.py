@@ -1,0 +1,94 @@
+"""The captioning grid: shipped configs validate and dry-run; a tiny grid runs end to end through Snakemake."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT
+from eebench.captioning import grid
+from eebench.errors import ConfigError
+
+CONFIGS = [REPO_ROOT / "config" / "captioning.yaml", REPO_ROOT / "config" / "paper" / "beem-coco.yaml"]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_captioning_configs_validate(path):
+    config = grid.validate(yaml.safe_load(path.read_text()), str(path))
+    assert {"final", "maxprob", "patience", "beem-a", "oracle"} <= set(config["policies"])
+    assert grid.runs(config)
+
+
+def test_bad_captioning_config_is_one_clear_error():
+    config = yaml.safe_load(CONFIGS[0].read_text())
+    with pytest.raises(ConfigError, match=r"field 'tasks\.shapes-captions\.colours': unknown option"):
+        grid.validate({**config, "tasks": {"shapes-captions": {"colours": 3}}})
+    with pytest.raises(ConfigError, match="field 'polices': unknown key"):
+        grid.validate({**config, "polices": {}})
+    with pytest.raises(ConfigError, match=r"field 'training\.lr': got nan, expected a finite number > 0"):
+        grid.validate({**config, "training": {"lr": float("nan")}})
+    with pytest.raises(ConfigError, match=r"field 'latency\.max_images': got 0, expected an integer >= 1"):
+        grid.validate({**config, "latency": {"max_images": 0}})
+    with pytest.raises(ConfigError, match="exit_heads 'shared'"):
+        grid.validate({**config, "backbones": {"caption-small": {"exit_heads": "shared"}},
+                       "experiments": [{"task": "shapes-captions", "backbones": ["caption-small"],
+                                        "strategies": ["heads-only"]}]})
+    with pytest.raises(ConfigError, match="unknown captioning backbone .bert-base."):
+        grid.validate({**config, "experiments": [{"task": "shapes-captions", "backbones": ["bert-base"],
+                                                   "strategies": ["joint-kl"]}]})
+
+
+def snakemake(tmp_path, config: dict, *extra):
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO_ROOT / "workflow" / "captioning.smk"),
+                           "--directory", str(tmp_path), "--configfile", str(config_path), "--cores", "2", *extra],
+                          capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None, reason="pycocoevalcap's PTB tokenizer and METEOR need Java (scripts/setup.sh installs it)")
+def test_tiny_captioning_grid_end_to_end(tmp_path):
+    config = yaml.safe_load(CONFIGS[0].read_text())
+    config.update({
+        "results_dir": str(tmp_path / "results"),
+        "tasks": {"shapes-captions": {"train_size": 40, "val_size": 8, "test_size": 8, "image_size": 16}},
+        "backbones": {"caption-small": {"image_size": 16, "hidden_size": 32, "decoder_layers": 3}},
+        "training": {"epochs": 1, "batch_size": 40},
+        "policies": {"final": {}, "maxprob": {}, "oracle": {}},
+        "latency": {"policies": ["maxprob"], "max_images": 3},
+    })
+    done = snakemake(tmp_path, config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = tmp_path / "results"
+    table = (results / "tables" / "shapes-captions.csv").read_text()
+    assert all(policy in table for policy in ("final", "maxprob", "oracle"))
+    run = results / "runs" / "shapes-captions" / "caption-small" / "joint-kl" / "seed0"
+    final = json.loads((run / "policies" / "final" / "test.json").read_text())
+    assert final["layer_speedup"] == 1.0 and final["token_agreement"] == 1.0
+    assert set(final["metrics"]) >= {"bleu1", "bleu4", "meteor", "rouge_l", "cider", "spice"}
+    latency = json.loads((run / "policies" / "maxprob" / "latency.json").read_text())
+    assert latency["simulation_agreement"]["match_until_first_early_exit"] == 1.0
+    assert "Nothing to be done" in snakemake(tmp_path, config).stderr  # idempotent
+
+
+def test_grid_check_is_torch_free():
+    code = ("import sys, yaml; from eebench.captioning import grid; "
+            f"grid.validate(yaml.safe_load(open({str(CONFIGS[0])!r})));"
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_captioning_configs_build_their_dag(tmp_path, path):
+    done = snakemake(tmp_path, yaml.safe_load(path.read_text()), "-n")
+    assert done.returncode == 0, done.stderr[-3000:]
