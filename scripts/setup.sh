@@ -26,4 +26,8 @@ echo "eebench setup: installing into $VENV (first time only; a few minutes)" >&2
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet "torch==${EEBENCH_TORCH_VERSION:-2.13.0}"
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+# Byte-compile once: with PYTHONDONTWRITEBYTECODE set (as on some CI machines) no .pyc is ever cached, and every
+# Snakemake job would compile torch and transformers from source again (tens of seconds each). A few files that
+# packages ship only as data do not compile; that is expected.
+"$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null 2>&1 || true
 echo "$WANT" > "$STAMP"
