@@ -67,6 +67,7 @@ def test_smoke_config_stage_writes_a_valid_config(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.paper_smoke
 @pytest.mark.parametrize("config_file", PAPER_CONFIGS, ids=lambda p: p.stem)
 def test_paper_grid_runs_end_to_end_in_smoke_mode(config_file, tmp_path):
     smoke = shrink(config_file, tmp_path)
