@@ -131,7 +131,7 @@ def test_snakemake_report_opens_a_task_page(browser, screenshots, tmp_path):
 
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
     snakemake(tmp_path)
-    report = tmp_path / "results" / "report.html"
+    report = tmp_path / TINY["results_dir"] / "report.html"
     snakemake(tmp_path, "--report", str(report))
     browser.get(report.as_uri())
     assert wait_for(browser, "return document.body.innerText.includes('Grid, with seeds')")
@@ -143,7 +143,7 @@ def test_snakemake_report_opens_a_task_page(browser, screenshots, tmp_path):
     # a report with one task shows its section as "Results"; with several, under the task's name
     click_text(browser, "Results")
     click_text(browser, "1. Leaderboard")
-    open_result(browser, "results/tables/digits_leaderboard.html")
+    open_result(browser, f"{TINY['results_dir']}/tables/digits_leaderboard.html")
     browser.switch_to.frame(browser.find_element("tag name", "iframe"))
     assert wait_for(browser, "return document.body.innerText.includes('gives the largest speed-up')")
     browser.switch_to.default_content()
@@ -151,7 +151,7 @@ def test_snakemake_report_opens_a_task_page(browser, screenshots, tmp_path):
 
     click_text(browser, "digits")  # the breadcrumb back to the task's section
     click_text(browser, "2. Speed-up vs metric")
-    open_result(browser, "results/plots/digits.html")
+    open_result(browser, f"{TINY['results_dir']}/plots/digits.html")
     browser.switch_to.frame(browser.find_element("tag name", "iframe"))
     assert wait_for(browser, DRAWN), "the speed-up chart draws inside the report"
     browser.switch_to.default_content()
