@@ -29,7 +29,7 @@ from eebench.models import build_model
 from eebench.policies import make_policy
 from eebench.policies.sweeps import score_grid
 
-SST2 = Path(os.environ.get("EEBENCH_SHARED_DATA", "/work/shared/data")) / "glue" / "SST-2" / "dev.tsv"
+SST2 = Path(os.environ.get("EEBENCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "glue" / "SST-2" / "dev.tsv"
 TARGETS = {"batch size 1": 0.92, "batched": 0.85}
 
 

@@ -9,7 +9,7 @@ decisions on those values are checked against the vectorised ones. The loop figu
 candidate and the curve's grid, so the speed-up is conservative. The vectorised `fit` + `curve` is the median of
 `--repeats` runs.
 
-    /work/venv/bin/python benchmarks/bench_policies.py [--samples 10000 --exits 12 --classes 2 --points 100]
+    python benchmarks/bench_policies.py [--samples 10000 --exits 12 --classes 2 --points 100]
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from eebench.models import build_model
 from eebench.training import make_strategy, training_options
 from eebench.training.loop import Trainer
 
-SST2 = Path(os.environ.get("EEBENCH_SHARED_DATA", "/work/shared/data")) / "glue" / "SST-2" / "train.tsv"
+SST2 = Path(os.environ.get("EEBENCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "glue" / "SST-2" / "train.tsv"
 TARGET = 2.0
 
 
