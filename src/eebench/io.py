@@ -73,3 +73,21 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"'{p}': not valid JSON ({exc})") from None
+
+
+def jsonl_objects(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line of a JSONL file; a line that is not a JSON object is a
+    DataError naming the file and line."""
+    from .errors import DataError
+
+    with open(path, encoding=encoding) as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"'{path}', line {number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise DataError(f"'{path}', line {number}: expected a JSON object, got {type(record).__name__}")
+            yield number, record

@@ -20,7 +20,6 @@ checks.json, classification or regression.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..exits import ExitOutputs, layer_predictions, max_probability
+from ..io import jsonl_objects
 from .calibration import expected_calibration_error, reliability_diagram
 
 CONFIDENT = 0.9
@@ -121,17 +121,10 @@ def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None
     if not path.is_file():
         return None
     by_id = {}
-    with open(path) as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"'{path}', line {number}: not valid JSON ({exc})") from None
-            if "difficulty" not in record:
-                return None
-            by_id[str(record.get("id", number - 1))] = record["difficulty"]
+    for number, record in jsonl_objects(path):
+        if "difficulty" not in record:
+            return None
+        by_id[str(record.get("id", number - 1))] = record["difficulty"]
     missing = [s for s in map(str, sample_ids) if s not in by_id]
     if missing:
         raise DataError(f"'{path}', field 'id': no record for test sample id(s) {missing[:5]}")

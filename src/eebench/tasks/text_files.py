@@ -33,6 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..io import jsonl_objects
 from .labels import encode_classes
 from ..catalogue import boolean, choice, parsed
 from ..catalogue import number as number_option
@@ -149,25 +150,16 @@ def _label_text(value: Any) -> str:
 
 def read_jsonl(path: Path, fields: Sequence, label: Any) -> Records:
     records = Records(str(path), path.name, [], [], [])
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"'{path}', line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise DataError(f"'{path}', line {number}: expected a JSON object, got {type(record).__name__}")
-            for name in (*fields, label):
-                if name not in record:
-                    raise DataError(f"'{path}', line {number}: missing field '{name}' (has: {', '.join(record)})")
-            for name in fields:
-                if not isinstance(record[name], str):
-                    raise DataError(f"'{path}', line {number}, field '{name}': expected a string, got {record[name]!r}")
-            records.texts.append(tuple(record[name] for name in fields))
-            records.labels.append(_label_text(record[label]))
-            records.lines.append(number)
+    for number, record in jsonl_objects(path, encoding="utf-8-sig"):
+        for name in (*fields, label):
+            if name not in record:
+                raise DataError(f"'{path}', line {number}: missing field '{name}' (has: {', '.join(record)})")
+        for name in fields:
+            if not isinstance(record[name], str):
+                raise DataError(f"'{path}', line {number}, field '{name}': expected a string, got {record[name]!r}")
+        records.texts.append(tuple(record[name] for name in fields))
+        records.labels.append(_label_text(record[label]))
+        records.lines.append(number)
     return records
 
 
