@@ -22,6 +22,7 @@ CURVE = CELL + "/curve.csv"
 LATENCY = CELL + "/latency.json"
 PREPARE_LOG = "logs/prepare/{task}.log"
 RUN_LOGS = "logs/{stage}/{task}/{backbone}/{strategy}/seed{seed}"  # + "/{split}.log", "/{policy}.log" or ".log"
+BENCHMARKS = "benchmarks"  # Snakemake's per-job time and memory: benchmarks/{rule}/{the job's output template}.tsv
 
 # What `aggregate` writes for a task: name -> template.
 TABLES = {
@@ -60,6 +61,11 @@ def under(results_dir: str, template: str) -> str:
 def log(stage: str, suffix: str) -> str:
     """The log of a per-run stage: `suffix` is ".log" or "/{name}.log"."""
     return RUN_LOGS.replace("{stage}", stage) + suffix
+
+
+def benchmark(rule: str, template: str) -> str:
+    """Where Snakemake records the time and memory of one job of `rule` whose output follows `template`."""
+    return f"{BENCHMARKS}/{rule}/{template}.tsv"
 
 
 def aggregate_outputs(task: str) -> dict[str, str]:

@@ -164,6 +164,14 @@ def aggregate(task: str, policies: Annotated[list[str], "policy names, in the ta
                    skipped=json.loads(skipped), cost_paths=list(costs))
 
 
+@stage("rule-times")
+def rule_times(results_dir: Annotated[Path, "a grid's results folder"], /) -> None:
+    """Per-rule job count, wall and CPU seconds and peak memory of a grid, from Snakemake's benchmark files"""
+    from .report.rule_times import format_rule_times
+
+    print(format_rule_times(results_dir))
+
+
 @stage("validate-config")
 def validate_config(config: Path, /) -> None:
     """Validate a config file against the schema and the component catalogue"""

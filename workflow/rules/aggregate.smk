@@ -37,6 +37,8 @@ rule aggregate:
         training=task_report(results(layout.PLOTS["training"]), "training", "7. Training"),
         training_image=results(layout.PLOTS["training_image"]),
         latency=task_report(results(layout.TABLES["latency"]), "latency", "8. Latency"),
+    benchmark:
+        results(layout.benchmark("aggregate", "{task}"))
     params:
         policies=POLICIES,
         skipped=lambda w: as_json(skipped_cells(config, w.task)),

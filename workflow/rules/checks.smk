@@ -5,5 +5,7 @@ rule check:
         data=results(layout.DATA),
     output:
         results(layout.CHECKS),
+    benchmark:
+        results(layout.benchmark("check", layout.RUN))
     shell:
         "eebench check --val {input.val:q} --test {input.test:q} --data {input.data:q} --out {output:q}"

@@ -10,6 +10,8 @@ rule latency:
         results(layout.LATENCY),
     params:
         batch_sizes=config["latency"]["batch_sizes"],
+    benchmark:
+        results(layout.benchmark("latency", layout.CELL))
     log:
         results(layout.log("latency", "/{policy}.log")),
     shell:

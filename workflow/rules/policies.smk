@@ -12,6 +12,8 @@ rule policy_cell:
         fit=results(layout.FIT),
         test=results(layout.TEST),
         curve=results(layout.CURVE),
+    benchmark:
+        results(layout.benchmark("policy_cell", layout.CELL))
     params:
         method=policy_method_of,
         params=policy_params_of,

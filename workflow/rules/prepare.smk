@@ -3,6 +3,8 @@ rule prepare:
         directory(results(layout.DATA)),
     params:
         options=lambda w: as_json(config["tasks"].get(w.task, {})),
+    benchmark:
+        results(layout.benchmark("prepare", layout.DATA))
     log:
         results(layout.PREPARE_LOG),
     shell:

@@ -7,6 +7,8 @@ rule train:
         backbone_options=lambda w: as_json(config["backbones"].get(w.backbone, {})),
         strategy_options=lambda w: as_json(config["strategies"].get(w.strategy, {})),
         training=lambda w: as_json(training_options(config, w.task, w.backbone, w.strategy)),
+    benchmark:
+        results(layout.benchmark("train", layout.RUN))
     log:
         results(layout.log("train", ".log")),
     shell:
