@@ -76,12 +76,12 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def jsonl_objects(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
-    """(line number, object) for every non-blank line of a JSONL file; a line that is not a JSON object is a
-    DataError naming the file and line."""
+    """(line number, object) for every non-blank line of a JSONL file; a line that is not a JSON object, or bytes
+    that are not `encoding`, are a DataError naming the file and line (or offset)."""
     from .errors import DataError
 
     with open(path, encoding=encoding) as fh:
-        for number, line in enumerate(fh, 1):
+        for number, line in enumerate(_decoded_lines(fh, path, encoding), 1):
             if not line.strip():
                 continue
             try:
@@ -91,3 +91,12 @@ def jsonl_objects(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, di
             if not isinstance(record, dict):
                 raise DataError(f"'{path}', line {number}: expected a JSON object, got {type(record).__name__}")
             yield number, record
+
+
+def _decoded_lines(fh, path: Path, encoding: str) -> Iterator[str]:
+    from .errors import DataError
+
+    try:
+        yield from fh
+    except UnicodeDecodeError as exc:
+        raise DataError(f"'{path}': not {encoding} text (offset {exc.start})") from None

@@ -235,8 +235,7 @@ def aggregate_task(
         if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
     )
     curves = collect_curves(curve_paths)
-    leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance,
-                                    out["leaderboard"].parent)
+    leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance, out)
     measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance)
     claims, not_comparable = paper_comparison(load_published(), task_setting(task, info), measured)
     _write_csv(claims, out["paper_table"])
@@ -249,10 +248,10 @@ def aggregate_task(
         f"## Data\n\n{data.to_markdown(index=False)}\n\n## Checks per run\n\n{checks.to_markdown(index=False)}\n"
         + latency_section,
     )
-    save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), out["chart"].with_suffix(""))
-    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies), out["exits"].with_suffix(""))
-    write_check_charts(check_paths, out["errors"].parent, task)
-    save_chart(training_chart(training_curves(model_dirs)), out["training"].with_suffix(""))
+    save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), out["chart"], out["image"])
+    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies), out["exits"], out["exits_image"])
+    write_check_charts(check_paths, out)
+    save_chart(training_chart(training_curves(model_dirs)), out["training"], out["training_image"])
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -407,7 +407,7 @@ def pcee_chart(frame: pd.DataFrame):
     return alt.layer(diagonal, final, lines, points).properties(width=420, height=340)
 
 
-CHECK_CHARTS = {  # file-name suffix -> (data from checks.json, chart)
+CHECK_CHARTS = {  # layout.PLOTS name of the chart page (its picture: name + "_image") -> (data from checks.json, chart)
     "reliability": (reliability_frame, reliability_chart),
     "errors": (error_frame, error_chart),
     "categories": (category_frame, category_chart),
@@ -415,17 +415,17 @@ CHECK_CHARTS = {  # file-name suffix -> (data from checks.json, chart)
 }
 
 
-def write_check_charts(check_paths: list[Path], plots: Path, task: str) -> None:
-    """`plots/{task}_{suffix}.{html,png}` for every check picture."""
+def write_check_charts(check_paths: list[Path], out: dict[str, Path]) -> None:
+    """Every check picture, page and PNG, at the paths `out` gives by layout.PLOTS name."""
     checks = read_checks(check_paths)
-    for suffix, (frame, chart) in CHECK_CHARTS.items():
-        save_chart(chart(frame(checks)), plots / f"{task}_{suffix}")
+    for name, (frame, chart) in CHECK_CHARTS.items():
+        save_chart(chart(frame(checks)), out[name], out[f"{name}_image"])
 
 
-def save_chart(chart, stem: Path) -> None:
-    """`stem.html` (self-contained: the Vega scripts inlined, so it renders offline; drawn as SVG, so marks and
-    legend entries are elements a browser test can find) and `stem.png` (vl-convert)."""
-    with atomic_path(stem.with_name(stem.name + ".html")) as tmp:
+def save_chart(chart, page: Path, image: Path) -> None:
+    """The chart as a self-contained HTML page (the Vega scripts inlined, so it renders offline; drawn as SVG, so
+    marks and legend entries are elements a browser test can find) and as a PNG (vl-convert)."""
+    with atomic_path(page) as tmp:
         chart.save(str(tmp), format="html", inline=True, embed_options={"renderer": "svg"})
-    with atomic_path(stem.with_name(stem.name + ".png")) as tmp:
+    with atomic_path(image) as tmp:
         chart.save(str(tmp), format="png", scale_factor=1.5)

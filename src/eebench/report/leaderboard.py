@@ -309,13 +309,13 @@ def leaderboard_markdown(board: pd.DataFrame, metric_name: str, tolerance: float
 NO_LEADERBOARD = "No leaderboard: it needs the `final` policy, whose metric the tolerance is measured from."
 
 
-def write_leaderboard(board: pd.DataFrame, task: str, metric_name: str, tolerance: float, tables: Path) -> str:
-    """Write `{task}_leaderboard.{csv,md,html}` under `tables`; return the Markdown section for the task's page."""
-    with atomic_path(tables / f"{task}_leaderboard.csv") as tmp:
+def write_leaderboard(board: pd.DataFrame, task: str, metric_name: str, tolerance: float, out: dict[str, Path]) -> str:
+    """Write the leaderboard's table, Markdown and page at the paths `out` gives by layout.TABLES name; return the
+    Markdown section for the task's page."""
+    with atomic_path(out["leaderboard_table"]) as tmp:
         board.to_csv(tmp, index=False, float_format="%.6g")
-    write_text(tables / f"{task}_leaderboard.md",
-               f"# {task}: leaderboard\n\n{leaderboard_markdown(board, metric_name, tolerance)}")
-    write_text(tables / f"{task}_leaderboard.html", leaderboard_html(board, task, metric_name, tolerance))
+    write_text(out["leaderboard_markdown"], f"# {task}: leaderboard\n\n{leaderboard_markdown(board, metric_name, tolerance)}")
+    write_text(out["leaderboard"], leaderboard_html(board, task, metric_name, tolerance))
     return f"## Leaderboard\n\n{leaderboard_markdown(board, metric_name, tolerance, '###')}"
 
 

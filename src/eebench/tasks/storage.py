@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..io import atomic_path, read_json, write_json
+from ..io import atomic_path, jsonl_objects, read_json, write_json
 from .labels import check_class_range
 
 SPLITS = ("train", "val", "test")
@@ -173,28 +173,14 @@ def load_info(data_dir: str | os.PathLike) -> dict[str, Any]:
 def _read_jsonl(path: Path, modality: str) -> list[dict]:
     text_fields = ("text_a", "text_b") if modality == "text-pair" else ("text",)
     records = []
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(_lines(fh, path), start=1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"'{path}', line {line_no}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise DataError(f"'{path}', line {line_no}: expected a JSON object, got {type(record).__name__}")
-            for key in ("id", "label", *text_fields):
-                if key not in record:
-                    raise DataError(f"'{path}', line {line_no}: missing field '{key}'")
-            if not all(isinstance(record[key], str) for key in text_fields):
-                raise DataError(f"'{path}', line {line_no}, field '{text_fields[0]}': expected text (a JSON string)")
-            records.append(record)
+    for line_no, record in jsonl_objects(path):
+        for key in ("id", "label", *text_fields):
+            if key not in record:
+                raise DataError(f"'{path}', line {line_no}: missing field '{key}'")
+        if not all(isinstance(record[key], str) for key in text_fields):
+            raise DataError(f"'{path}', line {line_no}, field '{text_fields[0]}': expected text (a JSON string)")
+        records.append(record)
     return records
-
-
-def _lines(fh, path: Path):
-    try:
-        yield from fh
-    except UnicodeDecodeError as exc:
-        raise DataError(f"'{path}': not UTF-8 text (offset {exc.start})") from None
 
 
 def _labels(values: list, n_classes: int, path: Path) -> np.ndarray:
