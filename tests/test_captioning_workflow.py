@@ -39,9 +39,27 @@ def test_bad_captioning_config_is_one_clear_error():
         grid.validate({**config, "backbones": {"caption-small": {"exit_heads": "shared"}},
                        "experiments": [{"task": "shapes-captions", "backbones": ["caption-small"],
                                         "strategies": ["heads-only"]}]})
-    with pytest.raises(ConfigError, match="unknown captioning backbone .bert-base."):
+    with pytest.raises(ConfigError, match="unknown captioning-backbone .bert-base.; valid captioning backbones: caption-small"):
         grid.validate({**config, "experiments": [{"task": "shapes-captions", "backbones": ["bert-base"],
                                                    "strategies": ["joint-kl"]}]})
+
+
+def test_captioning_components_are_in_the_catalogue_and_checked_from_it():
+    from eebench import catalogue
+
+    assert set(catalogue.components("captioning-task")) == {"shapes-captions", "coco-captions"}
+    assert {"caption-small", "swin-gpt2"} <= set(catalogue.components("captioning-backbone"))
+    assert set(catalogue.components("captioning-strategy")) == {"joint-kl", "heads-only"}
+    listed = catalogue.describe(["captioning-backbone"])
+    assert "  swin-gpt2 — " in listed and "exit_heads = 'linear'" in listed
+    config = yaml.safe_load(CONFIGS[0].read_text())
+    # lte reads learned scores that no captioner has: not a per-token policy
+    with pytest.raises(ConfigError, match=r"^'c\.yaml', field 'policies\.learned\.method': unknown captioning-policy "
+                                          r"'lte'; valid captioning policies: .*maxprob"):
+        grid.validate({**config, "policies": {"learned": {"method": "lte"}}}, "c.yaml")
+    with pytest.raises(ConfigError, match=r"^'c\.yaml', field 'policies\.maxprob\.threshold': got 2, expected a "
+                                          r"finite number in \[0, 1\] or null$"):
+        grid.validate({**config, "policies": {"maxprob": {"threshold": 2}}}, "c.yaml")
 
 
 def snakemake(tmp_path, config: dict, *extra):

@@ -184,8 +184,10 @@ def validate_config(config: Path, /) -> None:
 
 
 @stage("list")
-def list_components(kind: Literal["task", "backbone", "strategy", "policy"] | None = None, /) -> None:
-    """Print every registered task, backbone, strategy and policy with its options and defaults"""
+def list_components(kind: Literal["task", "backbone", "strategy", "policy", "captioning-task", "captioning-backbone",
+                                  "captioning-strategy", "captioning-policy"] | None = None, /) -> None:
+    """Print every registered task, backbone, strategy and policy (the main grid's, then the captioning track's)
+    with its options and defaults"""
     from .catalogue import KINDS, describe
 
     print(describe(KINDS if kind is None else [kind]))
