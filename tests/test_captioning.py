@@ -34,6 +34,8 @@ def test_coco_metrics_identical_and_disjoint_captions():
     assert same["rouge_l"] == pytest.approx(1.0)
     assert same["meteor"] == pytest.approx(1.0, abs=1e-3)
     assert same["spice"] is None and "SPICE" in same["spice_missing"]  # missing, never 0
+    without_meteor = scoring.caption_metrics(REFERENCES, {0: "a red circle", 1: "two blue squares"}, meteor=False)
+    assert without_meteor["meteor"] is None and without_meteor["cider"] == pytest.approx(7.5)  # missing, not 0
     disjoint = scoring.caption_metrics(REFERENCES, {0: "green triangles", 1: "yellow stars"})
     assert disjoint["cider"] == pytest.approx(0.0)
     assert disjoint["bleu1"] == pytest.approx(0.0, abs=1e-6)

@@ -131,6 +131,7 @@ def test_smoked_beem_coco_keeps_tasks_strategies_policies_and_exits(tmp_path):
     assert smoke["experiments"][0]["backbones"] == ["caption-small-swin"]  # swin-gpt2's family, no download
     assert smoke["backbones"]["caption-small-swin"]["decoder_layers"] == 12  # GPT-2's 12 exits
     assert smoke["strategies"]["heads-only"] == {"backbone_epochs": 1, "head_epochs": 1}
+    assert smoke["metrics"] == {"meteor": False}
     coco = smoke["tasks"]["coco-captions"]
     assert coco["source"] == "local" and "max_test" not in coco
     records = json.loads((tmp_path / "data" / "coco-captions" / "dataset_coco.json").read_text())["images"]
@@ -163,10 +164,13 @@ def test_beem_coco_runs_end_to_end_in_smoke_mode(tmp_path):
     for run in grid.runs(smoke):  # every policy has its row with figures (no captioning policy is left out)
         rows = table[table["run"].str.endswith(f"/{run.backbone}/{run.strategy}")]
         assert sorted(rows["policy"]) == sorted(smoke["policies"]), run
-        assert rows[["cider", "meteor", "layer_speedup", "flops_speedup"]].notna().all().all(), run
+        assert rows[["cider", "bleu4", "rouge_l", "layer_speedup", "flops_speedup"]].notna().all().all(), run
+        assert "meteor" not in rows  # turned off in smoke mode: null in test.json, no column of zeros
         run_dir = results / "runs" / run.path
         with np.load(run_dir / "exits" / "test.npz") as exits:
             assert exits["logits"].shape[1] == 12  # every GPT-2 exit recorded
+        final = json.loads((run_dir / "policies" / "final" / "test.json").read_text())
+        assert final["metrics"]["meteor"] is None and "turned off" in final["metrics"]["meteor_missing"]
         for policy in smoke["latency"]["policies"]:
             latency = json.loads((run_dir / "policies" / policy / "latency.json").read_text())
             assert latency["simulation_agreement"]["match_until_first_early_exit"] == 1.0

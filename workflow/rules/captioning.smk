@@ -128,11 +128,13 @@ rule caption_evaluate:
         data=CAP_RESULTS + "/data/{task}",
     output:
         CAP_RUN + "/policies/{policy}/test.json",
+    params:
+        meteor="" if config["metrics"]["meteor"] else "--no-meteor",
     log:
         CAP_RESULTS + "/logs/evaluate/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
     shell:
         "{CAP_CLI} evaluate --fit {input.fit} --test {input.test} --data {input.data} --model {input.model}"
-        " --costs {input.costs} --out {output} 2> {log}"
+        " --costs {input.costs} --out {output} {params.meteor} 2> {log}"
 
 
 rule caption_curve:

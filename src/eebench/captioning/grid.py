@@ -3,7 +3,7 @@
 Keys: `results_dir`, `seeds`, `experiments` (task, backbones, strategies, optional `training`), `tasks`,
 `backbones`, `strategies` (name -> options), `training` (defaults), `policies` (name -> options, `method` = the
 policy id, default the name), `policy_fit` (`tolerance` in CIDEr-D, `curve_points`), `latency` (`policies`,
-`max_images`), `predict` (`batch_size`). Options are declared in `captioning.options`; every error is one line
+`max_images`), `predict` (`batch_size`), `metrics` (`meteor`). Options are declared in `captioning.options`; every error is one line
 naming the file, the field, the value and what is allowed."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from .. import catalogue
 from ..catalogue import check_options, check_value, number_list, path
 from ..config import FieldError, Run, checked_at
 from ..errors import ConfigError
-from .options import (FIT, LATENCY, PREDICT, backbone_options, check_combination, policy_options, strategy_options,
-                      task_options, training_options)
+from .options import (FIT, LATENCY, METRICS, PREDICT, backbone_options, check_combination, policy_options,
+                      strategy_options, task_options, training_options)
 
 TOP_KEYS = {"results_dir", "seeds", "experiments", "tasks", "backbones", "strategies", "training", "policies",
-            "policy_fit", "latency", "predict"}
+            "policy_fit", "latency", "predict", "metrics"}
 EXPERIMENT_KEYS = {"task", "backbones", "strategies", "training"}
 RESULTS_DIR = path("folder that receives the captioning outputs", default="results/captioning")
 SEEDS = number_list("seeds, one trained model each", integers=True, minimum=0)
@@ -88,6 +88,7 @@ def _validated(config: dict) -> dict:
         raise FieldError("latency.policies", f"{missing[0]!r} is not a configured policy; valid: {', '.join(policies)}")
     result["latency"] = {"policies": latency_policies, **checked_at("latency", check_options, LATENCY, latency, "latency")}
     result["predict"] = checked_at("predict", check_options, PREDICT, config.get("predict"), "predict")
+    result["metrics"] = checked_at("metrics", check_options, METRICS, config.get("metrics"), "metrics")
     return result
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import catalogue
-from ..catalogue import Option, check_options, choice, integer, number, path, text
+from ..catalogue import Option, boolean, check_options, choice, integer, number, path, text
 from ..errors import ConfigError
 from ..policies.base import FIT_OPTIONS
 from ..training.options import TRAINING_OPTIONS
@@ -105,6 +105,10 @@ LATENCY: dict[str, Option] = {
     "max_images": integer("test images decoded with real early exit", default=50),
 }
 PREDICT: dict[str, Option] = {"batch_size": integer("images per batch when recording exits", default=32)}
+METRICS: dict[str, Option] = {
+    "meteor": boolean("score METEOR on test (its Java process takes seconds to start in every evaluate job); "
+                      "false = null with the reason, as smoke mode does", default=True),
+}
 
 
 HELP = {
