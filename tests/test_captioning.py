@@ -34,6 +34,8 @@ def test_coco_metrics_identical_and_disjoint_captions():
     assert same["rouge_l"] == pytest.approx(1.0)
     assert same["meteor"] == pytest.approx(1.0, abs=1e-3)
     assert same["spice"] is None and "SPICE" in same["spice_missing"]  # missing, never 0
+    without_meteor = scoring.caption_metrics(REFERENCES, {0: "a red circle", 1: "two blue squares"}, meteor=False)
+    assert without_meteor["meteor"] is None and without_meteor["cider"] == pytest.approx(7.5)  # missing, not 0
     disjoint = scoring.caption_metrics(REFERENCES, {0: "green triangles", 1: "yellow stars"})
     assert disjoint["cider"] == pytest.approx(0.0)
     assert disjoint["bleu1"] == pytest.approx(0.0, abs=1e-6)
@@ -289,3 +291,22 @@ def test_oracle_against_the_full_model_token():
     oracle = policy_eval.fit_policy("oracle", {}, exits, judge, None, tolerance=0.0)
     result = policy_eval.outcome(oracle, exits, judge, None, full_metrics=False)
     assert result["exit_layer_histogram"] == [7, 1, 0] and result["metrics"]["cider"] == pytest.approx(7.5)
+
+
+def test_every_captioning_policy_fits_and_runs_on_token_exits():
+    """Each per-token policy of the catalogue fits on cached token exits and gives an exit per token; those whose
+    knob is chosen by CIDEr keep the full model's CIDEr at tolerance 0 (on the split they were fitted on)."""
+    from eebench import catalogue
+
+    exits = token_exits([[1, 1, 1], [7, 2, 2], [3, 3, 3], [0, 0, 0], [4, 4, 4], [5, 5, 5], [6, 6, 6], [0, 0, 0]])
+    judge = policy_eval.CaptionJudge(exits, [["a red circle"], ["two blue squares"]],
+                                     lambda ids: " ".join(WORDS[i] for i in ids))
+    own_fitting = {"risk-control", "patience-confidence", "ucb"}  # fitted on tokens (or online), not by CIDEr
+    policies = catalogue.components("captioning-policy")
+    assert "lte" not in policies and {"final", "maxprob", "patience", "beem-a", "oracle"} <= set(policies)
+    for name in policies:
+        policy = policy_eval.fit_policy(name, {}, exits, judge, None, tolerance=0.0)
+        result = policy_eval.outcome(policy, exits, judge, None, full_metrics=False)
+        assert sum(result["exit_layer_histogram"]) == 8, name
+        if name not in own_fitting:
+            assert result["metrics"]["cider"] == pytest.approx(7.5), name

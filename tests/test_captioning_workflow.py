@@ -1,4 +1,5 @@
-"""The captioning grid: shipped configs validate and dry-run; a tiny grid runs end to end through Snakemake."""
+"""The captioning grid: shipped configs validate and dry-run; a tiny grid runs end to end through Snakemake; the
+paper grid (beem-coco) runs end to end in smoke mode."""
 
 from __future__ import annotations
 
@@ -7,15 +8,22 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from conftest import REPO_ROOT
+from eebench import catalogue
 from eebench.captioning import grid
 from eebench.errors import ConfigError
+from eebench.smoke.captioning import smoke_captioning_config
 
 CONFIGS = [REPO_ROOT / "config" / "captioning.yaml", REPO_ROOT / "config" / "paper" / "beem-coco.yaml"]
+needs_java = pytest.mark.skipif(shutil.which("java") is None,
+                                reason="pycocoevalcap's PTB tokenizer and METEOR need Java (scripts/setup.sh installs it)")
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -39,9 +47,25 @@ def test_bad_captioning_config_is_one_clear_error():
         grid.validate({**config, "backbones": {"caption-small": {"exit_heads": "shared"}},
                        "experiments": [{"task": "shapes-captions", "backbones": ["caption-small"],
                                         "strategies": ["heads-only"]}]})
-    with pytest.raises(ConfigError, match="unknown captioning backbone .bert-base."):
+    with pytest.raises(ConfigError, match="unknown captioning-backbone .bert-base.; valid captioning backbones: caption-small"):
         grid.validate({**config, "experiments": [{"task": "shapes-captions", "backbones": ["bert-base"],
                                                    "strategies": ["joint-kl"]}]})
+
+
+def test_captioning_components_are_in_the_catalogue_and_checked_from_it():
+    assert set(catalogue.components("captioning-task")) == {"shapes-captions", "coco-captions"}
+    assert {"caption-small", "swin-gpt2"} <= set(catalogue.components("captioning-backbone"))
+    assert set(catalogue.components("captioning-strategy")) == {"joint-kl", "heads-only"}
+    listed = catalogue.describe(["captioning-backbone"])
+    assert "  swin-gpt2 — " in listed and "exit_heads = 'linear'" in listed
+    config = yaml.safe_load(CONFIGS[0].read_text())
+    # lte reads learned scores that no captioner has: not a per-token policy
+    with pytest.raises(ConfigError, match=r"^'c\.yaml', field 'policies\.learned\.method': unknown captioning-policy "
+                                          r"'lte'; valid captioning policies: .*maxprob"):
+        grid.validate({**config, "policies": {"learned": {"method": "lte"}}}, "c.yaml")
+    with pytest.raises(ConfigError, match=r"^'c\.yaml', field 'policies\.maxprob\.threshold': got 2, expected a "
+                                          r"finite number in \[0, 1\] or null$"):
+        grid.validate({**config, "policies": {"maxprob": {"threshold": 2}}}, "c.yaml")
 
 
 def snakemake(tmp_path, config: dict, *extra):
@@ -54,7 +78,7 @@ def snakemake(tmp_path, config: dict, *extra):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("java") is None, reason="pycocoevalcap's PTB tokenizer and METEOR need Java (scripts/setup.sh installs it)")
+@needs_java
 def test_tiny_captioning_grid_end_to_end(tmp_path):
     config = yaml.safe_load(CONFIGS[0].read_text())
     config.update({
@@ -92,3 +116,62 @@ def test_grid_check_is_torch_free():
 def test_shipped_captioning_configs_build_their_dag(tmp_path, path):
     done = snakemake(tmp_path, yaml.safe_load(path.read_text()), "-n")
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def smoked_beem_coco(tmp_path) -> dict:
+    paper = grid.validate(yaml.safe_load(CONFIGS[1].read_text()), str(CONFIGS[1]))
+    return smoke_captioning_config(paper, tmp_path / "data", str(tmp_path / "results"), source=str(CONFIGS[1]))
+
+
+def test_smoked_beem_coco_keeps_tasks_strategies_policies_and_exits(tmp_path):
+    paper, smoke = yaml.safe_load(CONFIGS[1].read_text()), smoked_beem_coco(tmp_path)
+    assert [(e["task"], e["strategies"]) for e in smoke["experiments"]] == \
+        [(e["task"], e["strategies"]) for e in paper["experiments"]]
+    assert smoke["policies"] == paper["policies"] and smoke["latency"]["policies"] == paper["latency"]["policies"]
+    assert smoke["experiments"][0]["backbones"] == ["caption-small-swin"]  # swin-gpt2's family, no download
+    assert smoke["backbones"]["caption-small-swin"]["decoder_layers"] == 12  # GPT-2's 12 exits
+    assert smoke["strategies"]["heads-only"] == {"backbone_epochs": 1, "head_epochs": 1}
+    assert smoke["metrics"] == {"meteor": False}
+    coco = smoke["tasks"]["coco-captions"]
+    assert coco["source"] == "local" and "max_test" not in coco
+    records = json.loads((tmp_path / "data" / "coco-captions" / "dataset_coco.json").read_text())["images"]
+    assert {r["split"] for r in records} == {"train", "restval", "val", "test"}
+    assert all(len(r["sentences"]) == 5 for r in records)
+    assert all((tmp_path / "data" / "coco-captions" / r["filepath"] / r["filename"]).is_file() for r in records)
+
+
+def test_smoke_config_stage_writes_a_captioning_smoke_grid(tmp_path, capsys):
+    from eebench.stages import STAGES
+
+    out = tmp_path / "smoke.yaml"
+    STAGES["smoke-config"](CONFIGS[1], data=tmp_path / "data", out=out)
+    assert "snakemake -s workflow/captioning.smk" in capsys.readouterr().out
+    written = grid.validate(yaml.safe_load(out.read_text()), str(out))
+    assert written["results_dir"] == "results/smoke-beem-coco" and "caption-small-swin" in written["backbones"]
+
+
+@pytest.mark.slow
+@pytest.mark.paper_smoke
+@needs_java
+def test_beem_coco_runs_end_to_end_in_smoke_mode(tmp_path):
+    smoke = smoked_beem_coco(tmp_path)
+    start = time.perf_counter()
+    done = snakemake(tmp_path, smoke)
+    print(f"beem-coco smoke run: {time.perf_counter() - start:.0f} s")
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = tmp_path / "results"
+    table = pd.read_csv(results / "tables" / "coco-captions.csv")
+    for run in grid.runs(smoke):  # every policy has its row with figures (no captioning policy is left out)
+        rows = table[table["run"].str.endswith(f"/{run.backbone}/{run.strategy}")]
+        assert sorted(rows["policy"]) == sorted(smoke["policies"]), run
+        assert rows[["cider", "bleu4", "rouge_l", "layer_speedup", "flops_speedup"]].notna().all().all(), run
+        assert "meteor" not in rows  # turned off in smoke mode: null in test.json, no column of zeros
+        run_dir = results / "runs" / run.path
+        with np.load(run_dir / "exits" / "test.npz") as exits:
+            assert exits["logits"].shape[1] == 12  # every GPT-2 exit recorded
+        final = json.loads((run_dir / "policies" / "final" / "test.json").read_text())
+        assert final["metrics"]["meteor"] is None and "turned off" in final["metrics"]["meteor_missing"]
+        for policy in smoke["latency"]["policies"]:
+            latency = json.loads((run_dir / "policies" / policy / "latency.json").read_text())
+            assert latency["simulation_agreement"]["match_until_first_early_exit"] == 1.0
+    assert (results / "tables" / "coco-captions.html").is_file()

@@ -112,25 +112,33 @@ def validate_config(config: Any, source: str = "config", files: Sequence[str | P
     try:
         _check_catalogue(result)
         _check_runs(result)
-    except _FieldError as error:
-        raise ConfigError(f"'{source}', field '{error.field}': {error.message}") from None
+    except FieldError as error:
+        raise error.in_file(source) from None
     return result
 
 
-class _FieldError(Exception):
+class FieldError(Exception):
+    """A problem at one field of a config (e.g. `tasks.sst2.max_length`), before the file is known; a grid's
+    validator (this module's, the captioning grid's) raises it and turns it into one ConfigError line with
+    `in_file`."""
+
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field, self.message = field, message
 
+    def in_file(self, source: str) -> ConfigError:
+        return ConfigError(f"'{source}', field '{self.field}': {self.message}")
 
-def _checked(field: str, check, *args):
-    """`check(*args)` with its ConfigError reported at `field` (at `field.KEY` for a bad option KEY)."""
+
+def checked_at(field: str, check, *args):
+    """`check(*args)` with its ConfigError reported as a FieldError at `field` (at `field.KEY` for a bad option
+    KEY)."""
     try:
         return check(*args)
     except OptionError as error:
-        raise _FieldError(field if error.key is None else f"{field}.{error.key}", error.detail) from None
+        raise FieldError(field if error.key is None else f"{field}.{error.key}", error.detail) from None
     except ConfigError as error:
-        raise _FieldError(field, str(error)) from None
+        raise FieldError(field, str(error)) from None
 
 
 def _field_name(path) -> str:
@@ -155,36 +163,36 @@ def _describe_schema_error(error, source: str) -> str:
 
 def _check_catalogue(config: dict) -> None:
     """Every name and option against the catalogue; fills in the defaults of the config's own sections."""
-    config["results_dir"] = _checked("results_dir", check_value, RESULTS_DIR,
+    config["results_dir"] = checked_at("results_dir", check_value, RESULTS_DIR,
                                      config.get("results_dir", RESULTS_DIR.default), "results_dir")
     for index, experiment in enumerate(config["experiments"]):
         where = f"experiments[{index}]"
-        _checked(f"{where}.task", catalogue.get, "task", experiment["task"])
+        checked_at(f"{where}.task", catalogue.get, "task", experiment["task"])
         for kind, key in (("backbone", "backbones"), ("strategy", "strategies")):
             for position, name in enumerate(experiment[key]):
-                _checked(f"{where}.{key}[{position}]", catalogue.get, kind, name)
-        _checked(f"{where}.training", _check_training, experiment.get("training"))
+                checked_at(f"{where}.{key}[{position}]", catalogue.get, kind, name)
+        checked_at(f"{where}.training", _check_training, experiment.get("training"))
     for section, kind in SECTIONS.items():
         for name, options in config[section].items():
-            component = _checked(f"{section}.{name}", catalogue.get, kind, name)
-            _checked(f"{section}.{name}", component.check, options)
+            component = checked_at(f"{section}.{name}", catalogue.get, kind, name)
+            checked_at(f"{section}.{name}", component.check, options)
     for name in config["backbones"]:
-        _checked(f"backbones.{name}", _check_backbone, name, config["backbones"][name])
-    _checked("training", _check_training, config["training"])
+        checked_at(f"backbones.{name}", _check_backbone, name, config["backbones"][name])
+    checked_at("training", _check_training, config["training"])
     for name in config["policies"]:
         method = policy_method(config, name)
         field = f"policies.{name}" + (".method" if "method" in config["policies"][name] else "")
-        _checked(field, catalogue.get, "policy", method)
-        _checked(f"policies.{name}", catalogue.get("policy", method).check, policy_params(config, name))
+        checked_at(field, catalogue.get, "policy", method)
+        checked_at(f"policies.{name}", catalogue.get("policy", method).check, policy_params(config, name))
     from .policies.base import FIT_OPTIONS
 
-    config["policy_fit"] = _checked("policy_fit", check_options, FIT_OPTIONS, config.get("policy_fit"), "policy_fit")
+    config["policy_fit"] = checked_at("policy_fit", check_options, FIT_OPTIONS, config.get("policy_fit"), "policy_fit")
     latency = {"policies": [], **config.get("latency", {})}
     unknown = [name for name in latency["policies"] if name not in config["policies"]]
     if unknown:
-        raise _FieldError("latency.policies", f"{unknown} are not configured policies; valid names: "
+        raise FieldError("latency.policies", f"{unknown} are not configured policies; valid names: "
                                               f"{', '.join(config['policies'])}")
-    latency["batch_sizes"] = _checked("latency.batch_sizes", check_value, BATCH_SIZES,
+    latency["batch_sizes"] = checked_at("latency.batch_sizes", check_value, BATCH_SIZES,
                                       latency.get("batch_sizes", BATCH_SIZES.default), "batch_sizes")
     config["latency"] = latency
 
@@ -208,7 +216,7 @@ def _check_runs(config: dict) -> None:
             for strategy in experiment["strategies"]:
                 key = (experiment["task"], backbone, strategy)
                 if key in seen:
-                    raise _FieldError(
+                    raise FieldError(
                         f"experiments[{index}]", f"task {key[0]!r} with backbone {backbone!r} and strategy "
                         f"{strategy!r} is already trained by experiments[{seen[key]}]; each run may appear once"
                     )

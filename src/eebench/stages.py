@@ -184,8 +184,10 @@ def validate_config(config: Path, /) -> None:
 
 
 @stage("list")
-def list_components(kind: Literal["task", "backbone", "strategy", "policy"] | None = None, /) -> None:
-    """Print every registered task, backbone, strategy and policy with its options and defaults"""
+def list_components(kind: Literal["task", "backbone", "strategy", "policy", "captioning-task", "captioning-backbone",
+                                  "captioning-strategy", "captioning-policy"] | None = None, /) -> None:
+    """Print every registered task, backbone, strategy and policy (the main grid's, then the captioning track's)
+    with its options and defaults"""
     from .catalogue import KINDS, describe
 
     print(describe(KINDS if kind is None else [kind]))
@@ -198,13 +200,22 @@ def smoke_config(config: Annotated[Path, "a grid, e.g. config/paper/beem-glue.ya
                  results_dir: Annotated[str | None, "results folder of the smoke run; default results/smoke-NAME"]
                  = None) -> None:
     """Shrink a grid for a smoke run: same tasks, strategies and policies; tiny random-init backbones of the same
-    families, tiny data files in the real layouts, one seed, one epoch"""
+    families, tiny data files in the real layouts, one seed, one epoch (a captioning grid too)"""
     import yaml
 
-    from .config import load_config
+    from .config import load_config, read_yaml_strict
     from .io import write_text
     from .smoke import smoke_config as shrink
+    from .smoke.captioning import is_captioning_config, smoke_captioning_config
 
-    smoke = shrink(load_config(config), data, results_dir or f"results/smoke-{config.stem}", source=str(config))
+    results_dir = results_dir or f"results/smoke-{config.stem}"
+    raw = read_yaml_strict(config) if config.is_file() else None
+    if is_captioning_config(raw):
+        from .captioning.grid import validate
+
+        smoke = smoke_captioning_config(validate(raw, str(config)), data, results_dir, source=str(config))
+        workflow = "-s workflow/captioning.smk "
+    else:
+        smoke, workflow = shrink(load_config(config), data, results_dir, source=str(config)), ""
     write_text(out, f"# smoke version of {config} (eebench smoke-config)\n" + yaml.safe_dump(smoke, sort_keys=False))
-    print(f"{out}: smoke grid of {config}; data in {data}; run: snakemake --cores 2 --configfile {out}")
+    print(f"{out}: smoke grid of {config}; data in {data}; run: snakemake {workflow}--cores 2 --configfile {out}")

@@ -6,6 +6,7 @@ import shlex
 from snakemake.exceptions import WorkflowError
 
 from eebench.captioning.grid import experiment_training, runs, validate
+from eebench.captioning.options import SMALL_BACKBONES
 from eebench.config import read_yaml_strict
 from eebench.errors import EEBenchError
 
@@ -58,9 +59,9 @@ rule caption_train:
         backbone=lambda w: cap_arg(config.get("backbones", {}).get(w.backbone)),
         strategy=lambda w: cap_arg(config.get("strategies", {}).get(w.strategy)),
         training=lambda w: cap_arg(experiment_training(config, w.task, w.backbone, w.strategy)),
-    # One thread for the small captioner: its ops are tiny, and a second OpenMP thread mostly spin-waits on a busy
+    # One thread for the small captioners: their ops are tiny, and a second OpenMP thread mostly spin-waits on a busy
     # machine (measured on a loaded 2-core machine: each thread burnt over 1 s of CPU per step, against 0.17 s alone).
-    threads: lambda wildcards: 1 if wildcards.backbone == "caption-small" else 2
+    threads: lambda wildcards: 1 if wildcards.backbone in SMALL_BACKBONES else 2
     resources:
         gpu=1,
     log:
@@ -127,11 +128,13 @@ rule caption_evaluate:
         data=CAP_RESULTS + "/data/{task}",
     output:
         CAP_RUN + "/policies/{policy}/test.json",
+    params:
+        meteor="" if config["metrics"]["meteor"] else "--no-meteor",
     log:
         CAP_RESULTS + "/logs/evaluate/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
     shell:
         "{CAP_CLI} evaluate --fit {input.fit} --test {input.test} --data {input.data} --model {input.model}"
-        " --costs {input.costs} --out {output} 2> {log}"
+        " --costs {input.costs} --out {output} {params.meteor} 2> {log}"
 
 
 rule caption_curve:

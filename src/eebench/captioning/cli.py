@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     stage("fit", ("--val", {}), data_dir, model, costs, ("--policy", {}),
           ("--options", {"type": _json, "default": {}, "required": False}),
           ("--tolerance", {"type": float}), out)
-    stage("evaluate", fit, test, data_dir, model, costs, out)
+    stage("evaluate", fit, test, data_dir, model, costs, out,
+          ("--no-meteor", {"action": "store_true", "required": False, "help": "leave METEOR out (null, not 0)"}))
     stage("curve", fit, test, data_dir, model, costs, ("--points", {"type": int, "default": 40, "required": False}),
           out)
     stage("latency", model, data_dir, fit, test, out,
@@ -68,7 +69,8 @@ def run(args) -> None:
         stages.fit_stage(args.val, args.data, args.model, args.costs, args.policy, args.options, args.tolerance,
                          args.out)
     elif args.stage == "evaluate":
-        stages.evaluate_stage(args.fit, args.test, args.data, args.model, args.costs, args.out)
+        stages.evaluate_stage(args.fit, args.test, args.data, args.model, args.costs, args.out,
+                              meteor=not args.no_meteor)
     elif args.stage == "curve":
         stages.curve_stage(args.fit, args.test, args.data, args.model, args.costs, args.points, args.out)
     elif args.stage == "latency":

@@ -12,7 +12,8 @@ vocabulary projection tied to the token embeddings). Exits 1..L-1 (`exit_heads`)
 
 Backbones (`backbone` ids of the captioning track):
 - `caption-small`: the same architecture, randomly initialised and small (ViT 2×64, GPT-2 4×64) with a word
-  vocabulary from the training captions — for the offline task on CPU.
+  vocabulary from the training captions — for the offline task on CPU. `caption-small-swin`: the same with a
+  one-stage Swin encoder (smoke mode's stand-in for `swin-gpt2`).
 - `vit-gpt2` / `swin-gpt2`: encoder and decoder from hub ids (`encoder`, `decoder`) joined by
   `VisionEncoderDecoderModel.from_encoder_decoder_pretrained`, or a fine-tuned captioner (`pretrained`, e.g.
   `nlpconnect/vit-gpt2-image-captioning`) — CapEEN's recipe trains heads on such a frozen fine-tuned model."""
@@ -26,6 +27,7 @@ import torch
 from torch import nn
 
 from ..errors import DataError
+from .options import SMALL_BACKBONES
 from .text import MODEL_INFO, HubTokenizer, WordTokenizer, load_tokenizer
 
 WEIGHTS_FILE = "model.safetensors"
@@ -71,14 +73,11 @@ class Captioner(nn.Module):
 
 def build(backbone: str, options: dict, train_captions: list[str]):
     """A new captioner and its tokenizer (the small one's vocabulary comes from the training captions)."""
-    from transformers import (GPT2Config, GPT2LMHeadModel, ViTConfig, ViTModel, VisionEncoderDecoderModel)
+    from transformers import GPT2Config, GPT2LMHeadModel, VisionEncoderDecoderModel
 
-    if backbone == "caption-small":
+    if backbone in SMALL_BACKBONES:
         tokenizer = WordTokenizer.from_captions(train_captions)
-        encoder = ViTModel(ViTConfig(
-            image_size=options["image_size"], patch_size=options["patch_size"], hidden_size=options["hidden_size"],
-            num_hidden_layers=options["encoder_layers"], num_attention_heads=options["heads"],
-            intermediate_size=4 * options["hidden_size"]))
+        encoder = _small_encoder(backbone, options)
         decoder = GPT2LMHeadModel(GPT2Config(
             vocab_size=len(tokenizer), n_positions=options["max_length"] + 2, n_embd=options["hidden_size"],
             n_layer=options["decoder_layers"], n_head=options["heads"], add_cross_attention=True, is_decoder=True,
@@ -97,11 +96,25 @@ def build(backbone: str, options: dict, train_captions: list[str]):
     return Captioner(model, options["exit_heads"], options["max_length"]), tokenizer
 
 
+def _small_encoder(backbone: str, options: dict):
+    """A randomly initialised ViT, or a one-stage Swin (shifted windows, no patch merging), of `hidden_size`."""
+    from transformers import SwinConfig, SwinModel, ViTConfig, ViTModel
+
+    if backbone == "caption-small-swin":
+        return SwinModel(SwinConfig(
+            image_size=options["image_size"], patch_size=options["patch_size"], embed_dim=options["hidden_size"],
+            depths=[options["encoder_layers"]], num_heads=[options["heads"]], window_size=options["window_size"]))
+    return ViTModel(ViTConfig(
+        image_size=options["image_size"], patch_size=options["patch_size"], hidden_size=options["hidden_size"],
+        num_hidden_layers=options["encoder_layers"], num_attention_heads=options["heads"],
+        intermediate_size=4 * options["hidden_size"]))
+
+
 def image_processor(backbone: str, options: dict):
     """Resizing and normalisation of the encoder (the hub encoder's own processor for hub backbones)."""
     from transformers import AutoImageProcessor, ViTImageProcessor
 
-    if backbone == "caption-small":
+    if backbone in SMALL_BACKBONES:
         size = options["image_size"]
         return ViTImageProcessor(size={"height": size, "width": size})
     return AutoImageProcessor.from_pretrained(options["pretrained"] or options["encoder"])

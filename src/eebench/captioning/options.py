@@ -1,11 +1,14 @@
 """Options of the captioning tasks, backbones, strategies and training, declared once with the catalogue's
-constructors. Torch-free: the grid checks a whole captioning config with them when Snakemake starts."""
+constructors and registered in the catalogue under the captioning kinds (`captioning-task`, `captioning-backbone`,
+`captioning-strategy`, `captioning-policy`: the exit policies that run per generated token), so `eebench list`
+shows them. Torch-free: the grid checks a whole captioning config with them when Snakemake starts."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from ..catalogue import Option, check_options, choice, integer, number, path, text
+from .. import catalogue
+from ..catalogue import Option, boolean, check_options, choice, integer, number, path, text
 from ..errors import ConfigError
 from ..policies.base import FIT_OPTIONS
 from ..training.options import TRAINING_OPTIONS
@@ -41,7 +44,8 @@ _EXIT_HEADS = choice("exit heads: linear = a Linear(hidden, vocab) per exit (Cap
                      ("linear", "shared"), default="linear")
 _SMALL = {
     "image_size": integer("input image side, in pixels", default=32, minimum=8),
-    "patch_size": integer("ViT patch side, in pixels", default=8),
+    # 4, not 8: with 8-px patches the shipped offline grid's model gave one caption for every image (measured)
+    "patch_size": integer("ViT patch side, in pixels", default=4),
     "encoder_layers": integer("ViT encoder layers", default=2),
     "decoder_layers": integer("GPT-2 decoder layers (= exits)", default=4, minimum=2),
     "hidden_size": integer("hidden size of encoder and decoder", default=64),
@@ -49,6 +53,14 @@ _SMALL = {
     "max_length": integer("longest generated caption, in tokens", default=28, minimum=2),
     "exit_heads": _EXIT_HEADS,
 }
+_SMALL_SWIN = {
+    **_SMALL,
+    "patch_size": integer("Swin patch side, in pixels", default=4),
+    "window_size": integer("Swin attention window side, in patches", default=4),
+    "encoder_layers": integer("Swin encoder blocks (one stage, alternately shifted windows)", default=2),
+}
+# Randomly initialised captioners with a word vocabulary from the training captions (no download).
+SMALL_BACKBONES = ("caption-small", "caption-small-swin")
 
 
 def _hub(encoder: str) -> dict[str, Option]:
@@ -64,6 +76,7 @@ def _hub(encoder: str) -> dict[str, Option]:
 
 BACKBONES: dict[str, dict[str, Option]] = {
     "caption-small": _SMALL,
+    "caption-small-swin": _SMALL_SWIN,
     "vit-gpt2": _hub("google/vit-base-patch16-224-in21k"),
     "swin-gpt2": _hub("microsoft/swin-base-patch4-window7-224-in22k"),
 }
@@ -93,24 +106,64 @@ LATENCY: dict[str, Option] = {
     "max_images": integer("test images decoded with real early exit", default=50),
 }
 PREDICT: dict[str, Option] = {"batch_size": integer("images per batch when recording exits", default=32)}
+METRICS: dict[str, Option] = {
+    "meteor": boolean("score METEOR on test (its Java process takes seconds to start in every evaluate job); "
+                      "false = null with the reason, as smoke mode does", default=True),
+}
 
 
-def _named(kind: str, declared: dict[str, dict[str, Option]], name, given) -> dict:
-    if name not in declared:
-        raise ConfigError(f"unknown captioning {kind} {name!r}; valid: {', '.join(declared)}")
-    return check_options(declared[name], given, f"captioning {kind} {name!r}")
+HELP = {
+    "shapes-captions": "offline: rendered scenes of coloured shapes with templated captions (CPU, tests)",
+    "coco-captions": "COCO 2014, Karpathy split (restval joins train), from a local folder or the hub",
+    "caption-small": "random-init ViT + GPT-2 VisionEncoderDecoderModel, word vocabulary; an exit per decoder layer",
+    "caption-small-swin": "random-init Swin + GPT-2 VisionEncoderDecoderModel, word vocabulary (smoke stand-in "
+                          "for swin-gpt2)",
+    "vit-gpt2": "ViT encoder + GPT-2 decoder from the hub (or a fine-tuned captioner); an exit per decoder layer",
+    "swin-gpt2": "Swin encoder + GPT-2 decoder from the hub (BEEM/CapEEN's captioner); an exit per decoder layer",
+    "joint-kl": "BEEM: the whole captioner, CE + KL to the last exit at every exit and token",
+    "heads-only": "CapEEN: fine-tune the captioner, then train the exit heads on it frozen (0.5 CE + 0.5 KL)",
+}
+# Facts: a backbone's encoder family and whether it downloads hub weights (smoke mode swaps those for a stand-in).
+FACTS = {"caption-small": {"family": "vit", "downloads": False},
+         "caption-small-swin": {"family": "swin", "downloads": False},
+         "vit-gpt2": {"family": "vit", "downloads": True}, "swin-gpt2": {"family": "swin", "downloads": True}}
+
+
+def _register() -> None:
+    for kind, declared in (("captioning-task", TASKS), ("captioning-backbone", BACKBONES),
+                           ("captioning-strategy", STRATEGIES)):
+        for name, options in declared.items():
+            catalogue.register(kind, name, options, HELP[name], **FACTS.get(name, {}))
+    # Per-token policies: every policy that decides on an exit's logits alone (or, the oracle, on the full model's
+    # token); one that reads other model outputs (lte's learned scores) has none to read during decoding.
+    for name, component in catalogue.components("policy").items():
+        if not component.facts["needs_outputs"]:
+            catalogue.register("captioning-policy", name, component.options, component.help, target=component.target)
+
+
+_register()
+
+
+def _named(kind: str, name, given) -> dict:
+    return catalogue.get(kind, name).check(given)
 
 
 def task_options(task: str, options: dict | None) -> dict:
-    return _named("task", TASKS, task, options)
+    return _named("captioning-task", task, options)
 
 
 def backbone_options(backbone: str, options: dict | None) -> dict:
-    return _named("backbone", BACKBONES, backbone, options)
+    return _named("captioning-backbone", backbone, options)
 
 
 def strategy_options(strategy: str, options: dict | None) -> dict:
-    return _named("strategy", STRATEGIES, strategy, options)
+    return _named("captioning-strategy", strategy, options)
+
+
+def policy_options(name: str, options: dict | None) -> dict:
+    """A captioning policy's options checked (`method`, the policy id, defaults to the name)."""
+    options = dict(options or {})
+    return _named("captioning-policy", options.pop("method", name), options)
 
 
 def training_options(options: dict | None, where: str = "training") -> dict:

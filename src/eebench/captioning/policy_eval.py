@@ -118,8 +118,10 @@ def policy_inputs(policy: ExitPolicy, exits: dict) -> dict:
     return {"labels": exits["labels"]} if "labels" in policy.sample_inputs else {}
 
 
-def outcome(policy: ExitPolicy, exits: dict, judge: CaptionJudge, costs, full_metrics: bool = True) -> dict:
-    """Test figures of a fitted policy: caption metrics, token agreement with the full model, speed-ups."""
+def outcome(policy: ExitPolicy, exits: dict, judge: CaptionJudge, costs, full_metrics: bool = True,
+            meteor: bool = True) -> dict:
+    """Test figures of a fitted policy: caption metrics (CIDEr-D alone unless `full_metrics`), token agreement
+    with the full model, speed-ups."""
     layers, tokens = simulate(policy, exits["logits"], exits["labels"])
     n_exits = exits["logits"].shape[1]
     result = {
@@ -132,7 +134,7 @@ def outcome(policy: ExitPolicy, exits: dict, judge: CaptionJudge, costs, full_me
     }
     if full_metrics:
         captions = captions_at(exits, tokens, len(judge.references), judge.decode)[0]
-        result["metrics"] = scoring.caption_metrics(judge.references, captions)
+        result["metrics"] = scoring.caption_metrics(judge.references, captions, meteor=meteor)
     else:
         result["metrics"] = {"cider": float(judge.cider(layers)[0])}
     return result

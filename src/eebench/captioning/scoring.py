@@ -51,8 +51,9 @@ def spice_missing_reason() -> str | None:
     return None
 
 
-def caption_metrics(references: dict, candidates: dict, spice: bool = True) -> dict:
-    """COCO metrics of `candidates` {id: caption} against `references` {id: [captions]} (same ids)."""
+def caption_metrics(references: dict, candidates: dict, spice: bool = True, meteor: bool = True) -> dict:
+    """COCO metrics of `candidates` {id: caption} against `references` {id: [captions]} (same ids). A metric turned
+    off is `null` with the reason (`*_missing`), never 0."""
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.meteor.meteor import Meteor
@@ -65,7 +66,10 @@ def caption_metrics(references: dict, candidates: dict, spice: bool = True) -> d
     res = tokenizer.tokenize({k: [{"caption": candidates[k]}] for k in references})
     bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
     scores = {f"bleu{n}": float(b) for n, b in enumerate(bleu, start=1)}
-    scores["meteor"] = float(Meteor().compute_score(gts, res)[0])
+    if meteor:
+        scores["meteor"] = float(Meteor().compute_score(gts, res)[0])
+    else:
+        scores["meteor"], scores["meteor_missing"] = None, "METEOR turned off (metrics.meteor: false)"
     scores["rouge_l"] = float(Rouge().compute_score(gts, res)[0])
     scores["cider"] = float(Cider().compute_score(gts, res)[0])
     reason = spice_missing_reason() if spice else "SPICE turned off"

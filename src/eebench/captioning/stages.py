@@ -132,12 +132,12 @@ def _fitted(fit_path):
         raise DataError(f"'{fit_path}': {exc}") from None
 
 
-def evaluate_stage(fit_path, test_path, data_dir, model_dir, costs_path, out) -> None:
+def evaluate_stage(fit_path, test_path, data_dir, model_dir, costs_path, out, meteor: bool = True) -> None:
     policy, record = _fitted(fit_path)
     exits, judge = _judge(test_path, data_dir, model_dir, "test")
     costs = load_costs(costs_path, exits["logits"].shape[1])
     write_json(out, {**policy.to_dict(), "name": record.get("name", policy.id),
-                     **policy_eval.outcome(policy, exits, judge, costs)})
+                     **policy_eval.outcome(policy, exits, judge, costs, meteor=meteor)})
 
 
 def curve_stage(fit_path, test_path, data_dir, model_dir, costs_path, n_points: int, out) -> None:

@@ -80,5 +80,7 @@ def load_tokenizer(model_dir) -> WordTokenizer | HubTokenizer:
     path = Path(model_dir) / MODEL_INFO
     if not path.is_file():
         raise DataError(f"'{path}': file not found (not a captioning model folder)")
+    from .options import SMALL_BACKBONES
+
     backbone = json.loads(path.read_text())["backbone"]
-    return WordTokenizer.load(model_dir) if backbone == "caption-small" else HubTokenizer.load(model_dir)
+    return WordTokenizer.load(model_dir) if backbone in SMALL_BACKBONES else HubTokenizer.load(model_dir)

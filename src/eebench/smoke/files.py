@@ -1,13 +1,14 @@
 """Small data files in the real layouts of the datasets that eebench reads from local folders: GLUE TSVs (with the
 real headers and quirks: a UTF-8 BOM and bare quotes in MRPC, no header in CoLA, MNLI's matched and mismatched dev
-files), MNIST/Fashion-MNIST IDX files, CIFAR-10/100 python batches and the sentiment-shift folder (SST-2 plus
-TextFooler's `imdb.tsv`/`yelp.tsv`/`mr.tsv`). Smoke mode and the task tests write their data with these, so a
+files), MNIST/Fashion-MNIST IDX files, CIFAR-10/100 python batches, the sentiment-shift folder (SST-2 plus
+TextFooler's `imdb.tsv`/`yelp.tsv`/`mr.tsv`) and COCO captions in the Karpathy layout. Smoke mode and the task tests write their data with these, so a
 loader and the files it is tested on cannot drift apart. Labels cycle through every class, so every split holds
 each class when it is large enough."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import pickle
 from pathlib import Path
 
@@ -149,3 +150,45 @@ def write_cifar(root: Path, n_classes: int, n_train: int, n_test: int, seed: int
     folder.mkdir(parents=True, exist_ok=True)
     for name, batch in batches.items():
         (folder / name).write_bytes(cifar_pickle(batch))
+
+
+CAPTION_WORDS = {"who": ("a man", "a woman", "two dogs", "a cat", "three birds", "a child"),
+                 "does": ("sitting on", "standing near", "walking along", "looking at", "playing with"),
+                 "what": ("a bench", "the beach", "a red car", "a wooden table", "the street", "a ball")}
+
+
+def coco_caption(index: int, reference: int) -> str:
+    """A COCO-like caption (capitalised, a final full stop, as COCO's raw sentences often are)."""
+    who, does, what = (words[(index * (k + 2) + reference) % len(words)]
+                       for k, words in enumerate(CAPTION_WORDS.values()))
+    return f"{who} {does} {what} .".capitalize()
+
+
+def write_coco_karpathy(root: Path, sizes: dict[str, int], image_size: int = 24, references: int = 5,
+                        seed: int = 0) -> None:
+    """COCO 2014 in the Karpathy layout: `dataset_coco.json` ({"images": [{filepath, filename, imgid, split, cocoid,
+    sentids, sentences: [{raw, tokens, imgid, sentid}]}], "dataset": "coco"}) with small random JPEGs in
+    `train2014/` and `val2014/`. `sizes` maps a Karpathy split (train, restval, val, test) to its image count;
+    train images come from train2014, the others from val2014 as in the release."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    entries, sentence_id = [], 0
+    for split, count in sizes.items():
+        folder = "train2014" if split == "train" else "val2014"
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for _ in range(count):
+            index = len(entries)
+            cocoid = 100_000 + index
+            name = f"COCO_{folder}_{cocoid:012d}.jpg"
+            pixels = rng.integers(0, 256, size=(image_size, image_size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / folder / name, quality=90)
+            sentences = []
+            for reference in range(references):
+                raw = coco_caption(index, reference)
+                sentences.append({"raw": raw, "tokens": raw.lower().rstrip(" .").split(), "imgid": index,
+                                  "sentid": sentence_id})
+                sentence_id += 1
+            entries.append({"filepath": folder, "filename": name, "imgid": index, "split": split, "cocoid": cocoid,
+                            "sentids": [s["sentid"] for s in sentences], "sentences": sentences})
+    write(root / "dataset_coco.json", json.dumps({"images": entries, "dataset": "coco"}))
