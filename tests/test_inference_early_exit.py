@@ -147,6 +147,23 @@ def test_costs_are_cumulative_measured_flops(trained, tmp_path, name):
         assert costs["full_model_flops"] == stem + 4 * block + head  # no intermediate heads
 
 
+def test_costs_are_the_mean_over_samples_of_each_samples_count(trained, tmp_path):
+    """Costs are counted once per input shape: the result is still the mean over the test samples of each one's
+    own count, on sentences of several lengths, some shared."""
+    from eebench.inference.costs import COST_SAMPLES, cumulative_flops
+    from eebench.tasks import load_split
+
+    run, data = trained["bert"]
+    measure_costs(run / "model", data, tmp_path / "costs.json")
+    bundle, test = load_model(run / "model"), load_split(data, "test")
+    encoded = bundle.encoder.encode(test.inputs[:COST_SAMPLES])
+    lengths = encoded.lengths()
+    assert 1 < len(set(lengths)) < len(lengths)
+    each = [cumulative_flops(bundle.model, encoded.batch([i])) for i in range(len(encoded))]
+    costs = json.loads((tmp_path / "costs.json").read_text())
+    np.testing.assert_allclose(costs["flops"], np.mean(each, axis=0))
+
+
 def test_one_transformer_layer_costs_its_hand_count(trained):
     """Exit 2 minus exit 1 of a one-sentence batch is layer 2 and its heads, counted by hand (2 FLOPs per
     multiply-add): Q, K, V and output projections 4·T·H², the feed-forward 2·T·H·I, attention scores Q·Kᵀ and the

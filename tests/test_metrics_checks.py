@@ -72,6 +72,17 @@ def test_a_significant_error_rise_is_flagged(tmp_path):
     assert errors["rises_at_exits"] == [2] and not errors["monotone_decreasing"]
 
 
+def test_error_rise_p_value_is_the_binomial_upper_tail():
+    from eebench.metrics.checks import error_rise
+
+    # 3 samples right → wrong, 1 wrong → right: P(Bin(4, 1/2) >= 3) = (4 + 1) / 16; 2 of 10 samples stay right
+    before = np.array([1, 1, 1, 0, 1, 1, 0, 0, 0, 0], dtype=bool)
+    after = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    rise = error_rise(before, after, exit_number=3)
+    assert rise["p_value"] == pytest.approx(5 / 16) and not rise["significant"]
+    assert (rise["right_to_wrong"], rise["wrong_to_right"], rise["size"]) == (3, 1, pytest.approx(0.2))
+
+
 def test_pcee_targets_above_the_final_accuracy_are_unattainable(tmp_path):
     # Final exit right on 3 of 4 test samples (0.75): every δ > 0.75 is unattainable, not a failure.
     # Exit 1 is confident (0.97) and right on samples 0 and 1, unsure (0.6) on 2 and 3.

@@ -43,9 +43,17 @@ def measure_costs(model_dir: Path, data_dir: Path, out_path: Path, bundle: Model
     check_model_fits_data(bundle.record, model_dir, data_dir, test)
     n = min(COST_SAMPLES, len(test))
     encoded = bundle.encoder.encode(test.inputs[:n], source=f"{data_dir}/test")
+    batches = [encoded.batch([i]) for i in range(n)]
+    # The counter counts from tensor shapes alone, so samples of one shape (every image; sentences of one length)
+    # cost the same: each distinct shape is counted once (counting is slow: torch decomposes every operation).
+    by_shape = {}
     with threads_for(bundle.record["family"]):
-        per_sample = np.stack([cumulative_flops(bundle.model, encoded.batch([i])) for i in range(n)])
-        full_model = np.mean([full_model_flops(bundle.model, encoded.batch([i])) for i in range(n)])
+        for batch in batches:
+            if input_shape(batch) not in by_shape:
+                by_shape[input_shape(batch)] = (cumulative_flops(bundle.model, batch),
+                                                full_model_flops(bundle.model, batch))
+    per_sample = np.stack([by_shape[input_shape(batch)][0] for batch in batches])
+    full_model = np.mean([by_shape[input_shape(batch)][1] for batch in batches])
     flops = per_sample.mean(axis=0)
     write_json(out_path, {
         "flops": [float(f) for f in flops],
@@ -57,6 +65,11 @@ def measure_costs(model_dir: Path, data_dir: Path, out_path: Path, bundle: Model
         "counted": "matmul, convolution and attention FLOPs; embedding, layers 1..l and every exit head up to l; "
                    "full_model_flops: embedding, every layer and the final head",
     })
+
+
+def input_shape(batch: dict[str, torch.Tensor]) -> tuple:
+    """The shapes of a batch's tensors, by name: what the FLOP count of a pass depends on."""
+    return tuple(sorted((name, tuple(tensor.shape)) for name, tensor in batch.items()))
 
 
 @torch.inference_mode()

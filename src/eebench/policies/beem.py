@@ -143,11 +143,11 @@ def error_upper_bound(errors: np.ndarray, counts: np.ndarray, confidence: float 
     errors / counts when `confidence` is None): the Beta(k + 1, n − k) quantile at `confidence`, 1 when k = n."""
     if confidence is None:
         return errors / counts
-    from scipy.stats import beta
+    from scipy.special import betaincinv  # the Beta quantile (scipy.stats.beta.ppf) without importing scipy.stats
 
     bound = np.ones(counts.shape)
     some_right = errors < counts
-    bound[some_right] = beta.ppf(confidence, errors[some_right] + 1, counts[some_right] - errors[some_right])
+    bound[some_right] = betaincinv(errors[some_right] + 1, counts[some_right] - errors[some_right], confidence)
     return bound
 
 
