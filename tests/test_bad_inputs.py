@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 from eebench.cli import main
-from eebench.exits import ExitOutputs
 
 TINY_TRAINING = {"epochs": 1, "max_steps": 6, "batch_size": 64, "lr": 0.002, "device": "cpu", "checkpoint_every": 2}
 TINY_MLP = ["--backbone", "mlp", "--backbone-options", '{"hidden": 16, "n_layers": 2}', "--strategy", "joint"]
