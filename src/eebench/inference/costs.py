@@ -44,16 +44,16 @@ def measure_costs(model_dir: Path, data_dir: Path, out_path: Path, bundle: Model
     n = min(COST_SAMPLES, len(test))
     encoded = bundle.encoder.encode(test.inputs[:n], source=f"{data_dir}/test")
     batches = [encoded.batch([i]) for i in range(n)]
+    shapes = [input_shape(batch) for batch in batches]
     # The counter counts from tensor shapes alone, so samples of one shape (every image; sentences of one length)
     # cost the same: each distinct shape is counted once (counting is slow: torch decomposes every operation).
-    by_shape = {}
+    counted = {}
     with threads_for(bundle.record["family"]):
-        for batch in batches:
-            if input_shape(batch) not in by_shape:
-                by_shape[input_shape(batch)] = (cumulative_flops(bundle.model, batch),
-                                                full_model_flops(bundle.model, batch))
-    per_sample = np.stack([by_shape[input_shape(batch)][0] for batch in batches])
-    full_model = np.mean([by_shape[input_shape(batch)][1] for batch in batches])
+        for shape, batch in zip(shapes, batches):
+            if shape not in counted:
+                counted[shape] = (cumulative_flops(bundle.model, batch), full_model_flops(bundle.model, batch))
+    per_sample = np.stack([counted[shape][0] for shape in shapes])
+    full_model = np.mean([counted[shape][1] for shape in shapes])
     flops = per_sample.mean(axis=0)
     write_json(out_path, {
         "flops": [float(f) for f in flops],
