@@ -39,3 +39,24 @@ def test_default_pooling_is_resolved_and_recorded(backbone, options, expected):
     bundle = build_model(backbone, options, 2, "text", TEXTS, max_length=16)
     assert bundle.record["options"]["pool"] == expected
     assert bundle.model.adapter.pooling == expected
+
+
+def test_mean_pooled_exits_of_a_padded_batch_equal_each_sample_alone():
+    """A padded batch pools over its real tokens (masked mean); a sample alone has no padding and takes the plain
+    mean. Both must give the same exits, and the inference heads (plain weights) the training heads' logits."""
+    import numpy as np
+    import torch
+
+    texts = ["a fine film", "a dull and very long film about nothing at all"]
+    bundle = build_model("bert-small", {"n_layers": 2, "hidden_size": 32, "n_heads": 2, "intermediate_size": 64,
+                                        "pool": "mean"}, 2, "text", texts, max_length=16)
+    model, encoded = bundle.model.eval(), bundle.encoder.encode(texts)
+    with torch.inference_mode():
+        together = model(encoded.batch(np.arange(2))).logits
+        alone = torch.cat([model(encoded.batch(np.array([i]))).logits for i in range(2)])
+        hidden, ctx = model.embed(encoded.batch(np.arange(2)))
+        hidden = model.layer(1, hidden, ctx)
+        inference = model.exit_logits_for_call()(1, hidden, ctx)
+    assert ctx.token_mask is not None  # the batch is padded
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(inference, together[:, 0], atol=1e-6, rtol=1e-6)

@@ -41,6 +41,7 @@ def _device_steps(model: MultiExitModel, policy, rule: DeviceRule, batch, labels
     """Exit heads run only where the rule decides (or a sample leaves), and each layer where the policy can exit
     costs one read of the rule's verdict; samples it marks uncertain are settled by the policy's NumPy `step`."""
     n_exits = model.n_exits
+    exit_logits = model.exit_logits_for_call()
     hidden, ctx = model.embed(batch)
     n, device = hidden.shape[0], hidden.device
     inputs = _policy_inputs(policy, model, n, labels)
@@ -52,12 +53,12 @@ def _device_steps(model: MultiExitModel, policy, rule: DeviceRule, batch, labels
     for layer in range(1, n_exits + 1):
         hidden = model.layer(layer, hidden, ctx)
         if layer == n_exits:
-            exits.append((live, model.exit_logits(layer, hidden, ctx)))
+            exits.append((live, exit_logits(layer, hidden, ctx)))
             break
         can_exit = rule.can_exit(layer)
         if not (can_exit or rule.keeps_state):
             continue
-        logits = model.exit_logits(layer, hidden, ctx) if rule.reads_logits else None
+        logits = exit_logits(layer, hidden, ctx) if rule.reads_logits else None
         lte = model.lte_score(layer, hidden, ctx) if reads_lte else None
         verdict = rule.decide(state, layer, len(live), logits, lte)
         if not can_exit:
@@ -71,10 +72,10 @@ def _device_steps(model: MultiExitModel, policy, rule: DeviceRule, batch, labels
             continue
         exit_layer[live[leave]] = layer
         if leave.all():
-            exits.append((live, logits if logits is not None else model.exit_logits(layer, hidden, ctx)))
+            exits.append((live, logits if logits is not None else exit_logits(layer, hidden, ctx)))
             break
         rows = torch.from_numpy(np.flatnonzero(leave)).to(device)
-        leaving_logits = logits[rows] if logits is not None else model.exit_logits(layer, hidden[rows], ctx.take(rows))
+        leaving_logits = logits[rows] if logits is not None else exit_logits(layer, hidden[rows], ctx.take(rows))
         exits.append((live[leave], leaving_logits))
         keep = torch.from_numpy(np.flatnonzero(~leave)).to(device)
         hidden, ctx, state, live = hidden[keep], ctx.take(keep), take(state, keep), live[~leave]
@@ -119,7 +120,7 @@ def full_depth_predict(model: MultiExitModel, batch: dict[str, torch.Tensor]) ->
     hidden, ctx = model.embed(batch)
     for layer in range(1, model.n_exits + 1):
         hidden = model.layer(layer, hidden, ctx)
-    return model.exit_logits(model.n_exits, hidden, ctx).float().cpu().numpy()
+    return model.exit_logits_for_call()(model.n_exits, hidden, ctx).float().cpu().numpy()
 
 
 def _policy_inputs(policy, model: MultiExitModel, n: int, labels) -> dict[str, np.ndarray]:

@@ -7,6 +7,7 @@ Layers and exits are numbered from 1, as the policies number them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -59,12 +60,23 @@ class ExitHead(nn.Module):
         return self.classifier(self.dropout(self.pooler(pooled)))
 
     def infer(self, pooled: torch.Tensor) -> torch.Tensor:
-        """`forward` at inference (no dropout) through the functional calls themselves: at batch size 1 the
-        module calls around them cost as much as the matrix products."""
-        if not isinstance(self.pooler, nn.Identity):
-            dense = self.pooler[0]
-            pooled = torch.tanh(nn.functional.linear(pooled, dense.weight, dense.bias))
-        return nn.functional.linear(pooled, self.classifier.weight, self.classifier.bias)
+        """`forward` at inference (no dropout)."""
+        return head_logits(pooled, *self.plain_weights())
+
+    def plain_weights(self) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, tuple[torch.Tensor, torch.Tensor]]:
+        """(pooler dense or None, classifier) as plain tensors sharing the parameters' storage: at batch size 1
+        every operation on an `nn.Parameter` costs ~5 µs of `__torch_function__` dispatch, as much as the matrix
+        product itself, and so do the module calls around it."""
+        dense = None if isinstance(self.pooler, nn.Identity) else self.pooler[0]
+        return (None if dense is None else (dense.weight.detach(), dense.bias.detach()),
+                (self.classifier.weight.detach(), self.classifier.bias.detach()))
+
+
+def head_logits(pooled: torch.Tensor, dense, classifier) -> torch.Tensor:
+    """An exit head at inference from its `plain_weights`."""
+    if dense is not None:
+        pooled = torch.tanh(nn.functional.linear(pooled, *dense))
+    return nn.functional.linear(pooled, *classifier)
 
 
 @dataclass
@@ -122,6 +134,12 @@ class MultiExitModel(nn.Module):
     def exit_logits(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
         """`exit_head` for inference: the head called directly, without dropout."""
         return self.exits[index - 1].infer(self.adapter.pool(hidden, ctx))
+
+    def exit_logits_for_call(self) -> Callable[[int, torch.Tensor, LayerContext], torch.Tensor]:
+        """`exit_logits` with the heads' plain weights and the pooling looked up once, for one inference call
+        (looked up per call, so the weights are the model's current ones)."""
+        pool, heads = self.adapter.pool, [head.plain_weights() for head in self.exits]
+        return lambda index, hidden, ctx: head_logits(pool(hidden, ctx), *heads[index - 1])
 
     def lte_score(self, index: int, hidden: torch.Tensor, ctx: LayerContext) -> torch.Tensor:
         return torch.sigmoid(self.lte_head(index)(self.adapter.pool(hidden, ctx))).squeeze(-1)
