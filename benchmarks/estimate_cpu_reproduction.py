@@ -30,7 +30,11 @@ from eebench.models import build_model
 from eebench.tasks import load_info, load_split, prepare_task
 from eebench.training import make_strategy
 
-LATENCY_SAMPLES = 200  # the latency rule times this many test samples, early-exit and full depth, bs 1 and batched
+
+def latency_forward_samples(latency: dict) -> int:
+    """Samples the latency rule runs through the model per latency policy: early-exit and full depth in every
+    timed pass plus the simulation check, at each batch size."""
+    return len(latency["batch_sizes"]) * (2 * latency["passes"] + 1) * latency["samples"]
 
 
 def train_seconds_per_example(bundle, encoded, labels, strategy: str, batch_size: int, steps: int) -> float:
@@ -115,7 +119,8 @@ def main() -> None:
                     predict_s = predict_seconds_per_example(bundle, encoded)
                     seeds = sum(1 for r in grid if (r.task, r.backbone, r.strategy) == (task, backbone, strategy))
                     examples = sizes["train"] * opts["epochs"]
-                    per_run = examples * train_s + (sizes["val"] + sizes["test"] + 4 * LATENCY_SAMPLES) * predict_s
+                    per_run = examples * train_s + (sizes["val"] + sizes["test"] + latency_forward_samples(config["latency"])
+                                          * len(config["latency"]["policies"])) * predict_s
                     total += seeds * per_run
                     rows.append((task, backbone, strategy, opts["max_length"], sizes["train"], opts["epochs"],
                                  1 / train_s, 1 / predict_s, per_run, seeds))

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from eebench import catalogue
-from eebench.config import BATCH_SIZES, RESULTS_DIR, validate_config
+from eebench.config import BATCH_SIZES, LATENCY_PASSES, LATENCY_SAMPLES, RESULTS_DIR, validate_config
 from eebench.errors import ConfigError
 from eebench.policies.base import FIT_OPTIONS
 from eebench.training.options import TRAINING_OPTIONS
@@ -66,7 +66,8 @@ def bad_configs():
     for section, declared in (("training", TRAINING_OPTIONS), ("policy_fit", FIT_OPTIONS)):
         for key, option in declared.items():
             cases += [({section: {key: bad}}, f"{section}.{key}", bad) for bad in invalid_examples(option)]
-    cases += [({"latency": {"batch_sizes": bad}}, "latency.batch_sizes", bad) for bad in invalid_examples(BATCH_SIZES)]
+    for key, option in (("batch_sizes", BATCH_SIZES), ("samples", LATENCY_SAMPLES), ("passes", LATENCY_PASSES)):
+        cases += [({"latency": {key: bad}}, f"latency.{key}", bad) for bad in invalid_examples(option)]
     cases += [({"results_dir": bad}, "results_dir", bad) for bad in invalid_examples(RESULTS_DIR)]
     return cases
 

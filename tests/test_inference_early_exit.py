@@ -184,10 +184,11 @@ def test_one_transformer_layer_costs_its_hand_count(trained):
 def test_latency_report_times_each_batch_size_and_checks_decisions(trained, tmp_path, name, policy_id, params):
     run, data = trained[name]
     write_json(tmp_path / "fit.json", fitted(policy_id, run, **params).to_dict())
-    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json", batch_sizes=(1, 8))
+    measure_latency(run / "model", data, tmp_path / "fit.json", tmp_path / "latency.json", batch_sizes=(1, 8),
+                    samples=30, passes=3)
     report = json.loads((tmp_path / "latency.json").read_text())
     assert report["policy"] == policy_id and report["device"] == "cpu"
-    assert report["passes"] >= 5 and list(report["by_batch_size"]) == ["1", "8"]
+    assert report["passes"] == 3 and report["n_samples"] == 30 and list(report["by_batch_size"]) == ["1", "8"]
     for entry in report["by_batch_size"].values():
         assert 0 < entry["early_exit_seconds_min"] <= entry["early_exit_seconds_median"]
         assert 0 < entry["full_depth_seconds_min"] <= entry["full_depth_seconds_median"]

@@ -18,12 +18,14 @@ from typing import Any, Sequence
 import yaml
 
 from . import catalogue, layout
-from .catalogue import OptionError, check_options, check_value, number_list, path
+from .catalogue import OptionError, check_options, check_value, integer, number_list, path
 from .errors import ConfigError
 
 SCHEMA_RESOURCE = "config.schema.yaml"
 RESULTS_DIR = path("folder that receives every output", default="results")
 BATCH_SIZES = number_list("batch sizes of the real early-exit timing", default=[1, 32], integers=True, minimum=1)
+LATENCY_SAMPLES = integer("test samples timed (the first ones of the split)", default=200)
+LATENCY_PASSES = integer("timed passes over them; latency.json gives the min and median pass", default=5)
 # Component sections of the config: section -> catalogue kind.
 SECTIONS = {"tasks": "task", "backbones": "backbone", "strategies": "strategy"}
 
@@ -192,8 +194,8 @@ def _check_catalogue(config: dict) -> None:
     if unknown:
         raise FieldError("latency.policies", f"{unknown} are not configured policies; valid names: "
                                               f"{', '.join(config['policies'])}")
-    latency["batch_sizes"] = checked_at("latency.batch_sizes", check_value, BATCH_SIZES,
-                                      latency.get("batch_sizes", BATCH_SIZES.default), "batch_sizes")
+    for key, option in (("batch_sizes", BATCH_SIZES), ("samples", LATENCY_SAMPLES), ("passes", LATENCY_PASSES)):
+        latency[key] = checked_at(f"latency.{key}", check_value, option, latency.get(key, option.default), key)
     config["latency"] = latency
 
 

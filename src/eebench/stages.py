@@ -72,11 +72,14 @@ def predict_run(model: Path, data: Path, val_out: Path, test_out: Path, costs_ou
 
 @stage("latency")
 def latency(model: Path, data: Path, fit: Path, out: Path,
-            batch_sizes: Annotated[list[int], "batch sizes to time (config latency.batch_sizes)"] = (1, 32)) -> None:
+            batch_sizes: Annotated[list[int], "batch sizes to time (config latency.batch_sizes)"] = (1, 32),
+            samples: Annotated[int, "test samples timed (config latency.samples)"] = 200,
+            passes: Annotated[int, "timed passes (config latency.passes)"] = 5) -> None:
     """Time real early-exit inference with a fitted policy (latency.json)"""
     from .inference import measure_latency
 
-    measure_latency(model_dir=model, data_dir=data, fit_path=fit, out_path=out, batch_sizes=list(batch_sizes))
+    measure_latency(model_dir=model, data_dir=data, fit_path=fit, out_path=out, batch_sizes=list(batch_sizes),
+                    samples=samples, passes=passes)
 
 
 @stage("fit")

@@ -10,10 +10,13 @@ rule latency:
         results(layout.LATENCY),
     params:
         batch_sizes=config["latency"]["batch_sizes"],
+        samples=config["latency"]["samples"],
+        passes=config["latency"]["passes"],
     benchmark:
         results(layout.benchmark("latency", layout.CELL))
     log:
         results(layout.log("latency", "/{policy}.log")),
     shell:
         "eebench latency --model {input.model:q} --data {input.data:q} --fit {input.fit:q}"
-        " --batch-sizes {params.batch_sizes} --out {output:q} 2>&1 | tee {log:q}"
+        " --batch-sizes {params.batch_sizes} --samples {params.samples} --passes {params.passes}"
+        " --out {output:q} 2>&1 | tee {log:q}"

@@ -22,16 +22,15 @@ from ..models.runtime import select_device, threads_for
 from .early_exit import early_exit_predict, full_depth_predict
 from .predict import length_sorted_batches
 
-LATENCY_SAMPLES = 200  # test samples timed
-PASSES = 5  # timed passes over the samples; the report gives their min and median
 WARMUP_CALLS = 3
 
 
 def measure_latency(
-    model_dir: Path, data_dir: Path, fit_path: Path, out_path: Path, batch_sizes: Sequence[int] = (1, 32)
+    model_dir: Path, data_dir: Path, fit_path: Path, out_path: Path, batch_sizes: Sequence[int] = (1, 32),
+    samples: int = 200, passes: int = 5,
 ) -> None:
-    """Time early-exit and full-depth inference of the first `LATENCY_SAMPLES` test samples at each batch size
-    (`PASSES` passes) and check that the real decisions equal the simulated ones. Inputs are collated and moved to
+    """Time early-exit and full-depth inference of the first `samples` test samples at each batch size over
+    `passes` passes (config `latency.samples`, `latency.passes`) and check that the real decisions equal the simulated ones. Inputs are collated and moved to
     the device before timing: the figures are the model's, not the input pipeline's."""
     from ..policies import policy_from_dict
     from ..tasks import load_split
@@ -43,14 +42,16 @@ def measure_latency(
     device = select_device("auto")
     model = bundle.model.to(device).eval()
     test = load_split(data_dir, "test")
-    n = min(LATENCY_SAMPLES, len(test))
+    if samples < 1 or passes < 1:
+        raise ConfigError(f"latency: samples and passes must be at least 1, got samples={samples}, passes={passes}")
+    n = min(samples, len(test))
     labels = np.asarray(test.labels[:n])
     encoded = bundle.encoder.encode(test.inputs[:n], source=f"{data_dir}/test")
     with threads_for(bundle.record["family"]):
         threads = torch.get_num_threads()
     report = {
         "policy": policy.id, "device": str(device), "torch_threads": threads, "cpu_count": os.cpu_count(),
-        "n_samples": n, "n_exits": model.n_exits, "passes": PASSES, "by_batch_size": {},
+        "n_samples": n, "n_exits": model.n_exits, "passes": passes, "by_batch_size": {},
     }
     for batch_size in batch_sizes:
         batches = [np.array([i]) for i in range(n)] if batch_size == 1 else length_sorted_batches(encoded, batch_size)
@@ -62,6 +63,7 @@ def measure_latency(
                 lambda ix, batch: early_exit_predict(model, policy, batch, labels[ix]),
                 lambda ix, batch: full_depth_predict(model, batch),
                 device,
+                passes,
             )
         exit_layer = _gather(batches, [r.exit_layer for r in real], n)
         simulated = _simulated_exits(policy, model, calls, labels, n)
@@ -95,7 +97,7 @@ def timing_summary(early_s: np.ndarray, full_s: np.ndarray, n: int) -> dict[str,
 
 
 def timed_passes(
-    calls: list, early: Callable, full: Callable, device, passes: int = PASSES
+    calls: list, early: Callable, full: Callable, device, passes: int
 ) -> tuple[list, np.ndarray, np.ndarray]:
     """`passes` passes over `calls` ((indices, batch) pairs); within a pass early-exit and full-depth inference
     alternate call by call, so that load from other processes affects both alike. Returns the early-exit results of
