@@ -8,5 +8,6 @@ source "$(dirname "$0")/env.sh"
 if [ "$#" -gt 0 ]; then
     exec python -m pytest "$@"
 fi
-python -m pytest -m "not slurm"
+# One worker per CPU; each test file stays on one worker, so module fixtures (trained models) are built once.
+python -m pytest -m "not slurm" -n auto --dist loadfile --durations=15
 exec bash scripts/test-slurm.sh
