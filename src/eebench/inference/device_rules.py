@@ -45,6 +45,10 @@ class DeviceRule:
         `reads_logits`, `lte` None unless the policy reads learning-to-exit scores."""
         raise NotImplementedError
 
+    def decide_one(self, state: Tensors, layer: int, logits: torch.Tensor | None, lte: torch.Tensor | None):
+        """`decide` for one live sample, read from the device: its verdict code as a Python scalar."""
+        return self.decide(state, layer, 1, logits, lte).item()
+
     def read(self, verdict: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
         """The one read from the device per layer: (leaving [n] bool, uncertain [n] bool or None)."""
         codes = verdict.cpu().numpy()
@@ -92,6 +96,14 @@ class _Threshold(DeviceRule):
         if self.bounds is None or self.bounds.device != score.device:
             self.bounds = torch.tensor([self.threshold - TIE_BAND, self.threshold + TIE_BAND], device=score.device)
         return torch.bucketize(score, self.bounds)
+
+    def decide_one(self, state, layer, logits, lte):
+        # the score read as a Python float and banded on the host: one torch operation fewer than `bucketize`,
+        # which at batch size 1 costs as much as the comparison is worth
+        score = self.score(layer, logits).item()
+        if score <= self.threshold - TIE_BAND:
+            return 0
+        return 1 if score <= self.threshold + TIE_BAND else 2
 
 
 class _MaxProb(_Threshold):

@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from ..io import read_json, write_json
 from ..models import load_model
 from ..models.runtime import select_device, threads_for
-from .early_exit import early_exit_predict, full_depth_predict
+from .early_exit import EarlyExitRunner, FullDepthRunner
 from .predict import length_sorted_batches
 
 WARMUP_CALLS = 3
@@ -57,11 +57,12 @@ def measure_latency(
         batches = [np.array([i]) for i in range(n)] if batch_size == 1 else length_sorted_batches(encoded, batch_size)
         inputs = [{k: v.to(device) for k, v in encoded.batch(ix).items()} for ix in batches]
         calls = list(zip(batches, inputs))
+        early_exit, full_depth = EarlyExitRunner(model, policy), FullDepthRunner(model)
         with threads_for(bundle.record["family"]):
             real, early_s, full_s = timed_passes(
                 calls,
-                lambda ix, batch: early_exit_predict(model, policy, batch, labels[ix]),
-                lambda ix, batch: full_depth_predict(model, batch),
+                lambda ix, batch: early_exit(batch, labels[ix]),
+                lambda ix, batch: full_depth(batch),
                 device,
                 passes,
             )
