@@ -1,5 +1,6 @@
 # Config validation and the grid. Logic lives in eebench.config, paths in eebench.layout; this file names them.
 import json
+import shlex
 
 from snakemake.exceptions import WorkflowError
 
@@ -52,22 +53,29 @@ def as_json(value) -> str:
 # The grid indexed once (the input functions run once per job: a 20,000-job grid must not rescan it on each call).
 RUNS_BY_TASK = runs_by_task(RUNS)
 CELLS_BY_TASK = {task: cells(config, task_runs) for task, task_runs in RUNS_BY_TASK.items()}
-POLICY_METHODS = {name: policy_method(config, name) for name in POLICIES}
-POLICY_PARAMS = {name: as_json(policy_params(config, name)) for name in POLICIES}
-TASK_METRICS = {task: get_task(task).metric for task in RUNS_BY_TASK}
 
 
-def task_metric(wildcards) -> str:
-    return TASK_METRICS[wildcards.task]
+def policy_cell_options(task: str, policy: str) -> str:
+    """The `eebench policy-cell` options that do not name a file, shell-quoted: what the cell fits and how."""
+    options = {
+        "--policy": policy_method(config, policy),
+        "--params": as_json(policy_params(config, policy)),
+        "--metric": get_task(task).metric,
+        "--tolerance": config["policy_fit"]["tolerance"],
+        "--points": config["policy_fit"]["curve_points"],
+    }
+    return " ".join(f"{name} {shlex.quote(str(value))}" for name, value in options.items())
 
 
-def policy_method_of(wildcards) -> str:
-    return POLICY_METHODS[wildcards.policy]
+# One lookup per policy_cell job instead of one input function per option: each callable and each placeholder costs
+# Snakemake time on every job, and a dry run of a 20,000-job grid pays it 15,000 times.
+POLICY_CELL_OPTIONS = {
+    (task, policy): policy_cell_options(task, policy) for task in RUNS_BY_TASK for policy in POLICIES
+}
 
 
-def policy_params_of(wildcards) -> str:
-    """The policy's constructor parameters as JSON (see as_json)."""
-    return POLICY_PARAMS[wildcards.policy]
+def policy_cell_options_of(wildcards) -> str:
+    return POLICY_CELL_OPTIONS[wildcards.task, wildcards.policy]
 
 
 def run_files(task: str, template: str) -> list[str]:

@@ -15,12 +15,7 @@ rule policy_cell:
     benchmark:
         results(layout.benchmark("policy_cell", layout.CELL))
     params:
-        method=policy_method_of,
-        params=policy_params_of,
-        metric=task_metric,
-        tolerance=config["policy_fit"]["tolerance"],
-        points=config["policy_fit"]["curve_points"],
+        options=policy_cell_options_of,
     shell:
-        "eebench policy-cell --val {input.val:q} --test {input.test:q} --costs {input.costs:q}"
-        " --policy {params.method:q} --params {params.params:q} --metric {params.metric} --tolerance {params.tolerance}"
-        " --points {params.points} --fit-out {output.fit:q} --test-out {output.test:q} --curve-out {output.curve:q}"
+        "eebench policy-cell --val {input.val:q} --test {input.test:q} --costs {input.costs:q} {params.options}"
+        " --fit-out {output.fit:q} --test-out {output.test:q} --curve-out {output.curve:q}"
