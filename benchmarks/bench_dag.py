@@ -3,7 +3,9 @@
 1. the default grid's job count (config/config.yaml, `snakemake -n`) against the one-job-per-stage layout;
 2. one `eebench policy-cell` job (fit + evaluate + curve of one cell, a fresh interpreter as Snakemake starts it);
 3. `snakemake -n` of a grid of about 20,000 jobs (the default grid with more seeds), and of the grid that had about
-   20,000 jobs in the one-job-per-stage layout.
+   20,000 jobs in the one-job-per-stage layout;
+4. Snakemake's own floor: `snakemake -n` of as many jobs of a rule with one input, one output and a one-word shell
+   command (what any workflow of that many jobs pays before its rules add inputs, outputs, params and benchmarks).
 
 Run from the repository root: `python benchmarks/bench_dag.py [--seeds N]`. Timings are wall clock, with the CPU
 time beside them (the machine's load average is printed: on a shared machine CPU time is the steadier figure)."""
@@ -68,6 +70,19 @@ def dry_run(config: dict, workdir: Path, env: dict[str, str]) -> tuple[int, floa
     return int(re.search(r"^total\s+(\d+)", output, re.MULTILINE).group(1)), wall, cpu
 
 
+def floor_dry_run(jobs: int, workdir: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of `snakemake -n` on `jobs` - 1 jobs of a trivial rule (plus its target rule)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "Snakefile").write_text(
+        f'rule all:\n    input: expand("out/{{i}}.txt", i=range({jobs - 1}))\n\n'
+        'rule make:\n    input: "in.txt"\n    output: "out/{i}.txt"\n    shell: "touch {output}"\n')
+    (workdir / "in.txt").touch()
+    command = [sys.executable, "-m", "snakemake", "-s", str(workdir / "Snakefile"), "--directory", str(workdir),
+               "-n", "--quiet", "rules"]
+    wall, cpu, _ = timed(command, env)
+    return wall, cpu
+
+
 def cell_job_times(folder: Path, env: dict[str, str], repeats: int) -> dict[str, tuple[float, float]]:
     """Median wall and CPU seconds of one policy cell as one `policy-cell` job and as three jobs (fit, evaluate,
     curve), on exits the size of the default grid's largest task (1,000 samples × 6 exits × 2 classes)."""
@@ -121,6 +136,10 @@ def main() -> None:
             print(f"{what} (default runs × {seeds} seeds): {jobs:,} jobs, snakemake -n {wall:.1f} s wall, "
                   f"{cpu:.1f} s CPU ({1000 * cpu / jobs:.2f} ms CPU per job; "
                   f"target for 20,000 jobs < {DRY_RUN_TARGET_S:.0f} s)")
+            if seeds == args.seeds:
+                floor_wall, floor_cpu = floor_dry_run(jobs, tmp / "floor", env)
+                print(f"  Snakemake's floor for {jobs:,} jobs of a one-input, one-output rule: {floor_wall:.1f} s wall, "
+                      f"{floor_cpu:.1f} s CPU ({1000 * floor_cpu / jobs:.2f} ms CPU per job)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
