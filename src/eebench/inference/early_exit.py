@@ -60,25 +60,35 @@ class EarlyExitRunner:
             hidden = model.layer(layer, hidden, ctx)
             if layer == n_exits or not self.decides[layer]:
                 continue
-            logits = self.exit_logits(layer, hidden, ctx) if rule.reads_logits else None
-            lte = model.lte_score(layer, hidden, ctx) if self.reads_lte else None
+            logits, lte = self._decision_inputs(layer, hidden, ctx)
             code = rule.decide_one(state, layer, logits, lte)
             if self.can_exit[layer] and self._leaves(code, layer, logits):
                 logits = logits if logits is not None else self.exit_logits(layer, hidden, ctx)
                 return EarlyExitResult(np.array([layer]), logits.float().cpu().numpy())
         return EarlyExitResult(np.array([n_exits]), self.exit_logits(n_exits, hidden, ctx).float().cpu().numpy())
 
+    def _decision_inputs(self, layer: int, hidden, ctx) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """What the rule reads at `layer`: the exit logits (if it reads them) and the learning-to-exit scores (if the
+        policy reads them)."""
+        logits = self.exit_logits(layer, hidden, ctx) if self.rule.reads_logits else None
+        lte = self.model.lte_score(layer, hidden, ctx) if self.reads_lte else None
+        return logits, lte
+
+    def _numpy_leaves(self, layer: int, logits: torch.Tensor) -> np.ndarray:
+        """The NumPy `step`'s decision [n] for samples the rule left uncertain (threshold rules keep no state)."""
+        numpy_logits = logits.float().cpu().numpy()
+        return np.asarray(self.policy.step(self.policy.start(len(numpy_logits)), layer, numpy_logits), dtype=bool)
+
     def _leaves(self, code, layer: int, logits: torch.Tensor | None) -> bool:
         if code == self.rule.unsure_code:
-            numpy_logits = logits.float().cpu().numpy()
-            return bool(self.policy.step(self.policy.start(1), layer, numpy_logits)[0])
+            return bool(self._numpy_leaves(layer, logits)[0])
         return code == self.rule.leave_code
 
     def _batch(self, hidden, ctx, state) -> EarlyExitResult:
         """Exit heads run only where the rule decides (or a sample leaves), and each layer where the policy can
         exit costs one read of the rule's verdict; samples it marks uncertain are settled by the policy's NumPy
         `step`. Samples that leave are dropped from the batch (compaction)."""
-        model, rule, policy, n_exits = self.model, self.rule, self.policy, self.model.n_exits
+        model, rule, n_exits = self.model, self.rule, self.model.n_exits
         n, device = hidden.shape[0], hidden.device
         live = np.arange(n)
         exit_layer = np.full(n, n_exits, dtype=np.int64)
@@ -90,16 +100,14 @@ class EarlyExitRunner:
                 break
             if not self.decides[layer]:
                 continue
-            logits = self.exit_logits(layer, hidden, ctx) if rule.reads_logits else None
-            lte = model.lte_score(layer, hidden, ctx) if self.reads_lte else None
+            logits, lte = self._decision_inputs(layer, hidden, ctx)
             verdict = rule.decide(state, layer, len(live), logits, lte)
             if not self.can_exit[layer]:
                 continue
             leave, unsure = rule.read(verdict)
             if unsure is not None and unsure.any():
                 rows = np.flatnonzero(unsure)
-                unsure_logits = logits[torch.from_numpy(rows).to(device)].float().cpu().numpy()
-                leave[rows] = np.asarray(policy.step(policy.start(rows.size), layer, unsure_logits), dtype=bool)
+                leave[rows] = self._numpy_leaves(layer, logits[torch.from_numpy(rows).to(device)])
             if not leave.any():
                 continue
             exit_layer[live[leave]] = layer
