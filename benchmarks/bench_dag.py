@@ -60,14 +60,19 @@ def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> t
     return wall, cpu, done.stdout + done.stderr
 
 
-def dry_run(config: dict, workdir: Path, env: dict[str, str]) -> tuple[int, float, float]:
-    """Job count, wall and CPU seconds of `snakemake -n` on `config`."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(workdir / "config.yaml"), "-n", "--quiet", "rules"]
+def snakemake_dry_run(snakefile: Path, workdir: Path, env: dict[str, str], *options: str) -> tuple[int, float, float]:
+    """Job count, wall and CPU seconds of `snakemake -n` of `snakefile` in `workdir`."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--directory", str(workdir), *options,
+               "-n", "--quiet", "rules"]
     wall, cpu, output = timed(command, env)
     return int(re.search(r"^total\s+(\d+)", output, re.MULTILINE).group(1)), wall, cpu
+
+
+def dry_run(config: dict, workdir: Path, env: dict[str, str]) -> tuple[int, float, float]:
+    """Job count, wall and CPU seconds of `snakemake -n` of the project's workflow on `config`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return snakemake_dry_run(REPO / "Snakefile", workdir, env, "--configfile", str(workdir / "config.yaml"))
 
 
 def floor_dry_run(jobs: int, workdir: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -77,9 +82,7 @@ def floor_dry_run(jobs: int, workdir: Path, env: dict[str, str]) -> tuple[float,
         f'rule all:\n    input: expand("out/{{i}}.txt", i=range({jobs - 1}))\n\n'
         'rule make:\n    input: "in.txt"\n    output: "out/{i}.txt"\n    shell: "touch {output}"\n')
     (workdir / "in.txt").touch()
-    command = [sys.executable, "-m", "snakemake", "-s", str(workdir / "Snakefile"), "--directory", str(workdir),
-               "-n", "--quiet", "rules"]
-    wall, cpu, _ = timed(command, env)
+    _, wall, cpu = snakemake_dry_run(workdir / "Snakefile", workdir, env)
     return wall, cpu
 
 
