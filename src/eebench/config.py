@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -283,3 +284,13 @@ def policy_method(config: dict, name: str) -> str:
 
 def policy_params(config: dict, name: str) -> dict:
     return {k: v for k, v in config["policies"][name].items() if k != "method"}
+
+
+def options_json(value: Any) -> str:
+    """A config section's value as JSON for a rule's command line (Snakemake params). A mapping's own keys are
+    sorted: the order options are written in means nothing, so moving one in the config reruns no job. What they
+    hold keeps the order the config gives, because there it can mean something: `test: {yelp: …, imdb: …}` is the
+    test stream, domain by domain, and `train` files are read one after the other."""
+    if isinstance(value, dict):
+        value = dict(sorted(value.items(), key=lambda item: str(item[0])))
+    return json.dumps(value)

@@ -1,13 +1,12 @@
 # Captioning rules (prefixed caption_): every rule calls `python -m eebench.captioning.cli <stage>`.
 # The grid's logic lives in eebench.captioning.grid; this file only names paths.
-import json
 import shlex
 
 from snakemake.exceptions import WorkflowError
 
 from eebench.captioning.grid import experiment_training, runs, validate
 from eebench.captioning.options import SMALL_BACKBONES
-from eebench.config import read_yaml_strict
+from eebench.config import options_json, read_yaml_strict
 from eebench.errors import EEBenchError
 
 # Checked when Snakemake starts (torch-free); the sections' defaults are filled in for the rules below.
@@ -25,7 +24,7 @@ CAP_CLI = "python -m eebench.captioning.cli"
 
 
 def cap_arg(value) -> str:
-    return shlex.quote(json.dumps(value or {}, sort_keys=True))
+    return shlex.quote(options_json(value or {}))
 
 
 def cap_run_files(task: str, template: str, policies) -> list[str]:

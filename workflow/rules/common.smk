@@ -1,5 +1,4 @@
 # Config validation and the grid. Logic lives in eebench.config, paths in eebench.layout; this file names them.
-import json
 import shlex
 
 from snakemake.exceptions import WorkflowError
@@ -7,6 +6,7 @@ from snakemake.exceptions import WorkflowError
 from eebench import layout
 from eebench.config import (
     cells,
+    options_json,
     policy_method,
     policy_params,
     runs,
@@ -46,8 +46,9 @@ wildcard_constraints:
 
 
 def as_json(value) -> str:
-    """A config value as JSON (sorted keys, so the params stay stable between runs); rules quote it with :q."""
-    return json.dumps(value, sort_keys=True)
+    """A config value as JSON (eebench.config.options_json: options sorted, test domains in config order); rules
+    quote it with :q."""
+    return options_json(value)
 
 
 # The grid indexed once (the input functions run once per job: a 20,000-job grid must not rescan it on each call).
@@ -64,7 +65,8 @@ def policy_cell_options(task: str, policy: str) -> str:
         "--tolerance": config["policy_fit"]["tolerance"],
         "--points": config["policy_fit"]["curve_points"],
     }
-    return " ".join(f"{name} {shlex.quote(str(value))}" for name, value in options.items())
+    flags = " --keep-degenerate-exits" if config["policy_fit"]["keep_degenerate_exits"] else ""
+    return " ".join(f"{name} {shlex.quote(str(value))}" for name, value in options.items()) + flags
 
 
 # One lookup per policy_cell job instead of one input function per option: each callable and each placeholder costs

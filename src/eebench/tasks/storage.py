@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..exits import DOMAIN_FIELD
 from ..io import atomic_path, jsonl_objects, read_json, write_json
 from .labels import check_class_range
 
@@ -121,7 +122,9 @@ def split_summary(split: SplitData, n_classes: int, label_names: list[str]) -> d
     for key, values in split.meta.items():
         counts = Counter(_python(v) for v in values)
         if len(counts) <= MAX_CATEGORIES_SUMMARISED:
-            summary.setdefault("meta_distribution", {})[key] = {str(k): n for k, n in sorted(counts.items())}
+            # test domains in stream order (the order the config gives them), other categories sorted
+            items = counts.items() if key == DOMAIN_FIELD else sorted(counts.items())
+            summary.setdefault("meta_distribution", {})[key] = {str(k): n for k, n in items}
     return summary
 
 
