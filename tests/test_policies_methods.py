@@ -1,11 +1,13 @@
 """Hand-worked examples of the issue-3 methods: PCEE-BERT, BEEM-C/-A (both threshold rules), PCEE/PCEE-WS,
 UCB, oracle, risk control and BERxiT's learning-to-exit."""
 
+import json
+
 import numpy as np
 import pytest
 
 from eebench.errors import ConfigError, DataError
-from eebench.policies import make_policy, simulate
+from eebench.policies import make_policy, policy_from_dict, simulate
 from eebench.policies.risk_control import binomial_cdf
 from eebench.policies.ucb import play_bandits
 from policy_helpers import binary, logits_from_probs, synthetic_exits
@@ -114,17 +116,43 @@ def test_beem_error_rate_rule_minimum_count_and_clopper_pearson():
     assert threshold(min_exit_samples=1, error_confidence=None) == pytest.approx(0.6, abs=1e-6)
     # Needing 11 exiting samples rules out the clean top-10 group, still α_1 = 0.6; needing 41 rules out all.
     assert threshold(min_exit_samples=11, error_confidence=None) == pytest.approx(0.6, abs=1e-6)
-    assert threshold(min_exit_samples=41, error_confidence=None) > 0.95
+    assert threshold(min_exit_samples=41, error_confidence=None) is None  # closed
     # Clopper-Pearson at 90 %: 0 errors in 10 -> U = 1 - 0.1^(1/10) = 0.206 > 0.1; 3 errors in 40 -> U ≈ 0.17
-    # > 0.1 (the Beta(4, 37) 90 % quantile): no α qualifies, exit 1 stays shut.
+    # > 0.1 (the Beta(4, 37) 90 % quantile): no α qualifies, exit 1 is closed.
     assert 1 - 0.1 ** (1 / 10) == pytest.approx(0.2057, abs=1e-4)
     from scipy.stats import beta
     assert beta.ppf(0.9, 4, 37) > 0.1
-    assert threshold(min_exit_samples=1, error_confidence=0.9) > 0.95
+    assert threshold(min_exit_samples=1, error_confidence=0.9) is None
     # At 20 % confidence the bounds are 1 - 0.8^(1/10) = 0.022 <= 0.1 for the clean ten and beta.ppf(0.2, 4, 37)
     # ≈ 0.05 <= 0.1 for all 40: α_1 = 0.6 again.
     assert beta.ppf(0.2, 4, 37) < 0.1
     assert threshold(min_exit_samples=1, error_confidence=0.2) == pytest.approx(0.6, abs=1e-6)
+
+
+def test_beem_error_rate_rule_closes_an_exit_no_threshold_qualifies_for():
+    # BEEM's plain rule (min_exit_samples=1, no bound), weights 1, restart "score", 3 exits. P(class 1) per exit:
+    #   val  y  exit 1               exit 2                              final
+    #   s0   1  0.1: ŷ=0 wrong, C .9  0.7: ŷ=1, chain broken, S_2 = .7    right
+    #   s1   1  0.8: right, C .8      0.9: S_2 = .8 + .9 = 1.7            right
+    #   s2   1  0.6: right, C .6      0.6: S_2 = 1.2                      right
+    #   s3   0  0.3: right, C .7      0.2: S_2 = .7 + .8 = 1.5            right
+    #   s4   0  0.25: right, C .75    0.35: S_2 = .75 + .65 = 1.4         right
+    # The final exit is always right, p_L = 0. Exit 1 sorted by S_1: .9 (wrong), .8, .75, .7, .6 -> the top-k
+    # error rates 1, 1/2, 1/3, 1/4, 1/5 are all > 0: no α qualifies, exit 1 is closed. Exit 2 keeps all five,
+    # all right -> α_2 = the lowest score, 0.7. (Exit 1 is not degenerate: 4/5 right against a majority 3/5.)
+    val = binary([0.1, 0.7, 0.9], [0.8, 0.9, 0.9], [0.6, 0.6, 0.9], [0.3, 0.2, 0.1], [0.25, 0.35, 0.2])
+    policy = make_policy("beem-c", weights=[1, 1, 1], threshold_rule="error-rate", min_exit_samples=1,
+                         error_confidence=None).fit(val, np.array([1, 1, 1, 0, 0]))
+    assert policy.thresholds_[0] is None and policy.thresholds_[1] == pytest.approx(0.7, abs=1e-6)
+    # Test: t0 has C_1 = .95, above every val score (a threshold just above .9 would let it leave at exit 1);
+    # with exit 1 closed it goes on, S_2 = .95 + .95 >= .7 -> exit 2. t1: ŷ_1 = 0 (C .95), ŷ_2 = 1 breaks the
+    # chain, S_2 = .6 < .7 -> exit 3.
+    test = binary([0.95, 0.95, 0.95], [0.05, 0.6, 0.9])
+    assert exits_of(policy, test) == [2, 3]
+    # fit.json holds the closed exit as null (strict JSON) and the policy read back decides the same.
+    record = json.loads(json.dumps(policy.to_dict(), allow_nan=False))
+    assert record["fitted"]["thresholds_"][0] is None
+    assert exits_of(policy_from_dict(record), test) == [2, 3]
 
 
 def test_pcee_reliability_bins():

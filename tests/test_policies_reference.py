@@ -102,7 +102,7 @@ def ref_patience_confidence(policy, logits, labels, extras):
 def ref_beem(policy, logits, labels, extras):
     w = [float(v) for v in policy.weights_]
     if policy.threshold_rule == "error-rate":
-        alphas = [float(a) for a in policy.thresholds_]
+        alphas = [math.inf if a is None else float(a) for a in policy.thresholds_]  # None: closed
     else:
         alphas = [policy.knob_value()] * N_EXITS
     result = []

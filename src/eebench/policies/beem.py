@@ -29,12 +29,15 @@ Thresholds, ``threshold_rule``:
   p_t <= p_L keeps the misclassification term no worse than the full model's, and under that constraint the
   stopping cost is lowest when as many samples as possible leave as early as possible:
   ``α_t = min{α ∈ {S_t(n): n ∈ R_t} : |E_t(α)| >= min_exit_samples and U(p_t(α)) <= p_L}``
-  (no sample exits at t when no α qualifies; with ``restart="zero"`` a score of 0, no agreeing chain, never
-  exits, as the released code's α > 0). U is the one-sided Clopper–Pearson upper bound on p_t at
-  ``error_confidence`` (exact binomial: the p whose Binomial(|E_t|, p) puts 1 − confidence on <= the observed
-  errors), so that a small group that happens to be clean on val does not open an exit that errs on test;
-  ``error_confidence=None`` with ``min_exit_samples=1`` is the paper's plain rule U(p_t) = p_t. These
-  per-exit thresholds are the fitted ``thresholds_``; curves still sweep one shared α.
+  (with ``restart="zero"`` a score of 0, no agreeing chain, never exits, as the released code's α > 0). When
+  no α qualifies the exit is closed: α_t = +inf, so no sample, on val or on test, leaves there and every
+  sample goes on (a threshold just above val's highest score would still let test samples that score higher
+  leave at an exit where every val group errs more than the final layer). U is the one-sided Clopper–Pearson
+  upper bound on p_t at ``error_confidence`` (exact binomial: the p whose Binomial(|E_t|, p) puts 1 − confidence
+  on <= the observed errors), so that a small group that happens to be clean on val does not open an exit that
+  errs on test; ``error_confidence=None`` with ``min_exit_samples=1`` is the paper's plain rule U(p_t) = p_t. These
+  per-exit thresholds are the fitted ``thresholds_``, with ``None`` for a closed exit (JSON, and so fit.json,
+  has no infinity); curves still sweep one shared α.
 """
 
 from __future__ import annotations
@@ -87,8 +90,13 @@ class BeemPolicy(ThresholdPolicy):
     def fit_knobs(self, logits, labels, costs, metric, tolerance, inputs):
         super().fit_knobs(logits, labels, costs, metric, tolerance, inputs)
         if self.threshold_rule == "error-rate":
-            self.thresholds_ = error_rate_thresholds(self.score_matrix(logits), layer_predictions(logits), labels,
-                                                     self.min_exit_samples, self.error_confidence)
+            alphas = error_rate_thresholds(self.score_matrix(logits), layer_predictions(logits), labels,
+                                           self.min_exit_samples, self.error_confidence)
+            self.thresholds_ = [None if np.isinf(alpha) else alpha for alpha in alphas]
+
+    def exit_thresholds(self) -> np.ndarray:
+        """The fitted per-exit α_t [L] as floats, +inf at a closed exit (None in `thresholds_`)."""
+        return np.array([np.inf if alpha is None else alpha for alpha in self.thresholds_], dtype=np.float64)
 
     def start(self, n, **inputs):
         if self.weights is None and getattr(self, "weights_", None) is None:
@@ -111,7 +119,7 @@ class BeemPolicy(ThresholdPolicy):
 
     def layer_threshold(self, layer):
         if self.threshold_rule == "error-rate":
-            return np.asarray(self.thresholds_)[layer - 1]
+            return self.exit_thresholds()[layer - 1]
         return self.knob_value()
 
     def decide(self, logits, **inputs):
@@ -119,13 +127,14 @@ class BeemPolicy(ThresholdPolicy):
             return super().decide(logits, **inputs)
         scores = self.score_matrix(logits)
         # A final column of True makes argmax land on exit L when no earlier exit fires.
-        hits = np.concatenate([scores[:, :-1] >= np.asarray(self.thresholds_)[None, :-1],
+        hits = np.concatenate([scores[:, :-1] >= self.exit_thresholds()[None, :-1],
                                np.ones((len(scores), 1), dtype=bool)], axis=1)
         return hits.argmax(axis=1) + 1
 
 
 def error_rate_thresholds(scores, layer_preds, labels, min_exit_samples=1, error_confidence=None) -> list[float]:
-    """BEEM's per-exit thresholds α_t (see the module docstring); the last entry (exit L) is unused."""
+    """BEEM's per-exit thresholds α_t (see the module docstring), +inf for a closed exit; the last entry (exit L)
+    is unused."""
     n, n_exits = scores.shape
     final_error = np.mean(layer_preds[:, -1] != labels)  # p_L
     in_flight = np.ones(n, dtype=bool)
@@ -153,7 +162,7 @@ def error_upper_bound(errors: np.ndarray, counts: np.ndarray, confidence: float 
 
 def lowest_threshold_within(scores, wrong, target, min_exit_samples=1, confidence=None) -> float:
     """min α among the scores such that {score >= α} has >= `min_exit_samples` samples and an error-rate bound
-    <= target; a value above every score (no sample exits) if none."""
+    <= target; +inf (the exit is closed) if none."""
     scores, wrong = scores[np.isfinite(scores)], wrong[np.isfinite(scores)]
     if scores.size == 0:
         return np.inf
@@ -165,7 +174,7 @@ def lowest_threshold_within(scores, wrong, target, min_exit_samples=1, confidenc
     last_of_value = np.append(sorted_scores[1:] != sorted_scores[:-1], True)
     feasible = np.flatnonzero(last_of_value & (counts >= min_exit_samples) & (bound <= target + 1e-12))
     if feasible.size == 0:
-        return float(np.nextafter(sorted_scores[0], np.inf))
+        return np.inf
     return float(sorted_scores[feasible[-1]])
 
 
