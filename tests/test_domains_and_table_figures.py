@@ -6,8 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from eebench.exits import ExitOutputs
-from eebench.metrics.checks import degenerate_exits
+from eebench.exits import DOMAIN_FIELD, ExitOutputs
+from eebench.metrics.checks import checks_row, degenerate_exits
+from eebench.policies import simulate
+from eebench.policies.registry import policy_from_dict
 from eebench.policies.checks import check_stage
 from eebench.policies import make_policy
 from eebench.policies.stages import evaluate_stage
@@ -23,7 +25,71 @@ def test_degenerate_exit_by_hand():
     report = degenerate_exits(outputs)
     assert report["majority_class"] == [1, 1]
     assert report["majority_share"] == pytest.approx([0.95, 0.90])
+    assert report["one_class_exits"] == [1]
+    # Every label is 0, so the majority rate is 1.0: exit 1 is right on 1 of 20, exit 2 on 2 of 20 — neither is
+    # above always answering class 0.
+    assert report["accuracy"] == pytest.approx([0.05, 0.10])
+    assert report["no_better_than_majority_exits"] == [1, 2]
+    assert report["degenerate_exits"] == [1, 2]
+
+
+def test_an_exit_no_better_than_the_majority_rate_is_degenerate():
+    # Labels 1, 1, 1, 0 (majority rate 0.75). Exit 1 predicts 1, 0, 1, 1: 2 of 4 right, below 0.75, although it
+    # uses both classes (largest share 0.75 < 0.95). Exit 2 is right on all four.
+    logits = binary([0.9, 0.9], [0.2, 0.9], [0.9, 0.9], [0.9, 0.1])
+    report = degenerate_exits(ExitOutputs(logits, np.array([1, 1, 1, 0]), np.arange(4)))
+    assert report["majority_rate"] == 0.75
+    assert report["one_class_exits"] == []
     assert report["degenerate_exits"] == [1]
+
+
+def degenerate_first_exit():
+    """200 balanced samples, 3 exits: exit 1 says class 1 for every sample (p = 0.99, confident and useless),
+    exits 2 and 3 are right with p = 0.9."""
+    labels = np.arange(200) % 2
+    right = np.where(labels == 1, 0.9, 0.1)
+    return binary(*[[0.99, r, r] for r in right]), labels
+
+
+@pytest.mark.parametrize("policy_id", ["maxprob", "entropy", "norm-entropy", "beem-c", "pcee", "static-k"])
+def test_exits_degenerate_on_val_are_closed_for_every_policy(policy_id):
+    logits, labels = degenerate_first_exit()
+    # At a tolerance of 0.5 (half the samples may turn wrong), exit 1's 0.5 accuracy qualifies, so a policy that
+    # may use it sends every sample there; closed, no sample leaves at exit 1 and the best is exit 2.
+    kept = make_policy(policy_id).fit(logits, labels, tolerance=0.5, keep_degenerate_exits=True)
+    closed = make_policy(policy_id).fit(logits, labels, tolerance=0.5)
+    assert kept.closed_exits_ == [] and closed.closed_exits_ == [1]
+    assert (simulate(kept, logits, labels)[0] == 1).any()
+    exits = simulate(closed, logits, labels)[0]
+    assert not (exits == 1).any()
+    assert np.array_equal(closed.decide(logits), exits)  # the vectorised path agrees with the layer loop
+    assert np.array_equal(simulate(closed, logits, labels, compact=False)[0], exits)
+    # fit.json carries the closed exits, so evaluate on test closes them too
+    reread = policy_from_dict(json.loads(json.dumps(closed.to_dict())))
+    assert np.array_equal(simulate(reread, logits, labels)[0], exits)
+
+
+def test_the_oracle_keeps_every_exit():
+    logits, labels = degenerate_first_exit()
+    oracle = make_policy("oracle").fit(logits, labels)
+    assert oracle.closed_exits_ == []
+    assert (simulate(oracle, logits, labels)[0] == 1).sum() == 100  # exit 1 is right on the class-1 half
+
+
+def test_degenerate_exits_are_checked_per_test_domain(tmp_path):
+    # Exit 1 is fine on the whole stream (half class 1, half class 0 predicted) but on domain "b" it says class 1
+    # for all 4 samples.
+    logits = binary(*[[p, p] for p in (0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9)])
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    outputs = ExitOutputs(logits, labels, np.arange(8), extras={DOMAIN_FIELD: np.array(["a"] * 4 + ["b"] * 4)})
+    path = tmp_path / "t.npz"
+    outputs.save(path)
+    report = check_stage(path, path, None, tmp_path / "checks.json")
+    assert report["degenerate"]["test"]["degenerate_exits"] == []
+    assert list(report["degenerate"]["test_domains"]) == ["a", "b"]
+    assert report["degenerate"]["test_domains"]["b"]["one_class_exits"] == [1, 2]
+    row = checks_row(report)
+    assert row["degenerate exits (b)"] == "1 2" and row["degenerate exits (test)"] == "none"
 
 
 def test_checks_json_flags_degenerate_exits_on_val_and_test(tmp_path):

@@ -118,6 +118,22 @@ def test_score_on_the_threshold_is_decided_as_numpy_decides(trained, policy_id, 
     assert early_exit_predict(bundle.model, policy, batch).exit_layer[0] == expected[0]
 
 
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_a_closed_exit_is_never_left_in_real_inference(trained, batch_size, decide_on):
+    """maxprob at threshold 0 sends every sample out at exit 1; with exit 1 closed (as `fit` closes an exit that is
+    degenerate on val) every sample leaves at exit 2, in real inference as in simulation."""
+    run, data = trained["bert"]
+    bundle = load_model(run / "model")
+    from eebench.tasks import load_split
+
+    split = load_split(data, "test")
+    policy = make_policy("maxprob", threshold=0.0)
+    policy.closed_exits_ = [1]
+    rows = np.arange(batch_size)
+    real = early_exit_predict(bundle.model, policy, bundle.encoder.encode(split.inputs).batch(rows))
+    assert real.exit_layer.tolist() == [2] * batch_size
+
+
 def _all_real_exits(bundle, policy, encoded, labels):
     return np.concatenate([early_exit_predict(bundle.model, policy, encoded.batch([i]), labels[[i]]).exit_layer
                            for i in range(len(labels))])

@@ -161,11 +161,11 @@ def test_pcee_reliability_bins():
     # δ = 0.9: the 0.9-confident samples exit at 1, the others at 2.
     logits = binary([0.9, 0.9], [0.9, 0.9], [0.4, 0.4], [0.6, 0.6])
     labels = np.array([1, 1, 1, 1])
-    policy = make_policy("pcee", delta=0.9, bins=4).fit(logits, labels)
+    policy = make_policy("pcee", delta=0.9, bins=4).fit(logits, labels, keep_degenerate_exits=True)  # one class
     assert policy.bin_accuracy_[0].tolist() == [-1.0, -1.0, 0.5, 1.0]
     assert exits_of(policy, logits) == [1, 1, 2, 2]
     # Smoothing over one neighbour, count-weighted: bin 1 = 1/2, bins 2 and 3 = (1 + 2) / 4 = 0.75 < 0.9.
-    smoothed = make_policy("pcee-ws", delta=0.9, bins=4, window=1).fit(logits, labels)
+    smoothed = make_policy("pcee-ws", delta=0.9, bins=4, window=1).fit(logits, labels, keep_degenerate_exits=True)
     assert smoothed.bin_accuracy_[0].tolist() == [-1.0, 0.5, 0.75, 0.75]
     assert exits_of(smoothed, logits) == [2, 2, 2, 2]
 
@@ -287,12 +287,14 @@ def test_per_exit_threshold_lists_as_deebert_and_berxit():
     h = lambda p: -(p * np.log(p) + (1 - p) * np.log(1 - p))  # noqa: E731
     assert h(0.85) == pytest.approx(0.4227, abs=1e-4) and h(0.95) == pytest.approx(0.1985, abs=1e-4)
     logits = binary([0.85, 0.85, 0.85], [0.95, 0.95, 0.95])
-    policy = make_policy("entropy", threshold=[0.3, 0.6, 0.0]).fit(logits, np.ones(2, int))
+    # One class in the labels: every exit is "no better than the majority", so keep them open for this example.
+    policy = make_policy("entropy", threshold=[0.3, 0.6, 0.0]).fit(logits, np.ones(2, int), keep_degenerate_exits=True)
     assert exits_of(policy, logits) == [2, 1]
     assert exits_of(make_policy("entropy", threshold=0.3), logits) == [3, 1]
     # BERxiT's lte_th list: exit when the LTE score >= the exit's threshold.
     scores = np.array([[0.5, 0.5, 0.5], [0.7, 0.2, 0.9]])
-    lte = make_policy("lte", threshold=[0.6, 0.4, 0.0]).fit(logits, np.ones(2, int), lte_scores=scores)
+    lte = make_policy("lte", threshold=[0.6, 0.4, 0.0]).fit(logits, np.ones(2, int), lte_scores=scores,
+                                                             keep_degenerate_exits=True)
     assert exits_of(lte, logits, lte_scores=scores) == [2, 1]
     with pytest.raises(ConfigError, match="'threshold' has 2 values, the model has 3 exits"):
         make_policy("entropy", threshold=[0.1, 0.2]).fit(logits, np.ones(2, int))

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 # NAME=VALUE pairs given one by one (`--param threshold=0.9 --param temperature_scaling=true`)
 Assignments = list[tuple[str, Any]]
 COSTS_HELP = "costs.json; without it the cost of exit l is l"
+KEEP_EXITS_HELP = "keep early exits that are degenerate on val open (by default no sample may leave there)"
 DEGENERATE_HELP = "fit on a val split with one class or too few samples for the tolerance (warns instead of refusing)"
 METRIC_HELP = "the task's metric (see docs)"
 
@@ -86,11 +87,12 @@ def latency(model: Path, data: Path, fit: Path, out: Path,
 def fit(val: Path, policy: Annotated[str, "policy id"], out: Path,
         params: Annotated[dict | None, "constructor parameters as a JSON object"] = None,
         costs: Annotated[Path | None, COSTS_HELP] = None, metric: Annotated[str, METRIC_HELP] = "accuracy",
-        tolerance: float = 0.01, allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False) -> None:
+        tolerance: float = 0.01, allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False,
+        keep_degenerate_exits: Annotated[bool, KEEP_EXITS_HELP] = False) -> None:
     """Choose a policy's knobs on the val exits (fit.json)"""
     from .policies.stages import fit_stage
 
-    fit_stage(val, costs, policy, params or {}, metric, tolerance, out, allow_degenerate_val)
+    fit_stage(val, costs, policy, params or {}, metric, tolerance, out, allow_degenerate_val, keep_degenerate_exits)
 
 
 @stage("evaluate")
@@ -116,12 +118,13 @@ def policy_cell(val: Path, test: Path, policy: Annotated[str, "policy id"], fit_
                 curve_out: Path, params: Annotated[dict | None, "constructor parameters as a JSON object"] = None,
                 costs: Annotated[Path | None, COSTS_HELP] = None, metric: Annotated[str, METRIC_HELP] = "accuracy",
                 tolerance: float = 0.01, points: int = 40,
-                allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False) -> None:
+                allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False,
+                keep_degenerate_exits: Annotated[bool, KEEP_EXITS_HELP] = False) -> None:
     """fit, evaluate and curve of one policy cell in one process (fit.json, test.json, curve.csv)"""
     from .policies.stages import policy_cell_stage
 
     policy_cell_stage(val, test, costs, policy, params or {}, metric, tolerance, points, fit_out, test_out,
-                      curve_out, allow_degenerate_val)
+                      curve_out, allow_degenerate_val, keep_degenerate_exits)
 
 
 @stage("check")
@@ -137,12 +140,13 @@ def evaluate_logits(val: Annotated[Path, "npz with logits [N, L, C] and labels [
                     test: Annotated[Path, "npz with logits [N, L, C] and labels [N]"], policy: str,
                     param: Annotated[Assignments, "a policy parameter NAME=VALUE (repeatable)"] = (),
                     costs: Path | None = None, metric: str = "accuracy", tolerance: float = 0.01,
-                    allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False) -> None:
+                    allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False,
+                    keep_degenerate_exits: Annotated[bool, KEEP_EXITS_HELP] = False) -> None:
     """Fit and evaluate a policy on your own cached exit logits"""
     from .policies.stages import evaluate_logits as run
 
     run(val_path=val, test_path=test, policy_id=policy, params=dict(param), costs_path=costs, metric=metric,
-        tolerance=tolerance, allow_degenerate_val=allow_degenerate_val)
+        tolerance=tolerance, allow_degenerate_val=allow_degenerate_val, keep_degenerate_exits=keep_degenerate_exits)
 
 
 @stage("aggregate")

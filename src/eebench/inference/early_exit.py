@@ -36,7 +36,9 @@ class EarlyExitRunner:
         self.reads_lte = "lte_scores" in policy.sample_inputs
         # per layer 1..L-1 (index 0 unused): can a sample leave there, and must the rule see the layer at all?
         inner = range(1, model.n_exits)
-        self.can_exit = [False] + [self.rule is not None and self.rule.can_exit(layer) for layer in inner]
+        closed = policy.closed_layers()
+        self.can_exit = [False] + [self.rule is not None and self.rule.can_exit(layer) and layer not in closed
+                                   for layer in inner]
         self.decides = [can or (self.rule is not None and self.rule.keeps_state) for can in self.can_exit]
 
     @torch.inference_mode()

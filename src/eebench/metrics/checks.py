@@ -8,7 +8,9 @@ checks.json, classification or regression.
   samples whose correctness changes (b right → wrong, c wrong → right; under "no rise" b ~ Binomial(b + c, 1/2)),
   one-sided at level RISE_LEVEL. A one-sample rise on a small split is reported, not flagged. For regression the
   mean absolute error plays that part, and every rise counts (no paired binomial test applies).
-- Degenerate exits: one class predicted for >= 95 % of the samples (val and test).
+- Degenerate exits: one class predicted for >= 95 % of the samples, or an accuracy not above the majority-class
+  rate (val, test, and each test domain on its own). Those degenerate on val are closed for every policy by
+  default (`closed_exits`, read by `ExitPolicy.fit`; `policy_fit.keep_degenerate_exits: true` keeps them).
 - Calibration per exit: ECE (15 bins) and the reliability diagram (10 bins); the check stage adds it after
   temperature scaling too (`policies.checks`, `calibration_scaled`), one temperature per exit fitted on val.
 - The survey's per-sample categories on test, judged at the first early exit (i < L) whose max probability is
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..exits import ExitOutputs, layer_predictions, max_probability
+from ..exits import DOMAIN_FIELD, ExitOutputs, layer_predictions, max_probability
 from ..io import jsonl_objects
 from .calibration import expected_calibration_error, reliability_diagram
 
@@ -69,17 +71,52 @@ def error_rise(correct_before: np.ndarray, correct_after: np.ndarray, exit_numbe
 
 
 def degenerate_exits(outputs: ExitOutputs, share: float = DEGENERATE_SHARE) -> dict[str, Any]:
-    """Exits that predict one class for at least `share` of the samples (they carry no signal, and every
-    early-exit figure read from them measures nothing): per exit, the most predicted class and its share."""
+    """Exits that carry no signal, so every early-exit figure read from them measures nothing: an exit that
+    predicts one class for at least `share` of the samples, or whose accuracy is not above the majority-class
+    rate of the labels (it does no better than always answering the commonest class). Per exit: the most
+    predicted class, its share and the exit's accuracy."""
     predictions = outputs.logits.argmax(axis=2)
-    counts = np.stack([np.bincount(predictions[:, l], minlength=outputs.n_classes) for l in range(outputs.n_exits)])
-    majority_share = counts.max(axis=1) / len(predictions)
+    return degenerate_predictions(predictions, outputs.labels, outputs.n_classes, share)
+
+
+def degenerate_predictions(predictions: np.ndarray, labels: np.ndarray, n_classes: int,
+                           share: float = DEGENERATE_SHARE) -> dict[str, Any]:
+    """`degenerate_exits` of per-exit predictions [N, L] against labels [N] (also used per test domain)."""
+    n, n_exits = predictions.shape
+    counts = np.stack([np.bincount(predictions[:, l], minlength=n_classes) for l in range(n_exits)])
+    majority_share = counts.max(axis=1) / max(n, 1)
+    accuracy = (predictions == labels[:, None]).mean(axis=0) if n else np.zeros(n_exits)
+    majority_rate = np.bincount(labels.astype(np.int64), minlength=n_classes).max() / max(n, 1)
+    one_class = majority_share >= share
+    no_better = accuracy <= majority_rate + 1e-12
     return {
         "threshold": share,
         "majority_class": counts.argmax(axis=1).tolist(),
         "majority_share": majority_share.tolist(),
-        "degenerate_exits": [l + 1 for l in np.flatnonzero(majority_share >= share)],
+        "accuracy": accuracy.tolist(),
+        "majority_rate": float(majority_rate),
+        "one_class_exits": [int(l) + 1 for l in np.flatnonzero(one_class)],
+        "no_better_than_majority_exits": [int(l) + 1 for l in np.flatnonzero(no_better)],
+        "degenerate_exits": [int(l) + 1 for l in np.flatnonzero(one_class | no_better)],
     }
+
+
+def degenerate_by_domain(test: ExitOutputs) -> dict[str, dict[str, Any]]:
+    """`degenerate_exits` on each test domain separately, in stream order: an exit can collapse to one class on a
+    shifted domain while it looks fine on the whole stream."""
+    domains = np.asarray(test.extras[DOMAIN_FIELD]).astype(str)
+    predictions = test.logits.argmax(axis=2)
+    return {name: degenerate_predictions(predictions[domains == name], test.labels[domains == name], test.n_classes)
+            for name in dict.fromkeys(domains.tolist())}
+
+
+def closed_exits(logits: np.ndarray, labels: np.ndarray) -> list[int]:
+    """The early exits (1..L-1, 1-based) that are degenerate on val and so closed for every policy by default
+    (the final exit always answers). Regression outputs (C = 1) have no classes, so nothing is closed."""
+    if logits.shape[2] < 2:
+        return []
+    found = degenerate_predictions(logits.argmax(axis=2), np.asarray(labels), logits.shape[2])
+    return [int(exit_) for exit_ in found["degenerate_exits"] if exit_ < logits.shape[1]]
 
 
 def calibration(outputs: ExitOutputs, temperatures=None) -> dict[str, Any]:
@@ -141,6 +178,8 @@ def metric_checks(val: ExitOutputs, test: ExitOutputs) -> dict[str, Any]:
     }
     if test.n_classes > 1:
         report["degenerate"] = {"val": degenerate_exits(val), "test": degenerate_exits(test)}
+        if DOMAIN_FIELD in test.extras:
+            report["degenerate"]["test_domains"] = degenerate_by_domain(test)
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
         report["categories"] = sample_categories(test)
     return report
@@ -156,7 +195,11 @@ def checks_row(checks: dict[str, Any]) -> dict[str, Any]:
         values = errors["error_rate"] if "error_rate" in errors else errors["mean_absolute_error"]
         row[f"{split} {name} per exit"] = " ".join(f"{e:.3f}" for e in values)
     if "degenerate" in checks:
-        row["degenerate exits (test)"] = " ".join(map(str, checks["degenerate"]["test"]["degenerate_exits"])) or "none"
+        degenerate = checks["degenerate"]
+        row["degenerate exits (val: closed by default)"] = _exit_list(degenerate["val"])
+        row["degenerate exits (test)"] = _exit_list(degenerate["test"])
+        for domain, found in degenerate.get("test_domains", {}).items():
+            row[f"degenerate exits ({domain})"] = _exit_list(found)
     if "calibration" in checks:
         row["test ECE per exit"] = " ".join(f"{e:.3f}" for e in checks["calibration"]["test"]["ece"])
     if "categories" in checks:
@@ -164,3 +207,7 @@ def checks_row(checks: dict[str, Any]) -> dict[str, Any]:
             row[f"{category.replace('_', '-')} share"] = round(share, 4)
         row["overthinking share"] = round(checks["categories"]["overthinking_share"], 4)
     return row
+
+
+def _exit_list(found: dict[str, Any]) -> str:
+    return " ".join(map(str, found["degenerate_exits"])) or "none"

@@ -24,10 +24,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import catalogue
-from ..catalogue import Option, check_value, integer, number
+from ..catalogue import Option, boolean, check_value, integer, number
 from ..errors import ConfigError, DataError
 from ..exits import layer_predictions, validate_labels, validate_logits
 from ..metrics import task_metrics
+from ..metrics.checks import closed_exits
 from ..metrics.speedup import check_costs
 from .sweeps import first_crossing, knob_outcomes, pick_within_tolerance, score_grid, threshold_outcomes
 
@@ -37,6 +38,9 @@ FIT_OPTIONS = {
     "tolerance": number("largest allowed drop of the task metric against the final exit, on val", default=0.01,
                         minimum=0, maximum=1),
     "curve_points": integer("knob values of each test curve", default=40, minimum=2, maximum=10000),
+    "keep_degenerate_exits": boolean("keep early exits that are degenerate on val (one class for >= 95 % of the "
+                                     "samples, or an accuracy not above the majority rate) open; by default every "
+                                     "policy is fitted and evaluated with them closed", default=False),
 }
 
 
@@ -62,6 +66,8 @@ class ExitPolicy:
     sample_inputs: ClassVar[tuple[str, ...]] = ()
     # The constructor's parameters: name -> catalogue option (type, range, help); the default is the signature's.
     params: ClassVar[dict[str, Option]] = {}
+    # Whether `fit` closes the exits that are degenerate on val (the oracle, a limit, keeps every exit).
+    closes_exits: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -83,6 +89,10 @@ class ExitPolicy:
 
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.param_names()}
+
+    def closed_layers(self) -> frozenset[int]:
+        """The exits (1-based) no sample may leave at: those closed by `fit` (none before fitting)."""
+        return frozenset(int(layer) for layer in getattr(self, "closed_exits_", ()))
 
     def fitted_attributes(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
@@ -146,8 +156,11 @@ class ExitPolicy:
         return value
 
     # -- fitting -------------------------------------------------------------------------------------------------
-    def fit(self, logits, labels, costs=None, *, metric: str = "accuracy", tolerance: float = 0.01, **inputs):
-        """Choose the knobs left as None on val logits [N, L, C] and labels [N]; costs [L] optional."""
+    def fit(self, logits, labels, costs=None, *, metric: str = "accuracy", tolerance: float = 0.01,
+            keep_degenerate_exits: bool = False, **inputs):
+        """Choose the knobs left as None on val logits [N, L, C] and labels [N]; costs [L] optional. Early exits
+        that are degenerate on val (`metrics.checks.closed_exits`) are closed — no sample leaves there — unless
+        `keep_degenerate_exits`; the closed exits are the fitted `closed_exits_`."""
         self.check_params(self.get_params())
         self.__dict__.pop("n_exits_", None)  # refitting may change the shape
         self.__dict__.pop("n_classes_", None)
@@ -158,6 +171,7 @@ class ExitPolicy:
         costs = check_costs(costs, logits.shape[1])
         inputs = self.check_inputs(logits.shape[0], logits.shape[1], {**inputs, "labels": labels})
         self.n_exits_, self.n_classes_ = int(logits.shape[1]), int(logits.shape[2])
+        self.closed_exits_ = [] if keep_degenerate_exits or not self.closes_exits else closed_exits(logits, labels)
         self.fit_model(logits, labels, costs, inputs)
         self.fit_knobs(logits, labels, costs, metric, float(tolerance), inputs)
         return self
@@ -233,14 +247,32 @@ class ThresholdPolicy(ExitPolicy):
         return self.knob_value()
 
     def step(self, state, layer, logits_l):
-        score = self.layer_score(state, layer, logits_l)
+        return self.leaves(self.layer_score(state, layer, logits_l), layer)
+
+    def leaves(self, score: np.ndarray, layer: int) -> np.ndarray:
+        """Which samples leave at `layer` given their scores: none at a closed exit."""
+        if layer in self.closed_layers():
+            return np.zeros(np.shape(score), dtype=bool)
         threshold = self.layer_threshold(layer)
         return score >= threshold if self.exit_when == ">=" else score < threshold
 
-    def score_matrix(self, logits: np.ndarray, **inputs) -> np.ndarray:
-        """Scores [N, L] computed layer by layer with the same code as `step`."""
+    def rule_scores(self, logits: np.ndarray, **inputs) -> np.ndarray:
+        """Scores [N, L] computed layer by layer with the same code as `step` (a policy may vectorise this)."""
         state = self.start(logits.shape[0], **inputs)
         return np.stack([self.layer_score(state, l + 1, logits[:, l]) for l in range(logits.shape[1])], axis=1)
+
+    def score_matrix(self, logits: np.ndarray, **inputs) -> np.ndarray:
+        return self.with_closed_exits(self.rule_scores(logits, **inputs))
+
+    def with_closed_exits(self, scores: np.ndarray) -> np.ndarray:
+        """Scores [N, L] with each closed exit's column set to the score that never crosses (-inf for ">=",
+        +inf for "<"), so sweeps and `step` agree."""
+        closed = [layer - 1 for layer in self.closed_layers() if layer < scores.shape[1]]
+        if not closed:
+            return scores
+        scores = scores.astype(np.float64)
+        scores[:, closed] = -np.inf if self.exit_when == ">=" else np.inf
+        return scores
 
     def sweep(self, logits, values, **inputs):
         return first_crossing(self.score_matrix(logits, **inputs), values, self.exit_when)

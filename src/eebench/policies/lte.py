@@ -31,5 +31,5 @@ class LearnToExitPolicy(PerExitThresholdPolicy):
         return state.lte_scores[:, layer - 1] if lte_scores_l is None else lte_scores_l
 
     def step(self, state, layer, logits_l, lte_scores_l=None):
-        return self.layer_score(state, layer, logits_l, lte_scores_l) >= self.layer_threshold(layer)
+        return self.leaves(self.layer_score(state, layer, logits_l, lte_scores_l), layer)
 

@@ -67,7 +67,7 @@ class PatienceConfidencePolicy(ThresholdPolicy):
         state.recent[:, -1] = self.measure(logits_l)
         return state.recent.min(axis=1) if self.exit_when == ">=" else state.recent.max(axis=1)
 
-    def score_matrix(self, logits, **inputs):
+    def rule_scores(self, logits, **inputs):
         return window_worst(self.measure(logits), self.knob_value("patience"), self.exit_when)
 
     def fit_knobs(self, logits, labels, costs, metric, tolerance, inputs):
@@ -76,7 +76,7 @@ class PatienceConfidencePolicy(ThresholdPolicy):
         measures = self.measure(logits)
         candidates, scores, speedups = [], [], []  # (patience, threshold) pairs, swept per patience
         for patience in patiences:
-            window_scores = window_worst(measures, patience, self.exit_when)
+            window_scores = self.with_closed_exits(window_worst(measures, patience, self.exit_when))
             thresholds = ([self.threshold] if self.threshold is not None
                           else score_grid(window_scores, FIT_GRID_POINTS, self.exit_when))
             candidates += [(patience, float(t)) for t in thresholds]

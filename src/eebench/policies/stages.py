@@ -125,7 +125,8 @@ def degenerate_val_problem(outputs: ExitOutputs, tolerance: float) -> str | None
     return None
 
 
-def _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val=False):
+def _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val=False,
+         keep_degenerate_exits=False):
     if not isinstance(params, dict):
         raise ConfigError(f"policy '{policy_id}': params must be a mapping of name to value, got {params!r}")
     val = _load_split(Path(val_path), metric)
@@ -137,19 +138,23 @@ def _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degen
         raise DataError(f"'{val_path}': {problem}; fix the split or pass --allow-degenerate-val to fit anyway")
     if problem:
         print(f"eebench: WARNING: '{val_path}': {problem}; fitting anyway (--allow-degenerate-val)", file=sys.stderr)
-    policy.fit(val.logits, val.labels, costs, metric=metric, tolerance=tolerance, **inputs)
+    policy.fit(val.logits, val.labels, costs, metric=metric, tolerance=tolerance,
+               keep_degenerate_exits=keep_degenerate_exits, **inputs)
     exit_layers, predictions = simulate(policy, val.logits, val.labels, **inputs)
     summary = outcome_summary(metric, val.labels, exit_layers, predictions, val.n_exits, costs)
     return policy, summary
 
 
 def fit_stage(
-    val_path, costs_path, policy_id, params, metric, tolerance, out_path, allow_degenerate_val: bool = False
+    val_path, costs_path, policy_id, params, metric, tolerance, out_path, allow_degenerate_val: bool = False,
+    keep_degenerate_exits: bool = False,
 ) -> dict[str, Any]:
     """Fit a policy's knobs on val; fit.json holds id, params, fitted attributes and the val outcome. A val split
     with one class or too few samples for `tolerance` is refused unless `allow_degenerate_val` (then a warning)."""
-    policy, summary = _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val)
-    record = {**policy.to_dict(), "tolerance": tolerance, "val": summary}
+    policy, summary = _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val,
+                           keep_degenerate_exits)
+    record = {**policy.to_dict(), "tolerance": tolerance, "keep_degenerate_exits": keep_degenerate_exits,
+              "val": summary}
     write_json(out_path, record)
     return record
 
@@ -238,12 +243,13 @@ def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> 
 
 def policy_cell_stage(
     val_path, test_path, costs_path, policy_id, params, metric, tolerance, n_points, fit_path, test_out, curve_out,
-    allow_degenerate_val: bool = False,
+    allow_degenerate_val: bool = False, keep_degenerate_exits: bool = False,
 ) -> None:
     """fit → evaluate → curve of one grid cell in one process: the same three files the separate stages write
     (evaluate and curve read the policy back from fit.json, as they do when run alone)."""
     check_value(FIT_OPTIONS["curve_points"], n_points, "curve option 'points'")  # before anything is written
-    fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, fit_path, allow_degenerate_val)
+    fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, fit_path, allow_degenerate_val,
+              keep_degenerate_exits)
     evaluate_stage(fit_path, test_path, costs_path, metric, test_out)
     curve_stage(fit_path, test_path, costs_path, metric, n_points, curve_out)
 
@@ -275,10 +281,12 @@ def evaluate_logits(
     tolerance: float = 0.01,
     out: TextIO | None = None,
     allow_degenerate_val: bool = False,
+    keep_degenerate_exits: bool = False,
 ) -> dict[str, Any]:
     """Fit a policy on a user's val npz and evaluate it on their test npz; print the table row (the same
     columns as eebench's tables) and return the test record."""
-    policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance, allow_degenerate_val)
+    policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance, allow_degenerate_val,
+                     keep_degenerate_exits)
     record = _evaluate(policy, test_path, costs_path, metric)
     out = out or sys.stdout
     out.write(f"| policy | {metric} | layer speed-up | FLOPs speed-up | mean exit layer | fitted knobs |\n")
