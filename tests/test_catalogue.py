@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eebench import catalogue
 from eebench.config import BATCH_SIZES, LATENCY_PASSES, LATENCY_SAMPLES, RESULTS_DIR, validate_config
@@ -234,3 +237,41 @@ def test_beem_glue_grid_aggregates_with_stsb_left_out_policies_in_the_tables(tmp
     checks_table = (tmp_path / "out/tables/stsb_checks.csv").read_text()
     assert "test mean absolute error per exit" in checks_table and "ECE" not in checks_table
     assert yaml.safe_load(json.dumps(skipped_cells(config, "stsb")))  # JSON-able, as the rule passes it
+
+
+def test_list_options_take_numpy_arrays_as_users_of_their_own_logits_write_them():
+    from eebench.policies import make_policy, simulate
+
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(size=(60, 4, 3)), rng.integers(0, 3, size=60)
+    weights = [0.25, 0.5, 0.75, 1.0]
+    as_list = make_policy("beem-c", alpha=1.2, weights=weights)
+    as_array = make_policy("beem-c", alpha=1.2, weights=np.array(weights))
+    assert as_array.weights == weights and all(type(w) is float for w in as_array.weights)
+    for a, b in zip(simulate(as_list, logits), simulate(as_array, logits)):
+        np.testing.assert_array_equal(a, b)
+    per_exit = make_policy("entropy", threshold=np.array([0.2, 0.4, 0.6, 0.8], dtype=np.float32))
+    assert per_exit.threshold == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    assert make_policy("ucb", thresholds=np.linspace(0.5, 0.9, 5)).thresholds == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.9])
+    assert make_policy("maxprob", threshold=np.array(0.9)).threshold == 0.9  # a 0-d array is its number
+    make_policy("beem-c").fit(logits, labels)  # the array-free path is unchanged
+    for bad in (np.ones((2, 2)), np.array([np.nan, 1.0]), np.array([True, False]), np.array([])):
+        with pytest.raises(ConfigError, match=r"option 'weights': got .*expected a non-empty list") as error:
+            make_policy("beem-c", weights=bad)
+        assert "\n" not in str(error.value)
+
+
+@given(st.one_of(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=6).map(np.array),
+    st.lists(st.floats(width=32), max_size=6).map(lambda items: np.array(items, dtype=np.float32)),
+    st.lists(st.integers(-2**63, 2**63 - 1), max_size=6).map(lambda items: np.array(items, dtype=np.int64)),
+))
+def test_an_array_is_accepted_or_refused_exactly_as_its_list(array):
+    option = catalogue.number_list("weights", default=None, minimum=0)
+    try:
+        expected = option.check(array.tolist())
+    except ValueError as error:
+        with pytest.raises(ValueError, match=re.escape(str(error))):
+            option.check(array)
+    else:
+        assert option.check(array) == expected

@@ -116,6 +116,7 @@ class Option:
         return checked
 
     def _checked(self, value: Any) -> Any:
+        value = _plain_value(value)
         if self.kind == "parsed":
             try:
                 return self.parse(value)
@@ -159,6 +160,14 @@ class Option:
 
 
 _INVALID = object()
+
+
+def _plain_value(value: Any) -> Any:
+    """A NumPy (or pandas) array as the Python list or scalar it holds, so `weights=np.array([...])` is checked
+    like a list; anything else as given. Duck-typed, so the catalogue never imports NumPy."""
+    if hasattr(value, "ndim") and hasattr(value, "tolist") and not isinstance(value, numbers.Number):
+        return value.tolist()
+    return value
 
 
 def _plain(number: float) -> str:
@@ -258,7 +267,7 @@ def check_value(option: Option, value: Any, where: str) -> Any:
     try:
         return option.check(value)
     except ValueError as exc:
-        raise OptionError(where, None, f"got {value!r}, expected {exc}") from None
+        raise OptionError(where, None, f"got {_plain_value(value)!r}, expected {exc}") from None  # an array on one line
 
 
 # -------------------------------------------------------------------------------------------------------------
