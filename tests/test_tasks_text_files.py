@@ -2,11 +2,16 @@
 test domains — and one clear error naming file, line and column for bad input."""
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eebench.errors import ConfigError, DataError
 from eebench.tasks import load_info, load_split, prepare_task
+from eebench.tasks.text_files import MAX_DUPLICATE_SHARE
 
 REVIEWS_CSV = '''id,review,rating
 1,"Great phone, would buy again.",pos
@@ -180,3 +185,62 @@ def test_a_file_given_twice_is_refused(tmp_path):
     train = write(tmp_path / "train.csv", "text,label\na,1\nb,0\n")
     with pytest.raises(ConfigError, match="file '.*train.csv' is given twice"):
         prepare_task("text-classification", {"train": train, "test": {"again": train}}, tmp_path / "out", 0)
+
+
+def jsonl(path, rows):
+    return write(path, "".join(json.dumps({"text": text, "label": label}) + "\n" for text, label in rows))
+
+
+def test_a_test_file_holding_the_train_rows_is_refused_naming_both_files(tmp_path):
+    train_rows = [(f"train review {i}", i % 2) for i in range(40)]
+    train = jsonl(tmp_path / "train.jsonl", train_rows)
+    val = jsonl(tmp_path / "dev.jsonl", [(f"dev review {i}", i % 2) for i in range(10)])
+    # a "test" file that, like a real corpus's, holds train and dev rows exactly (spaces around them aside)
+    test = jsonl(tmp_path / "test.jsonl", [(f"  {t} ", y) for t, y in train_rows[:3]] + [("dev review 1", 1)]
+                 + [(f"new review {i}", i % 2) for i in range(96)])
+    options = {"train": train, "val": val, "test": test}
+    out = tmp_path / "out"
+    with pytest.raises(DataError) as error:
+        prepare_task("text-classification", options, out, 0)
+    message = str(error.value)
+    assert "\n" not in message and "option 'test'" in message and "allow_test_duplicates: true" in message
+    assert f"'{test}' has 4 of 100 texts (4.0%)" in message
+    assert f"'{train}' (3) and '{val}' (1)" in message
+    assert not out.exists()  # nothing written
+    info = prepare_task("text-classification", {**options, "allow_test_duplicates": True}, out, 0)
+    assert info["test_duplicates"] == [{"test": test, "samples": 100, "duplicates": 4, "in": {train: 3, val: 1}}]
+
+
+def test_one_duplicate_in_a_hundred_is_allowed_and_counted(tmp_path):
+    train = jsonl(tmp_path / "train.jsonl", [(f"t{i}", i % 2) for i in range(20)])
+    books = jsonl(tmp_path / "books.jsonl", [("t0", 0)] + [(f"b{i}", i % 2) for i in range(99)])
+    films = jsonl(tmp_path / "films.jsonl", [(f"f{i}", i % 2) for i in range(5)])
+    info = prepare_task("text-classification", {"train": train, "test": {"books": books, "films": films}},
+                        tmp_path / "out", 0)
+    assert [(c["test"], c["duplicates"]) for c in info["test_duplicates"]] == [(books, 1), (films, 0)]
+
+
+texts = st.sampled_from(["a", "b", "c", " a", "b ", "d e", ""])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(texts, max_size=8), st.lists(texts, min_size=1, max_size=4),
+       st.lists(st.lists(texts, min_size=1, max_size=6), min_size=1, max_size=3), st.booleans())
+def test_duplicates_are_counted_exactly_and_refused_above_the_share(train_texts, val_texts, test_files, allowed):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        train = jsonl(root / "train.jsonl", [("x", 0), ("y", 1)] + [(t, 0) for t in train_texts])
+        val = jsonl(root / "val.jsonl", [(t, 1) for t in val_texts])
+        tests = {f"d{i}": jsonl(root / f"test{i}.jsonl", [(t, i % 2) for t in file]) for i, file in enumerate(test_files)}
+        known = {t.strip() for t in ["x", "y", *train_texts, *val_texts]}
+        expected = [sum(t.strip() in known for t in file) for file in test_files]
+        refused = not allowed and any(n / len(file) > MAX_DUPLICATE_SHARE for n, file in zip(expected, test_files))
+        options = {"train": train, "val": val, "test": tests, "allow_test_duplicates": allowed}
+        out = root / "out"
+        if refused:
+            with pytest.raises(DataError, match="allow_test_duplicates: true"):
+                prepare_task("text-classification", options, out, 0)
+            assert not out.exists()
+        else:
+            info = prepare_task("text-classification", options, out, 0)
+            assert [count["duplicates"] for count in info["test_duplicates"]] == expected

@@ -12,6 +12,10 @@ Options (see config/README.md for an example):
   Files without a header (`header: false`) name columns by 0-based position (negative: from the end).
 - `label_values`: the label values in class order (their names in the tables); default: the distinct values of
   train, sorted (numerically when all are integers). A value outside them is an error naming file, line and column.
+- `allow_test_duplicates`: a test file whose texts also appear, exactly (after trimming spaces at the ends, both
+  sentences of a pair), in a train or val file more often than `MAX_DUPLICATE_SHARE` (1 %) of its samples is refused
+  — those samples were seen in training and flatter every method; `true` keeps them. The counts are in info.json
+  (`test_duplicates`) either way.
 - `format`: `auto` (by extension: .csv, .tsv/.txt, .jsonl/.json), `csv`, `tsv` or `jsonl`; `quoting`: `csv`
   (standard quoting: a quoted field may hold the delimiter, `""` and line breaks) or `none` (every character is
   literal, as in GLUE's and the UCI sentences' TSV files, whose texts contain bare `"`).
@@ -46,6 +50,8 @@ FORMATS_BY_SUFFIX = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".jsonl": "jso
 DELIMITERS = {"csv": ",", "tsv": "\t"}
 SOURCE_DOMAIN = "source"
 DEFAULT_TEST_FRACTION = 0.2
+# The largest share of a test file's samples whose text may also be in a train or val file (allow_test_duplicates)
+MAX_DUPLICATE_SHARE = 0.01
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # whole reviews can exceed csv's 128 kB default
 
 
@@ -114,6 +120,8 @@ OPTIONS = {
     "quoting": choice("'csv' (standard quoting, multi-line fields) or 'none' (no quote handling)", ("csv", "none"),
                       default="csv"),
     "header": boolean("whether CSV/TSV files start with a header row", default=True),
+    "allow_test_duplicates": boolean(f"keep a test file whose texts are in a train or val file for more than "
+                                     f"{MAX_DUPLICATE_SHARE:.0%} of its samples (refused by default)", default=False),
     **split_options(val_fraction=0.1),
     "test_fraction": number_option(f"share of train held out as in-domain test; null = {DEFAULT_TEST_FRACTION} when 'test' "
                             "is not given, else none", default=None, above=0, below=1),
@@ -242,11 +250,16 @@ def sort_values(values) -> list[str]:
         return sorted(unique)
 
 
+def trimmed(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """A record's text(s) as the splits hold them: spaces at the ends trimmed."""
+    return tuple(text.strip() for text in texts)
+
+
 def to_split(groups: list[tuple[str | None, Records]], lookup: dict[str, int], label_column, with_domain: bool,
              modality: str) -> SplitData:
     texts, labels, ids, domains = [], [], [], []
     for domain, records in groups:
-        texts += [t[0].strip() if modality == "text" else tuple(s.strip() for s in t) for t in records.texts]
+        texts += [trimmed(t)[0] if modality == "text" else trimmed(t) for t in records.texts]
         labels.append(encode_classes(records.labels, lookup, records.path, records.lines, field=str(label_column)))
         ids += [f"{records.id_prefix}:{line}" for line in records.lines]
         domains += [domain or SOURCE_DOMAIN] * len(records.lines)
@@ -265,9 +278,42 @@ def read_groups(files: dict | None, options: dict, seen: set[str]) -> list[tuple
     return groups
 
 
+def count_test_duplicates(test: list[Records], known: list[Records]) -> list[dict[str, Any]]:
+    """For every test file: how many of its samples have a text that a train or val file holds exactly (`duplicates`,
+    each sample once), and how many each of those files holds (`in`, files with none left out)."""
+    texts = [(records.path, {trimmed(t) for t in records.texts}) for records in known]
+    counts = []
+    for records in test:
+        own = [trimmed(t) for t in records.texts]
+        per_file = {path: sum(t in held for t in own) for path, held in texts}
+        counts.append({
+            "test": records.path,
+            "samples": len(own),
+            "duplicates": sum(any(t in held for _, held in texts) for t in own),
+            "in": {path: n for path, n in per_file.items() if n},
+        })
+    return counts
+
+
+def check_test_duplicates(counts: list[dict[str, Any]], allowed: bool) -> None:
+    """Refuse a test file with more than MAX_DUPLICATE_SHARE of its samples in a train or val file, unless allowed."""
+    for count in counts:
+        share = count["duplicates"] / count["samples"]
+        if share > MAX_DUPLICATE_SHARE and not allowed:
+            where = " and ".join(f"'{path}' ({n})" for path, n in count["in"].items())
+            raise DataError(
+                f"task 'text-classification', option 'test': '{count['test']}' has {count['duplicates']} of "
+                f"{count['samples']} texts ({share:.1%}) exactly as in {where}, more than the "
+                f"{MAX_DUPLICATE_SHARE:.0%} allowed (samples seen in training flatter every method); remove them, "
+                "or set allow_test_duplicates: true"
+            )
+
+
 def build(options: dict, seed: int) -> PreparedTask:
     seen: set[str] = set()
     train, val, test = (read_groups(options[name], options, seen) for name in ("train", "val", "test"))
+    duplicates = count_test_duplicates([records for _, records in test], [records for _, records in train + val])
+    check_test_duplicates(duplicates, options["allow_test_duplicates"])
     every = [records for groups in (train, val, test) for _, records in groups]
     if len({records.id_prefix for records in every}) < len(every):  # two files of the same name: ids need the path
         for records in every:
@@ -300,6 +346,7 @@ def build(options: dict, seed: int) -> PreparedTask:
             ([f"{test_fraction} of train (seeded)"] if test_fraction else []) + [r.path for _, r in test]
         ),
         "label_values": values,
+        "test_duplicates": duplicates,
     }
     return PreparedTask(splits, label_names=values, notes=notes)
 

@@ -52,7 +52,7 @@ def build(options: dict, seed: int):
     shared = {name: options[name] for name in ("val_fraction", "max_train", "max_val", "max_test", "test_fraction")}
     generic = {
         **files, **shared, "text": [0], "label": -1, "label_values": ["0", "1"], "format": "tsv",
-        "quoting": "none", "header": False,
+        "quoting": "none", "header": False, "allow_test_duplicates": False,
     }
     prepared = text_files.build(generic, seed)
     prepared.label_names = list(LABEL_NAMES)
