@@ -83,16 +83,33 @@ def test_error_rise_p_value_is_the_binomial_upper_tail():
     assert (rise["right_to_wrong"], rise["wrong_to_right"], rise["size"]) == (3, 1, pytest.approx(0.2))
 
 
-def test_pcee_targets_above_the_final_accuracy_are_unattainable(tmp_path):
-    # Final exit right on 3 of 4 test samples (0.75): every δ > 0.75 is unattainable, not a failure.
-    # Exit 1 is confident (0.97) and right on samples 0 and 1, unsure (0.6) on 2 and 3.
-    logits = binary([0.97, 0.9], [0.97, 0.9], [0.6, 0.9], [0.6, 0.2])
-    path = save(tmp_path / "t.npz", logits, np.ones(4, dtype=np.int64))
+def test_pcee_target_above_the_final_accuracy_is_attainable_through_an_early_exit(tmp_path):
+    # Two exits, 10 bins (bin = floor(10·C)), labels 1, 1, 0, 0, 0 (val = test here). P(class 1) per exit:
+    #   exit 1: .97 .97 .03 .36 .62 -> right, right, right (C .97), right (C .64), wrong (C .62)
+    #           bin 9 holds three right (accuracy 1), bin 6 one right of two (0.5)
+    #   final:  .93 .07 .85 .15 .75 -> right, wrong (C .93), wrong (C .85), right (C .85), wrong (C .75)
+    #           accuracy 2/5 = 0.4; bins 9 and 8 at 1/2, bin 7 at 0
+    # δ = 0.8 is above the final exit's 0.4, but exit 1's bin 9 reaches it: not unattainable. pcee sends the bin-9
+    # samples out at exit 1 (all right) and the bin-6 ones to the final exit (one right): 4/5 = 0.8 >= δ, holds.
+    logits = binary([0.97, 0.93], [0.97, 0.07], [0.03, 0.85], [0.36, 0.15], [0.62, 0.75])
+    path = save(tmp_path / "t.npz", logits, np.array([1, 1, 0, 0, 0]))
     rows = {row["delta"]: row for row in check_stage(path, path, None, tmp_path / "c.json")["pcee_targets"]}
-    assert rows[0.8]["status"] == "unattainable" and rows[0.8]["holds"] is None
-    assert rows[0.8]["final_exit_accuracy"] == 0.75
-    # At δ = 0.7 val's reliability bins (val = test here): exit 1's bin [0.9, 1) holds samples 0, 1, both right
-    # (accuracy 1 >= 0.7) -> they exit early, right; bin [0.6, 0.7) holds 2, 3, both right at exit 1 too
-    # (P(class 1) = 0.6) -> they exit as well: all four leave at exit 1 with accuracy 1.
-    assert rows[0.7]["status"] == "holds" and rows[0.7]["early_exit_share"] == 1.0
-    assert rows[0.7]["early_exit_accuracy"] == 1.0
+    assert rows[0.8]["final_exit_accuracy"] == pytest.approx(0.4)
+    assert rows[0.8]["best_val_bin_accuracy"] == 1.0
+    assert rows[0.8]["status"] == "holds" and rows[0.8]["holds"] is True
+    assert rows[0.8]["test_accuracy"] == pytest.approx(0.8) and rows[0.8]["early_exit_share"] == pytest.approx(0.6)
+    assert rows[0.8]["early_exit_accuracy"] == 1.0
+    # At δ = 0.95 (every bin 9 sample right, the rest to the final exit) the same 0.8 falls short: fails.
+    assert rows[0.95]["status"] == "fails" and rows[0.95]["holds"] is False
+
+
+def test_pcee_target_is_unattainable_when_no_val_bin_of_any_exit_reaches_it(tmp_path):
+    # Both exits as the final exit above: bins at 1/2, 1/2 and 0 -> the best bin of any exit is 0.5. δ = 0.5 is
+    # reachable (it holds or fails on test: accuracy 0.4 < 0.5, fails); every δ >= 0.55 is unattainable.
+    final = [0.93, 0.07, 0.85, 0.15, 0.75]
+    logits = binary(*[[p, p] for p in final])
+    path = save(tmp_path / "t.npz", logits, np.array([1, 1, 0, 0, 0]))
+    rows = {row["delta"]: row for row in check_stage(path, path, None, tmp_path / "c.json")["pcee_targets"]}
+    assert rows[0.5]["status"] == "fails" and rows[0.5]["holds"] is False
+    assert all(rows[d]["status"] == "unattainable" and rows[d]["holds"] is None for d in rows if d >= 0.55)
+    assert rows[0.55]["best_val_bin_accuracy"] == 0.5
