@@ -3,8 +3,11 @@
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eebench.config import load_config, runs, training_options, validate_config
 from eebench.errors import ConfigError
@@ -87,3 +90,44 @@ def test_missing_or_malformed_config_file(tmp_path):
     broken.write_text("seeds: [0, 1\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+def test_a_val_split_the_config_makes_too_small_for_the_tolerance_is_refused_before_training(config):
+    small = copy.deepcopy(config)
+    small["tasks"]["uci-sentiment"]["max_val"] = 60  # tolerance 0.01 needs 100
+    with pytest.raises(ConfigError) as error:
+        validate_config(small, source="my.yaml")
+    message = str(error.value)
+    assert message.startswith("'my.yaml', field 'tasks.uci-sentiment.max_val': max_val = 60 is too small for "
+                              "policy_fit.tolerance") and "need at least 100 samples" in message and "\n" not in message
+    small["policy_fit"]["tolerance"] = 0.02  # 60 samples resolve 1/60 = 0.0167
+    validate_config(small)
+    small["policy_fit"]["tolerance"] = 0.001  # synth-sentiment's default val_size of 400 is now too small
+    small["tasks"]["uci-sentiment"]["max_val"] = 1000
+    with pytest.raises(ConfigError, match=r"field 'tasks.synth-sentiment.val_size': val_size = 400 \(the default\)"):
+        validate_config(small, source="my.yaml")
+
+
+def test_a_task_left_out_of_tasks_is_checked_with_its_options_named(config):
+    bad = copy.deepcopy(config)
+    bad["experiments"].append({"task": "text-classification", "backbones": ["bert-small"], "strategies": ["joint"]})
+    with pytest.raises(ConfigError, match=r"^'my.yaml', field 'tasks.text-classification.train': required"):
+        validate_config(bad, source="my.yaml")
+
+
+# two classes need two samples; tolerances below 1e-300 overflow fit's own rule (reported to policies/stages.py)
+@given(st.integers(2, 5000), st.just(0.0) | st.floats(1e-300, 1))
+def test_the_config_check_applies_fits_own_val_size_rule(n_val, tolerance):
+    from eebench.exits import ExitOutputs
+    from eebench.policies.stages import degenerate_val_problem
+
+    grid = {"seeds": [0], "experiments": [{"task": "synth-sentiment", "backbones": ["bert-small"],
+                                           "strategies": ["joint"]}],
+            "tasks": {"synth-sentiment": {"val_size": n_val}}, "policies": {"final": {}},
+            "policy_fit": {"tolerance": tolerance}}
+    two_classes = ExitOutputs(np.zeros((n_val, 2, 2)), np.arange(n_val) % 2, np.arange(n_val))
+    if degenerate_val_problem(two_classes, tolerance):
+        with pytest.raises(ConfigError, match="field 'tasks.synth-sentiment.val_size'"):
+            validate_config(grid)
+    else:
+        validate_config(grid)

@@ -244,3 +244,23 @@ def test_duplicates_are_counted_exactly_and_refused_above_the_share(train_texts,
         else:
             info = prepare_task("text-classification", options, out, 0)
             assert [count["duplicates"] for count in info["test_duplicates"]] == expected
+
+
+@pytest.mark.parametrize("options, field", [
+    ({"val": "VAL"}, "val"),  # a val file of 20 samples
+    ({"val_fraction": 0.1}, "val_fraction"),  # 10 % of 200
+    ({"val_fraction": 0.5, "max_val": 30}, "max_val"),  # 80 samples, capped to 30
+])
+def test_a_val_split_too_small_for_the_tolerance_is_refused_at_prepare_naming_its_option(tmp_path, options, field):
+    train = jsonl(tmp_path / "train.jsonl", [(f"t{i}", i % 2) for i in range(200)])
+    val = jsonl(tmp_path / "val.jsonl", [(f"v{i}", i % 2) for i in range(20)])
+    options = {"train": train, "test_fraction": 0.2, **{k: val if v == "VAL" else v for k, v in options.items()}}
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError) as error:
+        prepare_task("text-classification", options, out, 0, tolerance=0.01)
+    message = str(error.value)
+    assert message.startswith(f"task 'text-classification', option '{field}': too small a val split for "
+                              "policy_fit.tolerance") and "need at least 100 samples" in message
+    assert "\n" not in message and not out.exists()
+    info = prepare_task("text-classification", options, out, 0, tolerance=0.1)  # 16 samples resolve 1/16
+    assert info["sizes"]["val"] in (16, 20, 30)

@@ -29,6 +29,9 @@ LATENCY_SAMPLES = integer("test samples timed (the first ones of the split)", de
 LATENCY_PASSES = integer("timed passes over them; latency.json gives the min and median pass", default=5)
 # Component sections of the config: section -> catalogue kind.
 SECTIONS = {"tasks": "task", "backbones": "backbone", "strategies": "strategy"}
+# Task options that fix (val_size) or cap (max_val) the val split's size, so the config alone can tell that the val
+# split is too small for the tolerance; otherwise only the data can (`prepare_task(..., tolerance=)`).
+VAL_SIZE_OPTIONS = ("val_size", "max_val")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ def validate_config(config: Any, source: str = "config", files: Sequence[str | P
     try:
         _check_catalogue(result)
         _check_runs(result)
+        _check_val_sizes(result)
     except FieldError as error:
         raise error.in_file(source) from None
     return result
@@ -210,6 +214,33 @@ def _check_backbone(name: str, options: dict) -> None:
     from .models.backbones import backbone_options
 
     backbone_options(name, options)
+
+
+def val_size_problem(n_val: int, tolerance: float) -> str | None:
+    """Why `n_val` val samples are too few for `tolerance`, or None: the rule `fit` applies to a val split
+    (policies.stages.degenerate_val_problem), asked about a stand-in split of that size (one output per sample, so
+    only its size counts)."""
+    import numpy as np
+
+    from .exits import ExitOutputs
+    from .policies.stages import degenerate_val_problem
+
+    stand_in = ExitOutputs(np.zeros((n_val, 1, 1), np.float32), np.zeros(n_val, np.float32), np.arange(n_val))
+    return degenerate_val_problem(stand_in, tolerance)
+
+
+def _check_val_sizes(config: dict) -> None:
+    """A task option that fixes or caps the val split below what policy_fit.tolerance needs is refused now, before
+    any training (`fit` would refuse the split after it)."""
+    tolerance = config["policy_fit"]["tolerance"]
+    for task in dict.fromkeys(experiment["task"] for experiment in config["experiments"]):
+        options = checked_at(f"tasks.{task}", catalogue.get("task", task).check, config["tasks"].get(task))
+        for key in VAL_SIZE_OPTIONS:
+            problem = None if options.get(key) is None else val_size_problem(options[key], tolerance)
+            if problem:
+                given = "" if key in config["tasks"].get(task, {}) else " (the default)"
+                raise FieldError(f"tasks.{task}.{key}", f"{key} = {options[key]}{given} is too small for "
+                                 f"policy_fit.tolerance: {problem}")
 
 
 def _check_runs(config: dict) -> None:
