@@ -8,7 +8,19 @@ is counted as not comparable to the task.
 
 One rule per claim kind (RULE_TEXT, printed in the section and in the README). Our metrics are shown in points
 (× 100, as the papers print GLUE); "1 point" is 0.01 of a 0–1 metric. Speed-ups are layer counts on both sides,
-so hardware does not enter them."""
+so hardware does not enter them.
+
+**Matched cost.** A rule that sets two methods (or a method and a published figure) against each other reads both
+at the same cost: a method's test curve (its knob sweep, curve.csv) is interpolated at the other side's operating
+point — a published speed-up, or the val-fitted point of the other method evaluated on test (the `results` rows).
+Interpolation (`sweep_at`) sorts a sweep by speed-up, averages the metric over points of equal speed-up, is linear
+between points and never extrapolates: a speed-up outside the sweep's range is "not comparable: no curve point at
+that speed-up". Rules that set a method against the final exit only (its own fitted point, cheaper than the final
+exit) need no matching.
+
+**Seed noise.** Each verdict is decided by per-seed margins (our figure minus the bound it must reach, same run).
+When the 95 % Student-t interval over seeds of a deciding margin includes 0 (always with one seed), the verdict
+carries NOISE ("— within seed noise") and the why says which margin: too few seeds to separate."""
 
 from __future__ import annotations
 
@@ -18,38 +30,58 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from .leaderboard import speedup_at_tolerance
+from ..policies.stages import DOMAIN_SEPARATOR
 
 HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
+NOISE = " — within seed noise"  # appended to holds / does not hold when the seeds cannot separate the margin
+VERDICTS = (HOLDS, FAILS, HOLDS + NOISE, FAILS + NOISE, NOT_COMPARABLE)
+CONFIDENCE = 0.95  # of the t-interval over seeds that decides whether a margin is beyond seed noise
+NOISE_TEXT = (f"A verdict marked “{NOISE.strip(' —')}” rests on a margin whose {CONFIDENCE * 100:g} % t-interval over "
+              "seeds includes 0 (always with one seed): too few seeds to separate.")
+NO_CURVE_POINT = "not comparable: no curve point at that speed-up"
 POINT = 0.01  # one point of a 0–1 metric
 BEEM_SPEEDUP = 1.5  # the low end of BEEM's "1.5x to 2.1x"
 SURVEY_CONFIDENT, SURVEY_MARGIN = 0.80, 0.10  # "~80 %", read as 70–90 %
 SURVEY_SAVED = 0.40  # the low end of "40–80 % saved"
+SAVED_SPEEDUP = 1 / (1 - SURVEY_SAVED)  # 40 % of the layers saved = a layer speed-up of 1.67×
 NOT_A_METHOD = ("final", "static-k", "oracle")  # the full model, a fixed shallower model, the label-reading limit
+DYNAMIC, STATIC_THRESHOLD = "ucb", "maxprob"  # the domain-shift claim: bandit thresholds vs a threshold fitted on val
 
 RULE_TEXT = {
-    "final": "final-exit figure: our final exit's test metric; holds when ours ≥ published − 1 point, judged only "
-             "on the same backbone and a named metric (otherwise shown as a reference, not comparable)",
-    "relative": "method vs final at a speed-up: our Δ = method − final (same run) and our layer speed-up; holds when "
-                "our Δ ≥ published Δ − 1 point and our speed-up ≥ theirs",
-    "beem-speedup": "BEEM 1.5–2.1× close to the final layer: each beem policy's layer speed-up ≥ 1.5 with a drop "
-                    "against the final exit ≤ 1 point",
-    "beem-accuracy": "BEEM at least as accurate as the final layer: each beem policy's Δ against the final exit ≥ 0",
+    "final": "final-exit figure: our final exit's test metric per seed; holds when ours ≥ published − 1 point, judged "
+             "only on the same backbone and a named metric (otherwise shown as a reference, not comparable)",
+    "relative": "method vs final at a speed-up: per seed, our method's test curve interpolated at the published "
+                "speed-up (matched cost), Δ = that − our final exit (same run); holds when our Δ ≥ published Δ − 1 "
+                "point; not comparable where our curve does not reach that speed-up. Our val-fitted point is shown "
+                "beside it",
+    "beem-speedup": "BEEM 1.5–2.1× close to the final layer: per seed, each beem policy's test curve interpolated at "
+                    "1.5× (matched to the claim's low end); holds when its drop against the final exit there ≤ 1 "
+                    "point; not comparable where the curve does not reach 1.5×",
+    "beem-accuracy": "BEEM at least as accurate as the final layer: each beem policy's val-fitted point on test, which "
+                     "spends fewer layers than the final exit (so the cost favours the final exit); holds when its Δ "
+                     "against the final exit ≥ 0; not comparable when it exits no sample early",
     "monotone": "BEEM's assumption: exit error falls monotonically with depth on test (checks.json, significant "
                 "rises only); holds when it holds on every run",
     "pcee-target": "PCEE accuracy ≥ δ: checks.json's PCEE targets over every δ the final exit can reach, every run; "
                    "holds when every attainable target holds",
-    "larger-vs-smaller": "PCEE larger vs smaller at equal FLOPs: the larger backbone's best PCEE point whose FLOPs are "
-                         "at most the smaller model's full FLOPs, against the smaller model's final exit, same seed; "
-                         "holds when the larger one's error is lower",
-    "confident-share": "survey's ~80 % confident at initial layers: checks.json's confident share; holds within "
+    "larger-vs-smaller": "PCEE larger vs smaller at equal FLOPs: per seed and pcee policy, the larger backbone's test "
+                         "curve interpolated at the FLOPs of the smaller model's full forward pass (FLOPs speed-up = "
+                         "larger's full FLOPs / smaller's), against the smaller model's final exit, same seed; holds "
+                         "when the larger one's error is lower; not comparable where the curve does not reach that cost",
+    "confident-share": "survey's ~80 % confident at initial layers: checks.json's confident share per run; holds within "
                        "80 % ± 10 points",
-    "saved": "survey's 40–80 % computation saved: 1 − 1/speed-up of the best exit method (not final, static-k or "
-             "the oracle) within the tolerance (largest test speed-up of its sweep); holds when ≥ 40 %",
-    "domain-shift": "dynamic thresholds under domain shift: on each shifted test domain, the metric drop against the "
-                    "final exit of ucb and of maxprob (a static threshold fitted on source val); holds when maxprob "
-                    "drops by more than the tolerance and ucb by less than maxprob",
+    "saved": "survey's 40–80 % computation saved: per seed, each exit method's (not final, static-k or the oracle) "
+             "test curve interpolated at 40 % of layers saved (1.67×), its drop against the final exit there; holds "
+             "when the method with the least mean drop (picked on test, among all methods) drops ≤ the tolerance",
+    "domain-shift": "dynamic thresholds under domain shift, on each shifted test domain, with drops against the final "
+                    "exit on the same domain and relative drop = shifted domain's drop − in-domain drop (mean over the "
+                    "test domains train has): holds when (a) maxprob (a static threshold fitted on source val) at its "
+                    "own fitted point has a relative drop above the tolerance, and (b) at ucb's own speed-up on each "
+                    "domain (maxprob's per-domain test curve interpolated there, matched cost) ucb's relative drop is "
+                    "smaller than maxprob's; without per-domain curves (b) is not comparable at matched cost, and "
+                    "only a failed (a) is judged",
     "replication": "someone else's run, not the paper's: shown beside ours as a reference, never judged",
 }
 
@@ -198,10 +230,113 @@ def _mean_std(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=0))
 
 
-def _points(values) -> str:
-    mean, std = _mean_std(np.asarray(list(values), dtype=float) / POINT)
-    return f"{mean:.1f} ± {std:.1f}"
+# --- matched cost: a sweep read at a given speed-up -------------------------------------------------------------
 
+def sweep_at(points: pd.DataFrame, speedup: float, x: str = "layer_speedup", y: str = "metric") -> float:
+    """The sweep's metric at `speedup`, linear between its points, NaN outside its range (never extrapolated).
+
+    Points are sorted by speed-up (column `x`) and points of equal speed-up averaged (`y`), so a sweep whose knob
+    values reach the same speed-up twice, or come in any order, reads as one function. Rows with a missing `x` or
+    `y` (e.g. no FLOPs, or no per-domain figure) are left out; a frame without the columns reads as NaN."""
+    lo, hi, xs, ys = _sweep(points, x, y)
+    if not np.isfinite(speedup) or not lo - 1e-9 <= speedup <= hi + 1e-9:
+        return math.nan
+    return float(np.interp(speedup, xs, ys))
+
+
+def sweep_span(points: pd.DataFrame, x: str = "layer_speedup", y: str = "metric") -> tuple[float, float]:
+    """The speed-up range a sweep covers (NaN, NaN when it has no point)."""
+    lo, hi, _, _ = _sweep(points, x, y)
+    return lo, hi
+
+
+def _sweep(points: pd.DataFrame, x: str, y: str):
+    if x not in points.columns or y not in points.columns:
+        return math.nan, math.nan, np.empty(0), np.empty(0)
+    frame = pd.DataFrame({"x": pd.to_numeric(points[x], errors="coerce"),
+                          "y": pd.to_numeric(points[y], errors="coerce")}).dropna()
+    if frame.empty:
+        return math.nan, math.nan, np.empty(0), np.empty(0)
+    by_x = frame.groupby("x")["y"].mean().sort_index()
+    xs, ys = by_x.index.to_numpy(float), by_x.to_numpy(float)
+    return float(xs[0]), float(xs[-1]), xs, ys
+
+
+def _span_text(spans: list[tuple[float, float]], unit: str = "×") -> str:
+    spans = [span for span in spans if np.isfinite(span[0])]
+    if not spans:
+        return "no curve points"
+    return "its test sweep spans " + ", ".join(dict.fromkeys(f"{lo:.2f}–{hi:.2f}{unit}" for lo, hi in spans))
+
+
+def _curve(curves: pd.DataFrame, backbone: str, strategy: str, policy: str, seed) -> pd.DataFrame:
+    if curves.empty:
+        return curves
+    return curves[(curves["backbone"] == backbone) & (curves["strategy"] == strategy) & (curves["policy"] == policy)
+                  & (curves["seed"] == seed)]
+
+
+# --- seed noise: which verdict the per-seed margins support ------------------------------------------------------
+
+@dataclass
+class Margin:
+    """One condition of a rule: per-seed margins (our figure minus the bound, in points); met when their mean is
+    ≥ 0 (> 0 when `strict`)."""
+
+    name: str
+    values: np.ndarray
+    strict: bool = False
+
+    def __post_init__(self):
+        self.values = np.asarray(self.values, dtype=float)
+
+    @property
+    def mean(self) -> float:
+        return float(self.values.mean())
+
+    @property
+    def met(self) -> bool:
+        return self.mean > 0 if self.strict else self.mean >= 0
+
+    def interval(self) -> tuple[float, float]:
+        """95 % Student-t interval of the mean over seeds; (NaN, NaN) with one seed."""
+        n = len(self.values)
+        if n < 2:
+            return math.nan, math.nan
+        half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * self.values.std(ddof=1) / math.sqrt(n))
+        return self.mean - half, self.mean + half
+
+    @property
+    def separated(self) -> bool:
+        """Whether the interval lies on one side of 0 (a margin equal on every seed counts as separated)."""
+        lo, hi = self.interval()
+        if not np.isfinite(lo):
+            return False
+        return lo > 0 or hi < 0 or lo == hi
+
+
+def judge(*margins: Margin) -> tuple[str, str]:
+    """The verdict of a rule whose conditions are `margins` (holds when all are met) and a sentence on seed noise.
+
+    Holds beyond noise when every margin is separated from 0; does not hold beyond noise when a margin that is not
+    met is separated. Otherwise the verdict carries NOISE and the sentence names the margins the seeds cannot
+    separate (too few seeds)."""
+    failed = [margin for margin in margins if not margin.met]
+    verdict = FAILS if failed else HOLDS
+    deciding = failed or list(margins)
+    if (any if failed else all)(margin.separated for margin in deciding):
+        n = max(len(margin.values) for margin in margins)
+        return verdict, f"beyond seed noise ({n} seeds, {CONFIDENCE * 100:g} % t-interval)"
+    unclear = [margin for margin in deciding if not margin.separated]
+    if all(len(margin.values) < 2 for margin in unclear):
+        return verdict + NOISE, "one seed: seed noise unknown, too few seeds to separate"
+    parts = [f"{margin.name} {margin.mean:+.2f} [{margin.interval()[0]:+.2f}, {margin.interval()[1]:+.2f}] over "
+             f"{len(margin.values)} seeds" for margin in unclear]
+    return verdict + NOISE, (f"too few seeds to separate: the {CONFIDENCE * 100:g} % t-interval includes 0 for "
+                             + "; ".join(parts))
+
+
+# --- the rules ---------------------------------------------------------------------------------------------------
 
 def _models(results: pd.DataFrame):
     return results.groupby(["backbone", "strategy"], sort=False)
@@ -212,6 +347,10 @@ def _paired(model: pd.DataFrame, policy: str, column: str = "metric") -> pd.Data
     final = model[model["policy"] == "final"].set_index("seed")[column]
     chosen = model[model["policy"] == policy].set_index("seed")
     return pd.DataFrame({"method": chosen[column], "final": final, "speedup": chosen["layer_speedup"]}).dropna()
+
+
+def _finals(model: pd.DataFrame) -> pd.Series:
+    return model[model["policy"] == "final"].set_index("seed")["metric"].dropna()
 
 
 def _setting(claim: pd.Series, backbone: str, task: TaskSetting) -> str:
@@ -244,8 +383,8 @@ def rule_final(claim, task, measured, published) -> list[dict]:
             ) if bad]
             verdict, why = NOT_COMPARABLE, "; ".join(reasons) + f" — ours shown as a reference. {setting}"
         else:
-            verdict = HOLDS if mean >= value - 1 else FAILS
-            why = f"ours {mean:.1f} vs published {value:.1f} − 1 point. {setting}"
+            verdict, noise = judge(Margin("ours − (published − 1)", finals / POINT - (value - 1)))
+            why = f"ours {mean:.1f} vs published {value:.1f} − 1 point; {noise}. {setting}"
         outcomes.append(_outcome(f"final {mean:.1f} ± {std:.1f}", f"{backbone}/{strategy}/final", verdict, why,
                                  len(finals), mean, std))
     return outcomes
@@ -257,33 +396,58 @@ def _published_final(claim: pd.Series, published: pd.DataFrame) -> float:
     return _number(same["value"].iloc[0]) if len(same) else math.nan
 
 
-def _delta_at_speedup(pairs: pd.DataFrame) -> tuple[float, float, float, str]:
-    """Mean and std of Δ = method − final in points, the mean layer speed-up, and the text of both."""
+def _fitted_text(pairs: pd.DataFrame) -> str:
+    """The val-fitted point on test: Δ against the final exit and the layer speed-up, mean ± std over seeds."""
+    if pairs.empty:
+        return "no val-fitted point"
     mean, std = _mean_std((pairs["method"] - pairs["final"]) / POINT)
     speed_mean, speed_std = _mean_std(pairs["speedup"])
-    return mean, std, speed_mean, f"Δ {mean:+.1f} ± {std:.1f} points at {speed_mean:.2f} ± {speed_std:.2f}×"
+    return f"Δ {mean:+.1f} ± {std:.1f} points at {speed_mean:.2f} ± {speed_std:.2f}×"
+
+
+def _deltas_at(measured: Measurements, backbone: str, strategy: str, model: pd.DataFrame, policy: str,
+               speedup: float) -> tuple[pd.Series, list[tuple[float, float]]]:
+    """Per seed: Δ = the policy's test curve at `speedup` − the final exit (points), seeds whose curve reaches it;
+    and each seed's curve span (for the message when none does)."""
+    finals, deltas, spans = _finals(model), {}, []
+    for seed, final in finals.items():
+        points = _curve(measured.curves, backbone, strategy, policy, seed)
+        spans.append(sweep_span(points))
+        value = sweep_at(points, speedup)
+        if np.isfinite(value):
+            deltas[seed] = (value - final) / POINT
+    return pd.Series(deltas, dtype=float), spans
 
 
 def rule_relative(claim, task, measured, published) -> list[dict]:
     delta, speedup = _number(claim["value"]) - _published_final(claim, published), _number(claim["speedup"])
-    outcomes = []
+    method, outcomes = claim["method"], []
     for (backbone, strategy), model in _models(measured.results):
-        pairs = _paired(model, claim["method"])
-        if pairs.empty:
+        fitted = _paired(model, method)
+        deltas, spans = _deltas_at(measured, backbone, strategy, model, method, speedup)
+        if fitted.empty and not any(np.isfinite(lo) for lo, _ in spans):
             continue
-        mean, std, speed_mean, ours = _delta_at_speedup(pairs)
         setting = _setting(claim, backbone, task) + "; speed-ups are layer counts on both sides"
+        fitted_text = f"fitted on val: {_fitted_text(fitted)}"
+        where = f"{backbone}/{strategy}/{method}"
         if math.isnan(delta):
-            verdict, why = NOT_COMPARABLE, f"the source gives no final-exit figure for this row. {setting}"
+            outcomes.append(_outcome(fitted_text, where, NOT_COMPARABLE,
+                                     f"the source gives no final-exit figure for this row. {setting}", len(fitted)))
         elif not _metric_named(claim):
-            verdict, why = NOT_COMPARABLE, f"the source does not say which metric (published Δ {delta:+.1f}). {setting}"
+            outcomes.append(_outcome(fitted_text, where, NOT_COMPARABLE, f"the source does not say which metric "
+                                     f"(published Δ {delta:+.1f}). {setting}", len(fitted)))
+        elif deltas.empty:
+            outcomes.append(_outcome(fitted_text, where, NOT_COMPARABLE,
+                                     f"{NO_CURVE_POINT} ({speedup:.2f}×; {_span_text(spans)}). {setting}"))
         else:
-            holds = mean >= delta - 1 and speed_mean >= speedup
-            verdict = HOLDS if holds else FAILS
-            why = (f"published Δ {delta:+.1f} at {speedup:.2f}×; ours Δ {mean:+.2f} "
-                   f"{'≥' if mean >= delta - 1 else '<'} {delta - 1:+.2f} and {speed_mean:.2f}× "
-                   f"{'≥' if speed_mean >= speedup else '<'} {speedup:.2f}×. {setting}")
-        outcomes.append(_outcome(ours, f"{backbone}/{strategy}/{claim['method']}", verdict, why, len(pairs), mean, std))
+            mean, std = _mean_std(deltas)
+            verdict, noise = judge(Margin("Δ − (published Δ − 1)", deltas - (delta - 1)))
+            reached = "" if len(deltas) == len(spans) else f" ({len(deltas)} of {len(spans)} seeds' curves reach it)"
+            why = (f"at the published {speedup:.2f}× (matched cost){reached}: ours Δ {mean:+.2f} "
+                   f"{'≥' if mean >= delta - 1 else '<'} published Δ {delta:+.1f} − 1 = {delta - 1:+.2f}; {noise}; "
+                   f"ours {fitted_text}. {setting}")
+            outcomes.append(_outcome(f"Δ {mean:+.1f} ± {std:.1f} points at {speedup:.2f}× (test curve); {fitted_text}",
+                                     where, verdict, why, len(deltas), mean, std))
     return outcomes
 
 
@@ -296,20 +460,36 @@ def rule_beem(claim, task, measured, published, speedup_bound: float | None) -> 
     policies = _beem_policies(measured.results)
     for (backbone, strategy), model in _models(measured.results):
         for policy in policies:
-            pairs = _paired(model, policy)
-            if pairs.empty:
-                continue
-            mean, std, speed_mean, ours = _delta_at_speedup(pairs)
-            setting = _setting(claim, backbone, task)
+            fitted = _paired(model, policy)
+            setting, where = _setting(claim, backbone, task), f"{backbone}/{strategy}/{policy}"
+            fitted_text = f"fitted on val: {_fitted_text(fitted)}"
             if speedup_bound is None:
-                verdict = HOLDS if mean >= 0 else FAILS
-                why = f"Δ {mean:+.2f} {'≥' if mean >= 0 else '<'} 0; the abstract does not name its 'easier' tasks. {setting}"
-            else:
-                holds = speed_mean >= speedup_bound and mean >= -1
-                verdict = HOLDS if holds else FAILS
-                why = (f"speed-up {speed_mean:.2f}× {'≥' if speed_mean >= speedup_bound else '<'} {speedup_bound}× and "
-                       f"drop {-mean:.2f} {'≤' if mean >= -1 else '>'} 1 point. {setting}")
-            outcomes.append(_outcome(ours, f"{backbone}/{strategy}/{policy}", verdict, why, len(pairs), mean, std))
+                if fitted.empty:
+                    continue
+                deltas = (fitted["method"] - fitted["final"]) / POINT
+                mean, std = _mean_std(deltas)
+                if (fitted["speedup"] <= 1 + 1e-9).all():
+                    outcomes.append(_outcome(fitted_text, where, NOT_COMPARABLE, "exits no sample early on test "
+                                             f"(1.00×): Δ = 0 says nothing of early exit. {setting}", len(fitted)))
+                    continue
+                verdict, noise = judge(Margin("Δ", deltas))
+                why = (f"val-fitted point on test, at fewer layers than the final exit: Δ {mean:+.2f} "
+                       f"{'≥' if mean >= 0 else '<'} 0; {noise}; the abstract does not name its 'easier' tasks. {setting}")
+                outcomes.append(_outcome(_fitted_text(fitted), where, verdict, why, len(fitted), mean, std))
+                continue
+            deltas, spans = _deltas_at(measured, backbone, strategy, model, policy, speedup_bound)
+            if fitted.empty and not any(np.isfinite(lo) for lo, _ in spans):
+                continue
+            if deltas.empty:
+                outcomes.append(_outcome(fitted_text, where, NOT_COMPARABLE, f"{NO_CURVE_POINT} ({speedup_bound}×; "
+                                         f"{_span_text(spans)}). {setting}"))
+                continue
+            drop, std = _mean_std(-deltas)
+            verdict, noise = judge(Margin("1 point − drop", 1 + deltas))
+            why = (f"at {speedup_bound}× on the test curve (the claim's low end): drop {drop:.2f} "
+                   f"{'≤' if drop <= 1 else '>'} 1 point; {noise}; {fitted_text}. {setting}")
+            outcomes.append(_outcome(f"drop {drop:.1f} ± {std:.1f} points at {speedup_bound}× (test curve); "
+                                     f"{fitted_text}", where, verdict, why, len(deltas), -drop, std))
     if not policies:
         outcomes.append(_outcome("–", "", NOT_COMPARABLE, "no beem policy in this grid"))
     return outcomes
@@ -361,60 +541,154 @@ def rule_confident(claim, task, measured, published) -> list[dict]:
     runs = [run for run, _ in categorised]
     shares = [categories["shares"]["confident"] for _, categories in categorised]
     threshold = categorised[0][1].get("confidence_threshold")
-    mean, std = _mean_std(np.asarray(shares) / POINT)
-    holds = abs(mean / 100 - SURVEY_CONFIDENT) <= SURVEY_MARGIN
-    why = (f"{mean:.1f} % {'within' if holds else 'outside'} 80 % ± 10 points; ours judged at the first early exit with "
-           f"max probability ≥ {threshold} (the survey's threshold is not in the quoted text); backbone "
-           f"{claim['backbone']} vs {_runs_text(runs)}")
-    return [_outcome(f"{mean:.1f} ± {std:.1f} % confident", _runs_text(runs), HOLDS if holds else FAILS, why,
-                     len(shares), mean, std)]
+    shares = np.asarray(shares, dtype=float) / POINT
+    mean, std = _mean_std(shares)
+    low, high = (SURVEY_CONFIDENT - SURVEY_MARGIN) / POINT, (SURVEY_CONFIDENT + SURVEY_MARGIN) / POINT
+    verdict, noise = judge(Margin(f"share − {low:g} %", shares - low), Margin(f"{high:g} % − share", high - shares))
+    within = verdict.startswith(HOLDS)
+    why = (f"{mean:.1f} % {'within' if within else 'outside'} 80 % ± 10 points; {noise}; ours judged at the first "
+           f"early exit with max probability ≥ {threshold} (the survey's threshold is not in the quoted text); "
+           f"backbone {claim['backbone']} vs {_runs_text(runs)}")
+    return [_outcome(f"{mean:.1f} ± {std:.1f} % confident", _runs_text(runs), verdict, why, len(shares), mean, std)]
 
 
 def rule_saved(claim, task, measured, published) -> list[dict]:
     results, curves, outcomes = measured.results, measured.curves, []
+    tolerance = measured.tolerance / POINT
+    at = SAVED_SPEEDUP
     for (backbone, strategy), model in _models(results):
-        finals = model[model["policy"] == "final"].set_index("seed")["metric"]
-        best: dict[str, list[float]] = {}
-        model_curves = curves[(curves["backbone"] == backbone) & (curves["strategy"] == strategy)]
-        for (policy, seed), points in model_curves.groupby(["policy", "seed"]):
-            if policy in NOT_A_METHOD or seed not in finals.index:
-                continue
-            speedup = speedup_at_tolerance(points, finals[seed], measured.tolerance)
-            best.setdefault(policy, []).append(1 - 1 / speedup)
-        if not best:
+        finals = _finals(model)
+        model_curves = curves[(curves["backbone"] == backbone) & (curves["strategy"] == strategy)] if len(curves) else curves
+        methods = [policy for policy in dict.fromkeys(model_curves.get("policy", [])) if policy not in NOT_A_METHOD]
+        if finals.empty or not methods:
             continue
-        winner = max(best, key=lambda policy: np.mean(best[policy]))
-        mean, std = _mean_std(np.asarray(best[winner]) / POINT)
-        holds = mean / 100 >= SURVEY_SAVED
-        why = (f"best method {winner} saves {mean:.1f} % of layers {'≥' if holds else '<'} 40 % at a test drop ≤ "
-               f"{measured.tolerance / POINT:g} point(s); layers, not wall-clock. {_setting(claim, backbone, task)}")
-        outcomes.append(_outcome(f"{mean:.1f} ± {std:.1f} % saved ({winner})", f"{backbone}/{strategy}/{winner}",
-                                 HOLDS if holds else FAILS, why, len(best[winner]), mean, std))
+        drops, spans = {}, []
+        for policy in methods:
+            deltas, policy_spans = _deltas_at(measured, backbone, strategy, model, policy, at)
+            spans += policy_spans
+            if len(deltas):
+                drops[policy] = -deltas
+        setting = _setting(claim, backbone, task)
+        if not drops:
+            outcomes.append(_outcome("–", f"{backbone}/{strategy}", NOT_COMPARABLE, f"{NO_CURVE_POINT} ({at:.2f}×, "
+                                     f"40 % saved; {_span_text(spans)}). {setting}"))
+            continue
+        winner = min(drops, key=lambda policy: drops[policy].mean())
+        mean, std = _mean_std(drops[winner])
+        within = [policy for policy in drops if drops[policy].mean() <= tolerance]
+        verdict, noise = judge(Margin("tolerance − drop", tolerance - drops[winner]))
+        fitted = _paired(model, winner)
+        why = (f"at {at:.2f}× (40 % of layers saved) on each method's test curve, {winner} drops least: {mean:.2f} "
+               f"{'≤' if mean <= tolerance else '>'} tolerance {tolerance:g} point(s); {noise}; within tolerance there: "
+               f"{', '.join(within) or 'none'} of {len(drops)} methods (picked on test, so the best of several); "
+               f"{winner} fitted on val: {_fitted_text(fitted)}; layers, not wall-clock. {setting}")
+        outcomes.append(_outcome(f"drop {mean:.1f} ± {std:.1f} points at 40 % saved ({winner})",
+                                 f"{backbone}/{strategy}/{winner}", verdict, why, len(drops[winner]), mean, std))
     return outcomes
 
 
+def _domain(column: str, figure: str) -> str | None:
+    suffix = f"{DOMAIN_SEPARATOR}{figure}"
+    return column[: -len(suffix)] if column.endswith(suffix) else None
+
+
+def _relative_drop(drops: dict[str, float], shifted: str, in_domain: list[str]) -> float:
+    """The shifted domain's drop minus the mean drop over the in-domain test domains (NaN if any is missing)."""
+    return drops[shifted] - float(np.mean([drops[domain] for domain in in_domain]))
+
+
 def rule_domain_shift(claim, task, measured, published) -> list[dict]:
-    outcomes = []
-    for (backbone, strategy), model in _models(measured.results):
+    results, outcomes = measured.results, []
+    tolerance = measured.tolerance / POINT
+    domains = [d for d in (_domain(c, "metric") for c in results.columns) if d is not None]
+    in_domain = [d for d in domains if d not in task.shifted_domains]
+    for (backbone, strategy), model in _models(results):
         for domain in task.shifted_domains:
-            column = f"{domain}/metric"
-            if column not in model.columns:
+            if f"{domain}{DOMAIN_SEPARATOR}metric" not in model.columns:
                 continue
-            drops = {policy: _paired(model, policy, column) for policy in ("ucb", "maxprob")}
-            if any(pairs.empty for pairs in drops.values()):
-                outcomes.append(_outcome("–", f"{backbone}/{strategy}", NOT_COMPARABLE, "needs both ucb and maxprob"))
+            where = f"{backbone}/{strategy}"
+            if not {DYNAMIC, STATIC_THRESHOLD, "final"} <= set(model["policy"]):
+                outcomes.append(_outcome("–", where, NOT_COMPARABLE, f"needs {DYNAMIC}, {STATIC_THRESHOLD} and final"))
                 continue
-            ucb, maxprob = ((pairs["final"] - pairs["method"]) / POINT for pairs in drops.values())
-            (ucb_mean, ucb_std), (max_mean, max_std) = _mean_std(ucb), _mean_std(maxprob)
-            static_fails = max_mean > measured.tolerance / POINT
-            holds = static_fails and ucb_mean < max_mean
-            why = (f"on {domain}: maxprob's drop {max_mean:.1f} {'>' if static_fails else '≤'} tolerance "
-                   f"{measured.tolerance / POINT:g}, ucb's {ucb_mean:.1f} {'<' if ucb_mean < max_mean else '≥'} "
-                   f"maxprob's. {_setting(claim, backbone, task)}")
-            outcomes.append(_outcome(f"{domain} drop: ucb {ucb_mean:.1f} ± {ucb_std:.1f}, maxprob {max_mean:.1f} ± "
-                                     f"{max_std:.1f} points", f"{backbone}/{strategy}", HOLDS if holds else FAILS,
-                                     why, len(ucb), ucb_mean, ucb_std))
+            if not in_domain:
+                outcomes.append(_outcome("–", where, NOT_COMPARABLE, f"on {domain}: the test stream has no in-domain "
+                                         "test domain, so the drop due to the shift cannot be told from early exit's"))
+                continue
+            outcomes.append(_shift_outcome(claim, task, measured, backbone, strategy, model, domain, in_domain,
+                                           tolerance))
     return outcomes or [_outcome("–", "", NOT_COMPARABLE, "no per-domain results of a shifted domain")]
+
+
+def _shift_outcome(claim, task, measured, backbone, strategy, model, domain, in_domain, tolerance) -> dict:
+    both = [domain, *in_domain]
+
+    def figure(policy: str, seed, name: str, dom: str) -> float:
+        rows = model[(model["policy"] == policy) & (model["seed"] == seed)]
+        column = f"{dom}{DOMAIN_SEPARATOR}{name}"
+        return float(rows[column].iloc[0]) if len(rows) and column in rows.columns else math.nan
+
+    ucb_rel, own_rel, matched_rel, ucb_speed, own_speed, seeds, has_columns = {}, {}, {}, [], [], [], True
+    for seed in _finals(model).index:
+        final = {dom: figure("final", seed, "metric", dom) for dom in both}
+        ucb = {dom: figure(DYNAMIC, seed, "metric", dom) for dom in both}
+        static = {dom: figure(STATIC_THRESHOLD, seed, "metric", dom) for dom in both}
+        speed = {dom: figure(DYNAMIC, seed, "layer_speedup", dom) for dom in both}
+        if not all(np.isfinite(v) for d in (final, ucb, static, speed) for v in d.values()):
+            continue
+        seeds.append(seed)
+        ucb_rel[seed] = _relative_drop({d: (final[d] - ucb[d]) / POINT for d in both}, domain, in_domain)
+        own_rel[seed] = _relative_drop({d: (final[d] - static[d]) / POINT for d in both}, domain, in_domain)
+        ucb_speed.append(speed[domain])
+        own_speed.append(figure(STATIC_THRESHOLD, seed, "layer_speedup", domain))
+        points = _curve(measured.curves, backbone, strategy, STATIC_THRESHOLD, seed)
+        columns = [f"{d}{DOMAIN_SEPARATOR}{name}" for d in both for name in ("metric", "layer_speedup")]
+        if not set(columns) <= set(points.columns):
+            has_columns = False
+            continue
+        matched = {d: sweep_at(points, speed[d], f"{d}{DOMAIN_SEPARATOR}layer_speedup", f"{d}{DOMAIN_SEPARATOR}metric")
+                   for d in both}
+        if all(np.isfinite(v) for v in matched.values()):
+            matched_rel[seed] = _relative_drop({d: (final[d] - matched[d]) / POINT for d in both}, domain, in_domain)
+    where, setting = f"{backbone}/{strategy}", _setting(claim, backbone, task)
+    if not seeds:
+        return _outcome("–", where, NOT_COMPARABLE, f"on {domain}: no seed with final, {DYNAMIC} and "
+                        f"{STATIC_THRESHOLD} figures on every test domain")
+    ucb_values, own_values = pd.Series(ucb_rel), pd.Series(own_rel)
+    (ucb_mean, ucb_std), (own_mean, own_std) = _mean_std(ucb_values), _mean_std(own_values)
+    in_text = ", ".join(in_domain)
+    reference = (f"relative drops (drop on {domain} − mean drop on {in_text}, points): {DYNAMIC} {ucb_mean:.2f} at "
+                 f"{np.mean(ucb_speed):.2f}×, {STATIC_THRESHOLD} at its own fitted point {own_mean:.2f} at "
+                 f"{np.mean(own_speed):.2f}× on {domain}")
+    static_fails = Margin(f"{STATIC_THRESHOLD}'s relative drop − tolerance", own_values - tolerance, strict=True)
+    premise = (f"(a) {STATIC_THRESHOLD}'s relative drop at its own point {own_mean:.2f} "
+               f"{'>' if static_fails.met else '≤'} tolerance {tolerance:g}")
+    ours = f"{domain}, relative drop: {DYNAMIC} {ucb_mean:.1f} ± {ucb_std:.1f}"
+    if not matched_rel:
+        if has_columns:
+            missing = f"{NO_CURVE_POINT}: {STATIC_THRESHOLD}'s per-domain test curve does not reach {DYNAMIC}'s speed-up"
+        else:
+            missing = (f"not comparable at matched cost: curve.csv has no per-domain columns ({domain}/metric, "
+                       f"{domain}/layer_speedup and the same for {in_text}) to read {STATIC_THRESHOLD} at {DYNAMIC}'s "
+                       "speed-up")
+        ours += f", {STATIC_THRESHOLD} at its own point {own_mean:.1f} ± {own_std:.1f} points (not matched)"
+        if static_fails.met:
+            return _outcome(ours, where, NOT_COMPARABLE, f"on {domain}: {premise}, but (b) is {missing}. Unmatched "
+                            f"reference: {reference}. {setting}", len(seeds), ucb_mean, ucb_std)
+        verdict, noise = judge(static_fails)
+        return _outcome(ours, where, verdict, f"on {domain}: {premise}: the static threshold does not fail under "
+                        f"this shift; {noise}; (b) is {missing}. {reference}. {setting}", len(seeds), ucb_mean, ucb_std)
+    matched_values = pd.Series(matched_rel)
+    matched_mean, matched_std = _mean_std(matched_values)
+    fixes = Margin(f"{STATIC_THRESHOLD}'s relative drop at {DYNAMIC}'s speed-up − {DYNAMIC}'s",
+                   matched_values - ucb_values[matched_values.index], strict=True)
+    verdict, noise = judge(static_fails, fixes)
+    reached = "" if len(matched_rel) == len(seeds) else f" ({len(matched_rel)} of {len(seeds)} seeds' curves reach it)"
+    why = (f"on {domain}: {premise}; (b) at {DYNAMIC}'s own speed-up on each domain (matched cost){reached}, "
+           f"{STATIC_THRESHOLD}'s relative drop {matched_mean:.2f} {'>' if fixes.met else '≤'} {DYNAMIC}'s "
+           f"{ucb_values[matched_values.index].mean():.2f}; {noise}. {reference}. {setting}")
+    ours += (f", {STATIC_THRESHOLD} at {DYNAMIC}'s speed-up {matched_mean:.1f} ± {matched_std:.1f}, at its own point "
+             f"{own_mean:.1f} ± {own_std:.1f} points")
+    return _outcome(ours, where, verdict, why, len(matched_rel), ucb_mean, ucb_std)
 
 
 def rule_larger_vs_smaller(claim, task, measured, published) -> list[dict]:
@@ -427,41 +701,62 @@ def rule_larger_vs_smaller(claim, task, measured, published) -> list[dict]:
     for strategy in dict.fromkeys(s for _, s in sizes):
         models = sorted((b for b, s in sizes if s == strategy), key=lambda b: np.mean(list(sizes[(b, strategy)].values())))
         for smaller, larger in zip(models, models[1:]):
-            outcomes.append(_compare_sizes(claim, measured, strategy, smaller, larger, sizes))
+            outcomes += _compare_sizes(claim, measured, strategy, smaller, larger, sizes)
     if not outcomes:
         return [_outcome("–", "", NOT_COMPARABLE, "needs two backbones of this task with full-model FLOPs (costs.json)")]
     return outcomes
 
 
-def _compare_sizes(claim, measured, strategy, smaller, larger, sizes) -> dict:
+def _compare_sizes(claim, measured, strategy, smaller, larger, sizes) -> list[dict]:
     results, curves = measured.results, measured.curves
-    pairs, cheapest = [], []  # cheapest: (FLOPs of the larger model's cheapest PCEE point, the smaller's budget)
-    for seed, budget in sizes[(smaller, strategy)].items():
-        small_final = results[(results["backbone"] == smaller) & (results["strategy"] == strategy)
-                              & (results["seed"] == seed) & (results["policy"] == "final")]["metric"]
-        points = curves[(curves["backbone"] == larger) & (curves["strategy"] == strategy) & (curves["seed"] == seed)
-                        & curves["policy"].str.startswith("pcee")]
-        if small_final.empty or points.empty or seed not in sizes[(larger, strategy)]:
+    larger_curves = curves[(curves["backbone"] == larger) & (curves["strategy"] == strategy)] if len(curves) else curves
+    policies = [p for p in dict.fromkeys(larger_curves.get("policy", [])) if str(p).startswith("pcee")]
+    if not policies:
+        return [_outcome("–", f"{larger} + PCEE vs {smaller}, {strategy}", NOT_COMPARABLE,
+                         f"no pcee policy's sweep on {larger}")]
+    outcomes = []
+    for policy in policies:
+        errors, too_costly, too_cheap = {}, [], []  # per seed: (larger's error at the budget, smaller's error)
+        for seed, budget in sizes[(smaller, strategy)].items():
+            small_final = results[(results["backbone"] == smaller) & (results["strategy"] == strategy)
+                                  & (results["seed"] == seed) & (results["policy"] == "final")]["metric"]
+            points = _curve(curves, larger, strategy, policy, seed)
+            if small_final.empty or seed not in sizes[(larger, strategy)]:
+                continue
+            full = sizes[(larger, strategy)][seed]
+            lo, hi = sweep_span(points, "flops_speedup")
+            if not np.isfinite(lo):
+                continue
+            value = sweep_at(points, full / budget, "flops_speedup")
+            if np.isfinite(value):
+                errors[seed] = ((1 - value) / POINT, (1 - small_final.iloc[0]) / POINT)
+            elif full / budget > hi:
+                too_costly.append((full / hi, budget))  # its cheapest point spends more than the budget
+            else:
+                too_cheap.append((full / lo, budget))  # its dearest point spends less than the budget
+        setting = f"{larger} + {policy} vs {smaller}, {strategy}"
+        if not errors:
+            if too_costly:
+                spent, budget = np.mean(too_costly, axis=0)
+                why = (f"{larger}'s cheapest {policy} point spends {spent:.3g} FLOPs, more than {smaller}'s full model "
+                       f"({budget:.3g}): no equal-FLOPs point")
+            elif too_cheap:
+                spent, budget = np.mean(too_cheap, axis=0)
+                why = (f"{NO_CURVE_POINT}: {larger}'s dearest {policy} point spends {spent:.3g} FLOPs, less than "
+                       f"{smaller}'s full model ({budget:.3g}), and the curve is not extrapolated")
+            else:
+                why = f"no {policy} sweep with FLOPs speed-ups on {larger} for a seed of {smaller}"
+            outcomes.append(_outcome("–", setting, NOT_COMPARABLE, why))
             continue
-        spent = sizes[(larger, strategy)][seed] / points["flops_speedup"]
-        cheapest.append((spent.min(), budget))
-        affordable = points["metric"][spent <= budget]
-        if len(affordable):
-            pairs.append((1 - affordable.max(), 1 - small_final.iloc[0]))
-    setting = f"{larger} + PCEE vs {smaller}, {strategy}"
-    if not cheapest:
-        return _outcome("–", setting, NOT_COMPARABLE, f"no pcee policy's sweep on {larger}")
-    if not pairs:
-        spent, budget = np.mean(cheapest, axis=0)
-        return _outcome("–", setting, NOT_COMPARABLE, f"{larger}'s cheapest PCEE point spends {spent:.3g} FLOPs, more "
-                        f"than {smaller}'s full model ({budget:.3g}): no equal-FLOPs point")
-    large_error, small_error = (np.asarray(v) / POINT for v in zip(*pairs))
-    (large_mean, large_std), (small_mean, small_std) = _mean_std(large_error), _mean_std(small_error)
-    holds = large_mean < small_mean
-    why = (f"error {large_mean:.1f} {'<' if holds else '≥'} {small_mean:.1f} at ≤ the smaller model's FLOPs; "
-           f"backbones {claim['backbone']} (published) vs {larger}/{smaller}; dataset {claim['task']}")
-    return _outcome(f"error {large_mean:.1f} ± {large_std:.1f} % vs {small_mean:.1f} ± {small_std:.1f} %", setting,
-                    HOLDS if holds else FAILS, why, len(pairs), large_mean, large_std)
+        large_error, small_error = (np.asarray(v) for v in zip(*errors.values()))
+        (large_mean, large_std), (small_mean, small_std) = _mean_std(large_error), _mean_std(small_error)
+        verdict, noise = judge(Margin("smaller's error − larger's", small_error - large_error, strict=True))
+        why = (f"error {large_mean:.1f} {'<' if large_mean < small_mean else '≥'} {small_mean:.1f}, the larger model's "
+               f"test curve read at exactly the smaller model's full FLOPs (matched cost); {noise}; backbones "
+               f"{claim['backbone']} (published) vs {larger}/{smaller}; dataset {claim['task']}")
+        outcomes.append(_outcome(f"error {large_mean:.1f} ± {large_std:.1f} % vs {small_mean:.1f} ± {small_std:.1f} %",
+                                 setting, verdict, why, len(errors), large_mean, large_std))
+    return outcomes
 
 
 def rule_replication(claim, task, measured, published) -> list[dict]:
@@ -500,7 +795,9 @@ def paper_markdown(table: pd.DataFrame, skipped: int) -> str:
     """The section's Markdown: how the comparison is made, the table, and how many rows are not comparable here."""
     rules = [rule for rule in RULE_TEXT if rule in set(table["rule"])]
     text = ("Each published figure or claim (with its source) beside ours on the closest setting: mean ± std over "
-            "seeds, our metrics in points (× 100). Layer-count speed-ups on both sides. Rules used here:\n\n"
+            "seeds, our metrics in points (× 100). Layer-count speed-ups on both sides; methods compared at matched "
+            f"cost (a test curve read at the other side's speed-up, never extrapolated). {NOISE_TEXT} Rules used "
+            "here:\n\n"
             + "".join(f"- {RULE_TEXT[rule]}\n" for rule in rules) + "\n")
     body = table[SHOWN].to_markdown(index=False) if len(table) else "No published claim compares with this task."
     return f"{text}{body}\n\n{skipped} other published rows are not comparable to this task's setting (another task, " \
@@ -537,6 +834,7 @@ def paper_html(table: pd.DataFrame, skipped: int, task: str) -> str:
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(task)}: paper vs eebench</title>"
             f"<style>{STYLE}</style></head><body><h2>{html.escape(task)}: paper vs eebench</h2>"
             f"<p class='note'>Each published figure or claim with its source, beside ours on the closest setting (mean ± "
-            f"std over seeds, metrics in points, × 100; layer-count speed-ups). Rules used here:</p><ul class='note'>"
+            f"std over seeds, metrics in points, × 100; layer-count speed-ups; methods compared at matched cost). "
+            f"{html.escape(NOISE_TEXT)} Rules used here:</p><ul class='note'>"
             f"{rules}</ul>{body}<p class='note'>{skipped} other published rows are not comparable to this task's "
             f"setting.</p></body></html>")
