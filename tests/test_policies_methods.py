@@ -79,19 +79,20 @@ def test_beem_error_rate_rule():
     # Weights 1, so S_1 = C_1. P(class 1) per exit and labels (all 1): the second sample is wrong at exits 1 and
     # 3, so the final exit's error rate p_t = 1/4. Exit 1 sorted by S_1: 0.95 (right), 0.9 (wrong), 0.8 (right),
     # 0.7 (right): error rates of the top-k sets are 0, 1/2, 1/3, 1/4 -> the lowest α with rate <= 1/4 is 0.7,
-    # so everyone exits at exit 1.
+    # so everyone exits at exit 1. (Labels of one class make every exit "degenerate", no better than the
+    # majority, so the fits here keep degenerate exits open: this is the threshold rule alone.)
     logits = binary([0.95, 0.95, 0.95], [0.1, 0.5, 0.1], [0.8, 0.8, 0.8], [0.7, 0.7, 0.7])
     policy = make_policy("beem-c", weights=[1, 1, 1], threshold_rule="error-rate", min_exit_samples=1,
-                         error_confidence=None).fit(logits, np.ones(4, int))
+                         error_confidence=None).fit(logits, np.ones(4, int), keep_degenerate_exits=True)
     assert policy.thresholds_[0] == pytest.approx(0.7, abs=1e-6)
     assert exits_of(policy, logits) == [1, 1, 1, 1]
     # Label the first sample 0: it is wrong at exits 1 and 3 too, p_t = 2/4; exit-1 rates are 1, 1, 2/3, 2/4,
     # so again only α = 0.7 qualifies. With p_t = 0 (labels making the final exit always right) nobody may exit
     # where an error would be let through: the first sample's exit-1 set {0.95} is clean, so α_1 = 0.95.
-    policy.fit(logits, np.array([0, 1, 1, 1]))
+    policy.fit(logits, np.array([0, 1, 1, 1]), keep_degenerate_exits=True)
     assert policy.thresholds_[0] == pytest.approx(0.7, abs=1e-6)
     clean = binary([0.95, 0.95, 0.95], [0.1, 0.5, 0.9], [0.8, 0.8, 0.8])
-    policy.fit(clean, np.ones(3, int))
+    policy.fit(clean, np.ones(3, int), keep_degenerate_exits=True)
     assert policy.thresholds_[0] == pytest.approx(0.95, abs=1e-6)
     # Exit 2 sees samples 2 and 3, both chains intact: S_2 = 0.9 + 0.5 = 1.4 (wrong: tie -> class 0) and
     # 0.8 + 0.8 = 1.6 (right) -> α_2 = 1.6, so the third sample exits at 2 and the second runs to 3.
@@ -108,9 +109,9 @@ def test_beem_error_rate_rule_minimum_count_and_clopper_pearson():
     wrong_early = [10, 11, 12]  # predict class 0 at exit 1 for these (P(class 1) = 0.4 -> C_1 = 0.6)
     logits[wrong_early, 0] = binary([0.4, 0.9])[0, 0]
 
-    def threshold(**params):
+    def threshold(**params):  # one class in the labels: keep the "degenerate" exit 1 open to test the rule alone
         return make_policy("beem-c", weights=[1, 1], threshold_rule="error-rate", **params).fit(
-            logits, labels).thresholds_[0]
+            logits, labels, keep_degenerate_exits=True).thresholds_[0]
 
     # Plain rule: all 40 have error 3/40 = 0.075 <= 0.1, so α_1 = 0.6.
     assert threshold(min_exit_samples=1, error_confidence=None) == pytest.approx(0.6, abs=1e-6)
