@@ -199,13 +199,48 @@ def test_ucb_stream_by_hand():
     # Arms α = 0.6 and 0.9, no exploration bonus (exploration 0), overhead 0.1, one sample a step.
     # Confidences per exit: every sample 0.7, 0.95. Arm 0.6 exits at 1: reward 0. Arm 0.9 exits at 2:
     # reward 0.95 - 0.7 - 0.1 = 0.15. The bandit tries arm 0.6 then 0.9 (untried first), then keeps 0.9.
+    # The samples arrive in file order by default.
     logits = binary(*[[0.7, 0.95]] * 4)
     policy = make_policy("ucb", thresholds=[0.6, 0.9], overhead=0.1, exploration=0.0)
-    exits = simulate(policy, logits)[0]
-    order = policy.stream_order(4)
-    assert exits[order].tolist() == [1, 2, 2, 2]
+    assert policy.stream_order == "file"
+    assert exits_of(policy, logits) == [1, 2, 2, 2]
     threshold, best = policy.hindsight_exits(logits)
     assert threshold == 0.9 and best.tolist() == [2, 2, 2, 2]
+
+
+def test_ucb_file_order_is_the_order_of_the_samples():
+    # As above, but the second sample's last exit is unsure: 0.7, 0.75 (arm 0.9 runs to exit 2 for a reward of
+    # 0.75 - 0.7 - 0.1 = -0.05). In file order arm 0.6 (reward 0) is tried on sample 0, arm 0.9 on sample 1
+    # (-0.05), then arm 0.6 has the larger mean and keeps it: exits 1, 2, 1, 1. Reversed, the unsure sample comes
+    # third: arm 0.6 on sample 3 (0), arm 0.9 on sample 2 (+0.15), then arm 0.9 for samples 1 and 0: 2, 2, 2, 1.
+    rows = [[0.7, 0.95], [0.7, 0.75], [0.7, 0.95], [0.7, 0.95]]
+    policy = make_policy("ucb", thresholds=[0.6, 0.9], overhead=0.1, exploration=0.0, stream_order="file")
+    assert exits_of(policy, binary(*rows)) == [1, 2, 1, 1]
+    assert exits_of(policy, binary(*rows[::-1])) == [1, 2, 2, 2]  # file order of the reversed rows: 3, 2, 1, 0
+    with pytest.raises(ConfigError, match="option 'stream_order': got 'random', expected one of 'file', 'shuffled'"):
+        make_policy("ucb", stream_order="random")
+
+
+def test_ucb_shuffled_order_averages_seeded_shuffles():
+    # Identical samples (0.7, 0.95), arms 0.6 and 0.9, no exploration: whatever the order, the sample played
+    # first gets arm 0.6 (exit 1, reward 0), the second arm 0.9 (exit 2, +0.15), and every later one arm 0.9.
+    # So in each shuffle exactly the sample that comes first exits at 1. With 3 shuffles sample n reports
+    # the exit it got in shuffle n mod 3: exit 1 iff it came first there, else 2.
+    n = 7
+    logits = binary(*[[0.7, 0.95]] * n)
+    policy = make_policy("ucb", thresholds=[0.6, 0.9], overhead=0.1, exploration=0.0, stream_order="shuffled",
+                         n_shuffles=3, order_seed=4)
+    orders = policy.stream_orders(n)
+    rng = np.random.default_rng(4)  # the shuffles are successive permutations of one generator seeded by order_seed
+    assert [order.tolist() for order in orders] == [rng.permutation(n).tolist() for _ in range(3)]
+    expected = [1 if orders[i % 3][0] == i else 2 for i in range(n)]
+    assert exits_of(policy, logits) == expected
+    assert policy.run_stream_steps(logits).tolist() == expected  # the incremental path, shuffle by shuffle
+    # One shuffle is one seeded stream: only the sample its permutation puts first exits at 1.
+    single = make_policy("ucb", thresholds=[0.6, 0.9], overhead=0.1, exploration=0.0, stream_order="shuffled",
+                         n_shuffles=1, order_seed=4)
+    first = np.random.default_rng(4).permutation(n)[0]
+    assert exits_of(single, logits) == [1 if i == first else 2 for i in range(n)]
 
 
 def notebook_ucb_arms(first_conf, last_conf, arms, overhead, c_tilde):
@@ -232,18 +267,18 @@ def test_ucb_default_exploration_reproduces_the_notebook():
     logits = binary(*p1.tolist())
     policy = make_policy("ucb", overhead=0.1)
     arms = policy.arms.tolist()
-    confidences = np.maximum(p1, 1 - p1)[policy.stream_order(400)]
+    confidences = np.maximum(p1, 1 - p1)  # file order, the default stream order
     expected = notebook_ucb_arms(confidences[:, 0], confidences[:, 1], arms, 0.1, c_tilde=2.0)
-    _, _, gains, depths = policy.arm_outcomes(logits)
+    _, gains, depths = policy.arm_outcomes(logits)
     assert play_bandits(gains, depths, [0.1], 1, policy.exploration)[0].tolist() == expected
-    exits = simulate(policy, logits)[0][policy.stream_order(400)]
+    exits = simulate(policy, logits)[0]
     # The arm played is visible through the exit: exit 1 iff C_1 >= α of the arm played.
     assert np.array_equal(exits == 1, confidences[:, 0] >= np.asarray(arms)[expected])
     assert policy.exploration == pytest.approx(2 / np.sqrt(2))
     # exploration = 1 (textbook UCB1, c̃ = √2) plays another sequence on this stream.
     other = notebook_ucb_arms(confidences[:, 0], confidences[:, 1], arms, 0.1, c_tilde=np.sqrt(2))
     assert other != expected
-    textbook = simulate(make_policy("ucb", overhead=0.1, exploration=1.0), logits)[0][policy.stream_order(400)]
+    textbook = simulate(make_policy("ucb", overhead=0.1, exploration=1.0), logits)[0]
     assert np.array_equal(textbook == 1, confidences[:, 0] >= np.asarray(arms)[other])
 
 

@@ -19,7 +19,8 @@ EXTRA_PARAMS = {
     "patience-confidence": [{}, {"confidence": "maxprob"}],
     "entropy": [{}, {"per_exit": True}],
     "lte": [{}, {"per_exit": True}],
-    "ucb": [{}, {"batch_size": 3}, {"batch_size": 16, "exploration": 0.3}, {"exploration": 0.0}],
+    "ucb": [{}, {"batch_size": 3}, {"batch_size": 16, "exploration": 0.3}, {"exploration": 0.0},
+            {"stream_order": "shuffled", "n_shuffles": 3}, {"stream_order": "shuffled", "batch_size": 4}],
     "risk-control": [{}, {"score": "beem"}],
 }
 CASES = [(pid, params) for pid in POLICIES for params in EXTRA_PARAMS.get(pid, [{}])]

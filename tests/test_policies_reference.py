@@ -145,19 +145,26 @@ def ref_pcee(policy, logits, labels, extras, window=0):
 
 def ref_ucb(policy, logits, labels, extras):
     arms, o, c = [float(a) for a in policy.arms], policy.knob_value(), policy.exploration
-    order = policy.stream_order(len(logits))
-    sums, counts, result = [0.0] * len(arms), [0] * len(arms), [0] * len(logits)
-    for t, n in enumerate(order):
-        if t < len(arms):
-            arm = t  # untried arms first
-        else:
-            index = [sums[a] / counts[a] + c * math.sqrt(2 * math.log(t) / counts[a]) for a in range(len(arms))]
-            arm = index.index(max(index))
-        sample = logits[n]
-        e = first_exit(sample, lambda i, s: confidence(s[i - 1]) >= arms[arm])
-        sums[arm] += confidence(sample[e - 1]) - confidence(sample[0]) - o * (e - 1)
-        counts[arm] += 1
-        result[n] = e
+    if policy.stream_order == "file":
+        orders = [range(len(logits))]
+    else:
+        rng = np.random.default_rng(policy.order_seed)
+        orders = [rng.permutation(len(logits)).tolist() for _ in range(policy.n_shuffles)]
+    result = [0] * len(logits)
+    for s, order in enumerate(orders):  # a fresh bandit per stream; sample n reports from stream n mod S
+        sums, counts = [0.0] * len(arms), [0] * len(arms)
+        for t, n in enumerate(order):
+            if t < len(arms):
+                arm = t  # untried arms first
+            else:
+                index = [sums[a] / counts[a] + c * math.sqrt(2 * math.log(t) / counts[a]) for a in range(len(arms))]
+                arm = index.index(max(index))
+            sample = logits[n]
+            e = first_exit(sample, lambda i, s: confidence(s[i - 1]) >= arms[arm])
+            sums[arm] += confidence(sample[e - 1]) - confidence(sample[0]) - o * (e - 1)
+            counts[arm] += 1
+            if n % len(orders) == s:
+                result[n] = e
     return result
 
 
@@ -189,7 +196,8 @@ CASES = [(pid, {}) for pid in REFERENCES] + [
     ("beem-c", {"restart": "zero"}), ("beem-a", {"restart": "zero", "threshold_rule": "error-rate"}),
     ("beem-c", {"threshold_rule": "error-rate", "min_exit_samples": 1, "error_confidence": None}),
     ("pcee-ws", {"window": 2, "bins": 8}),
-    ("ucb", {"exploration": 0.5, "order_seed": 3}),
+    ("ucb", {"exploration": 0.5, "stream_order": "shuffled", "order_seed": 3}),
+    ("ucb", {"stream_order": "shuffled", "n_shuffles": 2}),
 ]
 
 

@@ -1,8 +1,8 @@
 """`ucb` (CeeBERT, Bajpai & Hanawal 2024; UCBEE, Pacheco et al. 2023): online, label-free threshold learning.
 
 Arms are confidence thresholds α (default 0.50, 0.55, …, 0.95, the notebooks' ``0.10*((i+10)/2)``). Samples
-arrive in stream order (a permutation seeded by `order_seed`), in batches of `batch_size` (1 = the sequential
-algorithm). Each batch plays the arm with the largest UCB index
+arrive in stream order, in batches of `batch_size` (1 = the sequential algorithm). Each batch plays the arm with
+the largest UCB index
 
     mean reward(a) + exploration · sqrt(2 ln t / n(a))     (untried arms first, in list order; ties: lowest index)
 
@@ -20,11 +20,24 @@ segments passed, which is this with one overhead per layer. Deliberate differenc
 exits (the 2-exit notebook's arms are pairs of per-exit thresholds, which grows as |A|^(L−1)), and rewards
 credited after the batch (delayed feedback, as a deployed system sees it; batch_size 1 is the notebooks' loop).
 
+Stream order, `stream_order`:
+- ``"file"`` (default): the samples in the order of the exit outputs, i.e. of the split's file, as a deployed
+  model meets them; a shifted test file's domains arrive one after the other, so the bandit meets the shift.
+- ``"shuffled"``: `n_shuffles` permutations drawn in turn from one generator seeded by `order_seed`, each played
+  by a fresh bandit. `simulate` returns one exit per sample (a decision some bandit took, with its prediction),
+  so sample n reports the exit it got in shuffle n mod `n_shuffles`. Each shuffle thus decides an equal,
+  interleaved share of the samples, and every figure that is a mean over samples (accuracy, mean exit layer,
+  hence the layer speed-up) averages over the shuffles: over random orders its expectation is that of one
+  shuffled stream's figure, while the luck of any one order (an arm settled on early) moves only
+  1/`n_shuffles` of the samples. Averaging the shuffles' whole-stream figures exactly would need several exits
+  per sample, which the exit-layer contract has no room for.
+
 Knob: the overhead o (`overhead`); fit picks it on val by the shared tolerance rule (labels choose o only; the
 bandit itself never sees a label). `hindsight_exits` gives the best fixed arm in hindsight (largest total
-reward over the same stream) to report next to the bandit. Real inference calls `reset_stream()` once, then per
-batch `start(n)`, `step`, and `observe(state, exit_layers, first_confidence, exit_confidence)`; simulation and
-`sweep` run the same bandit on every arm's precomputed exits (`play_bandits`), with identical decisions.
+reward over the same samples, a sum that no order changes) to report next to the bandit. Real inference calls
+`reset_stream()` once per stream, then per batch `start(n)`, `step`, and `observe(state, exit_layers,
+first_confidence, exit_confidence)`; simulation and `sweep` run the same bandit on every arm's precomputed exits
+(`play_bandits`), with identical decisions.
 """
 
 from __future__ import annotations
@@ -33,12 +46,13 @@ import math
 
 import numpy as np
 
-from ..catalogue import integer, number, number_list
+from ..catalogue import choice, integer, number, number_list
 from ..exits import max_probability
 from .base import ExitPolicy, State
 from .simulation import run_steps
 from .sweeps import first_crossing
 
+STREAM_ORDERS = ("file", "shuffled")
 DEFAULT_ARMS = tuple(np.round(np.arange(0.50, 0.951, 0.05), 2).tolist())
 FIT_CANDIDATES = 41
 REWARD_CHUNK = 1024
@@ -125,22 +139,37 @@ class UcbPolicy(ExitPolicy):
         "thresholds": number_list("the arms: confidence thresholds; null = 0.50, 0.55, …, 0.95", minimum=0, maximum=1),
         "exploration": number("weight of the UCB exploration bonus (√2 = the authors' c̃ = 2)", minimum=0),
         "batch_size": integer("samples per bandit round (1 = sequential)"),
-        "order_seed": integer("seed of the stream order", minimum=0),
+        "order_seed": integer("seed of the shuffled stream orders", minimum=0),
+        "stream_order": choice("order the samples reach the bandit in: the file's, or seeded shuffles averaged",
+                               STREAM_ORDERS),
+        "n_shuffles": integer("shuffled order: how many seeded shuffles are averaged"),
     }
 
-    def __init__(self, overhead=None, thresholds=None, exploration=DEFAULT_EXPLORATION, batch_size=1, order_seed=0):
+    def __init__(self, overhead=None, thresholds=None, exploration=DEFAULT_EXPLORATION, batch_size=1, order_seed=0,
+                 stream_order="file", n_shuffles=5):
         self.overhead = overhead
         self.thresholds = thresholds
         self.exploration = exploration
         self.batch_size = batch_size
         self.order_seed = order_seed
+        self.stream_order = stream_order
+        self.n_shuffles = n_shuffles
 
     @property
     def arms(self) -> np.ndarray:
         return np.asarray(self.thresholds if self.thresholds is not None else DEFAULT_ARMS, dtype=np.float64)
 
-    def stream_order(self, n: int) -> np.ndarray:
-        return np.random.default_rng(self.order_seed).permutation(n)
+    def stream_orders(self, n: int) -> list[np.ndarray]:
+        """The sample orders the bandit plays, one fresh bandit each: the file's, or `n_shuffles` permutations."""
+        if self.stream_order == "file":
+            return [np.arange(n)]
+        rng = np.random.default_rng(self.order_seed)
+        return [rng.permutation(n) for _ in range(self.n_shuffles)]
+
+    @staticmethod
+    def reported_by(order_index: int, n_orders: int, n: int) -> np.ndarray:
+        """Which samples (mask [N]) report their exit from stream `order_index`: sample n from stream n mod S."""
+        return np.arange(n) % n_orders == order_index
 
     # -- the incremental path: the bandit plays arms batch by batch ----------------------------------------------
     def reset_stream(self) -> None:
@@ -170,33 +199,43 @@ class UcbPolicy(ExitPolicy):
         return self.sweep(logits, [self.knob_value()])[0]
 
     def run_stream_steps(self, logits) -> np.ndarray:
-        """The same stream through the incremental interface real inference uses, batch by batch."""
-        self.reset_stream()
-        exit_layers = np.empty(logits.shape[0], dtype=np.int64)
-        order = self.stream_order(logits.shape[0])
-        for begin in range(0, order.size, self.batch_size):
-            batch = order[begin : begin + self.batch_size]
-            state = self.start(batch.size)
-            exits = run_steps(self, logits[batch], state)
-            self.observe(state, exits, max_probability(logits[batch, 0]),
-                         max_probability(logits[batch, exits - 1]))
-            exit_layers[batch] = exits
+        """The same streams through the incremental interface real inference uses, batch by batch."""
+        n = logits.shape[0]
+        orders = self.stream_orders(n)
+        exit_layers = np.empty(n, dtype=np.int64)
+        for index, order in enumerate(orders):
+            self.reset_stream()
+            stream_exits = np.empty(n, dtype=np.int64)
+            for begin in range(0, order.size, self.batch_size):
+                batch = order[begin : begin + self.batch_size]
+                state = self.start(batch.size)
+                exits = run_steps(self, logits[batch], state)
+                self.observe(state, exits, max_probability(logits[batch, 0]),
+                             max_probability(logits[batch, exits - 1]))
+                stream_exits[batch] = exits
+            reported = self.reported_by(index, len(orders), n)
+            exit_layers[reported] = stream_exits[reported]
         return exit_layers
 
     # -- the vectorised path: K bandits (one per overhead value) on precomputed per-arm outcomes -------------------
     def arm_outcomes(self, logits):
-        """Per arm, in stream order: exit layers [A, N], confidence gains C_e − C_1 and depths e − 1."""
-        order = self.stream_order(logits.shape[0])
-        confidences = max_probability(logits[order])
+        """Per arm, in the samples' order: exit layers [A, N], confidence gains C_e − C_1 and depths e − 1."""
+        confidences = max_probability(logits)
         exits = first_crossing(confidences, self.arms)
-        gains = confidences[np.arange(order.size), exits - 1] - confidences[:, 0]
-        return order, exits, gains, (exits - 1).astype(np.float64)
+        gains = confidences[np.arange(logits.shape[0]), exits - 1] - confidences[:, 0]
+        return exits, gains, (exits - 1).astype(np.float64)
 
     def sweep(self, logits, values, **inputs):
-        order, exits, gains, depths = self.arm_outcomes(logits)
-        played = play_bandits(gains, depths, values, self.batch_size, self.exploration)
-        result = np.empty(played.shape, dtype=np.int64)
-        result[:, order] = exits[played, np.arange(order.size)[None, :]]
+        n = logits.shape[0]
+        exits, gains, depths = self.arm_outcomes(logits)
+        orders = self.stream_orders(n)
+        result = np.empty((len(values), n), dtype=np.int64)
+        for index, order in enumerate(orders):
+            played = play_bandits(gains[:, order], depths[:, order], values, self.batch_size, self.exploration)
+            stream_exits = np.empty(played.shape, dtype=np.int64)
+            stream_exits[:, order] = exits[played, order[None, :]]
+            reported = self.reported_by(index, len(orders), n)
+            result[:, reported] = stream_exits[:, reported]
         return result
 
     def curve_values(self, logits, n_points, **inputs):
@@ -207,10 +246,8 @@ class UcbPolicy(ExitPolicy):
         return self.curve_values(logits, FIT_CANDIDATES)
 
     def hindsight_exits(self, logits) -> tuple[float, np.ndarray]:
-        """The fixed threshold with the largest total reward on this stream, and its exit layers [N]."""
-        order, exits, gains, depths = self.arm_outcomes(logits)
+        """The fixed threshold with the largest total reward on these samples, and its exit layers [N]."""
+        exits, gains, depths = self.arm_outcomes(logits)
         totals = (gains - self.knob_value() * depths).sum(axis=1)
         best = int(np.argmax(totals))
-        result = np.empty(order.size, dtype=np.int64)
-        result[order] = exits[best]
-        return float(self.arms[best]), result
+        return float(self.arms[best]), exits[best]
