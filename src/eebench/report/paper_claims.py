@@ -69,9 +69,10 @@ RULE_TEXT = {
     "larger-vs-smaller": "PCEE larger vs smaller at equal FLOPs: per seed and pcee policy, the larger backbone's test "
                          "curve interpolated at the FLOPs of the smaller model's full forward pass (FLOPs speed-up = "
                          "larger's full FLOPs / smaller's), against the smaller model's final exit, same seed; holds "
-                         "when the larger one's error is lower; not comparable where the curve does not reach that cost",
-    "confident-share": "survey's ~80 % confident at initial layers: checks.json's confident share per run; holds within "
-                       "80 % ± 10 points",
+                         "when the larger one's error is lower; not comparable where the curve does not reach that "
+                         "cost",
+    "confident-share": "survey's ~80 % confident at initial layers: checks.json's confident share per run; holds "
+                       "within 80 % ± 10 points",
     "saved": "survey's 40–80 % computation saved: per seed, each exit method's (not final, static-k or the oracle) "
              "test curve interpolated at 40 % of layers saved (1.67×), its drop against the final exit there; holds "
              "when the method with the least mean drop (picked on test, among all methods) drops ≤ the tolerance",
@@ -474,7 +475,8 @@ def rule_beem(claim, task, measured, published, speedup_bound: float | None) -> 
                     continue
                 verdict, noise = judge(Margin("Δ", deltas))
                 why = (f"val-fitted point on test, at fewer layers than the final exit: Δ {mean:+.2f} "
-                       f"{'≥' if mean >= 0 else '<'} 0; {noise}; the abstract does not name its 'easier' tasks. {setting}")
+                       f"{'≥' if mean >= 0 else '<'} 0; {noise}; the abstract does not name its 'easier' tasks. "
+                       f"{setting}")
                 outcomes.append(_outcome(_fitted_text(fitted), where, verdict, why, len(fitted), mean, std))
                 continue
             deltas, spans = _deltas_at(measured, backbone, strategy, model, policy, speedup_bound)
@@ -558,7 +560,8 @@ def rule_saved(claim, task, measured, published) -> list[dict]:
     at = SAVED_SPEEDUP
     for (backbone, strategy), model in _models(results):
         finals = _finals(model)
-        model_curves = curves[(curves["backbone"] == backbone) & (curves["strategy"] == strategy)] if len(curves) else curves
+        model_curves = (curves[(curves["backbone"] == backbone) & (curves["strategy"] == strategy)] if len(curves)
+                        else curves)
         methods = [policy for policy in dict.fromkeys(model_curves.get("policy", [])) if policy not in NOT_A_METHOD]
         if finals.empty or not methods:
             continue
@@ -579,7 +582,8 @@ def rule_saved(claim, task, measured, published) -> list[dict]:
         verdict, noise = judge(Margin("tolerance − drop", tolerance - drops[winner]))
         fitted = _paired(model, winner)
         why = (f"at {at:.2f}× (40 % of layers saved) on each method's test curve, {winner} drops least: {mean:.2f} "
-               f"{'≤' if mean <= tolerance else '>'} tolerance {tolerance:g} point(s); {noise}; within tolerance there: "
+               f"{'≤' if mean <= tolerance else '>'} tolerance {tolerance:g} point(s); {noise}; within tolerance "
+               f"there: "
                f"{', '.join(within) or 'none'} of {len(drops)} methods (picked on test, so the best of several); "
                f"{winner} fitted on val: {_fitted_text(fitted)}; layers, not wall-clock. {setting}")
         outcomes.append(_outcome(f"drop {mean:.1f} ± {std:.1f} points at 40 % saved ({winner})",
@@ -665,7 +669,8 @@ def _shift_outcome(claim, task, measured, backbone, strategy, model, domain, in_
     ours = f"{domain}, relative drop: {DYNAMIC} {ucb_mean:.1f} ± {ucb_std:.1f}"
     if not matched_rel:
         if has_columns:
-            missing = f"{NO_CURVE_POINT}: {STATIC_THRESHOLD}'s per-domain test curve does not reach {DYNAMIC}'s speed-up"
+            missing = (f"{NO_CURVE_POINT}: {STATIC_THRESHOLD}'s per-domain test curve does not reach {DYNAMIC}'s "
+                       "speed-up")
         else:
             missing = (f"not comparable at matched cost: curve.csv has no per-domain columns ({domain}/metric, "
                        f"{domain}/layer_speedup and the same for {in_text}) to read {STATIC_THRESHOLD} at {DYNAMIC}'s "
@@ -676,7 +681,8 @@ def _shift_outcome(claim, task, measured, backbone, strategy, model, domain, in_
                             f"reference: {reference}. {setting}", len(seeds), ucb_mean, ucb_std)
         verdict, noise = judge(static_fails)
         return _outcome(ours, where, verdict, f"on {domain}: {premise}: the static threshold does not fail under "
-                        f"this shift; {noise}; (b) is {missing}. {reference}. {setting}", len(seeds), ucb_mean, ucb_std)
+                        f"this shift; {noise}; (b) is {missing}. {reference[0].upper()}{reference[1:]}. {setting}",
+                        len(seeds), ucb_mean, ucb_std)
     matched_values = pd.Series(matched_rel)
     matched_mean, matched_std = _mean_std(matched_values)
     fixes = Margin(f"{STATIC_THRESHOLD}'s relative drop at {DYNAMIC}'s speed-up − {DYNAMIC}'s",
@@ -685,7 +691,7 @@ def _shift_outcome(claim, task, measured, backbone, strategy, model, domain, in_
     reached = "" if len(matched_rel) == len(seeds) else f" ({len(matched_rel)} of {len(seeds)} seeds' curves reach it)"
     why = (f"on {domain}: {premise}; (b) at {DYNAMIC}'s own speed-up on each domain (matched cost){reached}, "
            f"{STATIC_THRESHOLD}'s relative drop {matched_mean:.2f} {'>' if fixes.met else '≤'} {DYNAMIC}'s "
-           f"{ucb_values[matched_values.index].mean():.2f}; {noise}. {reference}. {setting}")
+           f"{ucb_values[matched_values.index].mean():.2f}; {noise}. {reference[0].upper()}{reference[1:]}. {setting}")
     ours += (f", {STATIC_THRESHOLD} at {DYNAMIC}'s speed-up {matched_mean:.1f} ± {matched_std:.1f}, at its own point "
              f"{own_mean:.1f} ± {own_std:.1f} points")
     return _outcome(ours, where, verdict, why, len(matched_rel), ucb_mean, ucb_std)
