@@ -12,7 +12,7 @@ from eebench.policies import simulate
 from eebench.policies.registry import policy_from_dict
 from eebench.policies.checks import check_stage
 from eebench.policies import make_policy
-from eebench.policies.stages import evaluate_stage
+from eebench.policies.stages import curve_rows, evaluate_stage
 from eebench.report.aggregate import collect_results, markdown_table, summary_table
 from policy_helpers import binary
 
@@ -119,6 +119,36 @@ def test_evaluate_reports_each_domain_by_hand(tmp_path):
     assert record["by_domain"]["b"]["primary"] == pytest.approx(2 / 3)
     assert record["by_domain"]["b"]["n_samples"] == 3 and record["by_domain"]["b"]["layer_speedup"] == pytest.approx(2.0)
     assert record["primary"] == pytest.approx(0.8)
+
+
+def test_test_json_holds_every_sample_and_the_oracle_its_limit(tmp_path):
+    # Earliest correct exits 1, 2, 2 and none (sample 3 is wrong everywhere); the final exit is right on 0-2 (0.75).
+    # Tolerance 0.25 needs 2 right: sample 0 at exit 1, one of the exit-2 samples; the rest leave at exit 1.
+    logits = binary([0.9, 0.9], [0.1, 0.9], [0.1, 0.9], [0.1, 0.1])
+    labels = np.array([1, 1, 1, 1])
+    test = tmp_path / "test.npz"
+    ExitOutputs(logits, labels, np.arange(4)).save(test)
+    oracle = make_policy("oracle").fit(logits, labels)
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps({**oracle.to_dict(), "tolerance": 0.25}))
+    record = evaluate_stage(fit, test, None, "accuracy", tmp_path / "out.json")
+    assert record["samples"] == {"exit_layer": [1, 2, 2, 2], "prediction": [1, 1, 1, 0], "label": [1, 1, 1, 1]}
+    limit = record["least_depth_within_tolerance"]
+    assert limit["samples"]["exit_layer"] == [1, 2, 1, 1]
+    assert limit["primary"] == pytest.approx(0.5) and limit["layer_speedup"] == pytest.approx(2 / 1.25)
+
+
+def test_curves_carry_each_domain_by_hand(tmp_path):
+    # static-k swept over k = 1, 2: domain a (samples 0-1) right at both exits; domain b half right at exit 1, all
+    # right at exit 2 (exit 1 is right on 3 of 4 overall, above the 0.5 majority rate, so it stays open)
+    logits = binary([0.9, 0.9], [0.2, 0.2], [0.1, 0.9], [0.1, 0.1])
+    labels = np.array([1, 0, 1, 0])
+    outputs = ExitOutputs(logits, labels, np.arange(4), {"domain": np.array(["a", "a", "b", "b"])})
+    rows = curve_rows(make_policy("static-k").fit(logits, labels), outputs, "t.npz", None, "accuracy", 2)
+    by_layer = {row["mean_exit_layer"]: row for row in rows}
+    assert by_layer[1.0]["a/metric"] == 1.0 and by_layer[1.0]["b/metric"] == 0.5
+    assert by_layer[2.0]["b/metric"] == 1.0 and by_layer[2.0]["b/layer_speedup"] == 1.0
+    assert by_layer[1.0]["a/layer_speedup"] == 2.0
 
 
 def cell(root, seed, policy, record):

@@ -21,6 +21,7 @@ from ..metrics import task_metrics
 from ..metrics.speedup import flops_speedup, layer_speedup, load_costs
 from ..exits import layer_predictions
 from .base import FIT_OPTIONS, ExitPolicy
+from .oracle import OraclePolicy, least_depth_within_tolerance
 from .simulation import simulate
 from .sweeps import exit_predictions, gather_predictions
 from .registry import make_policy, policy_from_dict
@@ -28,6 +29,8 @@ from .registry import make_policy, policy_from_dict
 
 DOMAIN_FIGURES = ["metric", "layer_speedup"]  # what the tables show of each test domain
 DOMAIN_SEPARATOR = "/"  # column "imdb/metric": the metric on test domain imdb
+SAMPLES_FIELD = "samples"  # test.json: every sample's exit layer, prediction and label
+LIMIT_FIELD = "least_depth_within_tolerance"  # the oracle's test.json: the leaderboard's limit
 
 def check_metric_for_outputs(metric: str, outputs: ExitOutputs, source) -> None:
     task_metrics.check_metric(metric)
@@ -88,14 +91,20 @@ def outcome_row(record: dict[str, Any], source) -> dict[str, Any]:
     return row
 
 
-def by_domain(outputs: ExitOutputs, source, metric, exit_layers, predictions, costs) -> dict[str, dict[str, Any]]:
-    """The outcome on each test domain separately (decisions taken on the whole stream), in stream order."""
+def test_domains(outputs: ExitOutputs, source) -> np.ndarray:
+    """The test split's domain of each sample (checked: one per sample)."""
     domains = np.asarray(outputs.extras[DOMAIN_FIELD]).astype(str)
     if domains.shape != (outputs.n_samples,):
         raise DataError(
             f"'{source}', field '{DOMAIN_FIELD}': expected one domain per sample, shape ({outputs.n_samples},); "
             f"got {domains.shape}"
         )
+    return domains
+
+
+def by_domain(outputs: ExitOutputs, source, metric, exit_layers, predictions, costs) -> dict[str, dict[str, Any]]:
+    """The outcome on each test domain separately (decisions taken on the whole stream), in stream order."""
+    domains = test_domains(outputs, source)
     return {
         name: outcome_summary(metric, outputs.labels[mask], exit_layers[mask], predictions[mask], outputs.n_exits, costs)
         for name in dict.fromkeys(domains.tolist())
@@ -117,10 +126,18 @@ def degenerate_val_problem(outputs: ExitOutputs, tolerance: float) -> str | None
         classes = np.unique(outputs.labels)
         if len(classes) < 2:
             return f"the val split holds one class only (label {classes[0]!r} on all {n} samples)"
+    return too_few_val_samples(n, tolerance)
+
+
+def too_few_val_samples(n: int, tolerance: float) -> str | None:
+    """Why `n` val samples are too few for `tolerance` to allow even one changed prediction, or None."""
+    if n == 0:
+        return "the val split is empty"
     if tolerance > 0 and n * tolerance < 1:
+        needed = f"at least {math.ceil(1 / tolerance)}" if tolerance > 1e-300 else "far more"  # 1/tolerance overflows
         return (
             f"the val split has {n} samples, so a tolerance of {tolerance} is less than one sample "
-            f"(1/{n} = {1 / n:.4g}); need at least {math.ceil(1 / tolerance)} samples or a tolerance >= {1 / n:.4g}"
+            f"(1/{n} = {1 / n:.4g}); need {needed} samples or a tolerance >= {1 / n:.4g}"
         )
     return None
 
@@ -169,8 +186,16 @@ def _load_fitted(fit_path) -> ExitPolicy:
         raise DataError(f"'{fit_path}': {exc}") from None
 
 
-def _evaluate(policy: ExitPolicy, test_path, costs_path, metric) -> dict[str, Any]:
-    """The test record of a fitted policy: metrics, speed-ups, exit histogram (and ucb's best fixed arm)."""
+def sample_record(labels, exit_layers, predictions) -> dict[str, list]:
+    """Each test sample's exit layer, prediction and label, in test order: what the aggregate resamples for its
+    bootstrap intervals and paired comparisons."""
+    return {"exit_layer": np.asarray(exit_layers).tolist(), "prediction": np.asarray(predictions).tolist(),
+            "label": np.asarray(labels).tolist()}
+
+
+def _evaluate(policy: ExitPolicy, test_path, costs_path, metric, tolerance: float | None = None) -> dict[str, Any]:
+    """The test record of a fitted policy: metrics, speed-ups, exit histogram, every sample's exit and prediction
+    (and ucb's best fixed arm; for the oracle, with `tolerance`, the least depth within it: the leaderboard's limit)."""
     test = _load_split(Path(test_path), metric)
     policy.check_logits(test.logits, test_path)
     costs = load_costs(costs_path, test.n_exits)
@@ -179,7 +204,16 @@ def _evaluate(policy: ExitPolicy, test_path, costs_path, metric) -> dict[str, An
     record = {
         **policy.to_dict(),
         **outcome_summary(metric, test.labels, exit_layers, predictions, test.n_exits, costs),
+        SAMPLES_FIELD: sample_record(test.labels, exit_layers, predictions),
     }
+    if isinstance(policy, OraclePolicy) and tolerance is not None:
+        limit = least_depth_within_tolerance(test.logits, test.labels, metric, tolerance)
+        limit_predictions = gather_predictions(layer_predictions(test.logits), limit)
+        record[LIMIT_FIELD] = {
+            "tolerance": tolerance,
+            **outcome_summary(metric, test.labels, limit, limit_predictions, test.n_exits, costs),
+            SAMPLES_FIELD: sample_record(test.labels, limit, limit_predictions),
+        }
     if DOMAIN_FIELD in test.extras:
         record["by_domain"] = by_domain(test, test_path, metric, exit_layers, predictions, costs)
     if hasattr(policy, "hindsight_exits"):
@@ -194,7 +228,11 @@ def _evaluate(policy: ExitPolicy, test_path, costs_path, metric) -> dict[str, An
 
 def evaluate_stage(fit_path, test_path, costs_path, metric, out_path) -> dict[str, Any]:
     """Apply a fitted policy to test; test.json holds the metrics, speed-ups and exit-layer histogram."""
-    record = _evaluate(_load_fitted(fit_path), test_path, costs_path, metric)
+    policy = _load_fitted(fit_path)
+    tolerance = read_json(fit_path).get("tolerance")
+    if tolerance is not None:
+        tolerance = check_value(FIT_OPTIONS["tolerance"], tolerance, f"'{fit_path}', field 'tolerance'")
+    record = _evaluate(policy, test_path, costs_path, metric, tolerance)
     write_json(out_path, record)
     return record
 
@@ -211,6 +249,7 @@ def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, 
     metrics = task_metrics.compute_rows(metric, outputs.labels, predictions)
     layer_speedups = layer_speedup(exits, outputs.n_exits)
     flops = None if costs is None else flops_speedup(exits, costs)
+    domains = domain_curves(outputs, source, metric, exits, predictions)
     rows = []
     for k, value in enumerate(values):
         rows.append({
@@ -223,8 +262,24 @@ def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, 
             "layer_speedup": float(layer_speedups[k]),
             "flops_speedup": "" if flops is None else float(flops[k]),
             "mean_exit_layer": float(exits[k].mean()),
+            **{name: float(values[k]) for name, values in domains.items()},
         })
     return rows
+
+
+def domain_curves(outputs: ExitOutputs, source, metric, exits, predictions) -> dict[str, np.ndarray]:
+    """For a test split of several domains, each domain's metric and layer speed-up per knob value, as columns
+    `{domain}/metric` and `{domain}/layer_speedup` (named as `outcome_row` names them); none otherwise."""
+    if DOMAIN_FIELD not in outputs.extras:
+        return {}
+    domains = test_domains(outputs, source)
+    columns = {}
+    for name in dict.fromkeys(domains.tolist()):
+        mask = domains == name
+        columns[f"{name}{DOMAIN_SEPARATOR}metric"] = task_metrics.primary_rows(metric, outputs.labels[mask],
+                                                                                predictions[:, mask])
+        columns[f"{name}{DOMAIN_SEPARATOR}layer_speedup"] = layer_speedup(exits[:, mask], outputs.n_exits)
+    return columns
 
 
 def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> list[dict[str, Any]]:
@@ -287,7 +342,7 @@ def evaluate_logits(
     columns as eebench's tables) and return the test record."""
     policy, _ = _fit(val_path, costs_path, policy_id, params or {}, metric, tolerance, allow_degenerate_val,
                      keep_degenerate_exits)
-    record = _evaluate(policy, test_path, costs_path, metric)
+    record = _evaluate(policy, test_path, costs_path, metric, tolerance)
     out = out or sys.stdout
     out.write(f"| policy | {metric} | layer speed-up | FLOPs speed-up | mean exit layer | fitted knobs |\n")
     out.write("|---|---|---|---|---|---|\n")

@@ -11,30 +11,63 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
 from ..io import atomic_path, read_json, write_text
 from ..layout import PLOTS, TABLES, parse_cell, parse_run
 from ..metrics.checks import checks_row
-from ..policies.stages import DOMAIN_SEPARATOR, outcome_row
+from ..policies.stages import DOMAIN_SEPARATOR, LIMIT_FIELD, SAMPLES_FIELD, outcome_row
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
 HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
+WITHIN_TOLERANCE = " · least depth within tolerance"  # suffix of the oracle's limit row (the leaderboard's limit)
+# Records a test.json may hold besides the fitted knob's outcome, each shown as a row of its own.
+EXTRA_ROWS = {"best_fixed_in_hindsight": HINDSIGHT, LIMIT_FIELD: WITHIN_TOLERANCE}
 
 
 def collect_results(test_paths: list[Path]) -> pd.DataFrame:
     """One row per run × policy with the test figures of its fitted knob; an online policy that reports the best
-    fixed threshold in hindsight (ucb) adds that as a row of its own, for the regret-free comparison."""
+    fixed threshold in hindsight (ucb) adds that as a row of its own, for the regret-free comparison, and the oracle
+    its least depth within the tolerance (the leaderboard's limit)."""
     rows = []
     for path in test_paths:
         result = read_json(path)
         cell = parse_cell(path)
         rows.append({**cell, **outcome_row(result, path)})
-        if "best_fixed_in_hindsight" in result:
-            hindsight = {**cell, "policy": cell["policy"] + HINDSIGHT}
-            rows.append({**hindsight, **outcome_row(result["best_fixed_in_hindsight"], path)})
+        for field, suffix in EXTRA_ROWS.items():
+            if field in result:
+                rows.append({**cell, "policy": cell["policy"] + suffix, **outcome_row(result[field], path)})
     return pd.DataFrame(rows)
+
+
+def base_policy(row_policy: str) -> str:
+    """The policy a results row belongs to (an extra row's name without its suffix)."""
+    for suffix in EXTRA_ROWS.values():
+        row_policy = row_policy.removesuffix(suffix)
+    return row_policy
+
+
+def collect_samples(test_paths: list[Path]) -> dict[tuple, dict[str, np.ndarray]]:
+    """Every sample's exit layer, prediction and label per (backbone, strategy, seed, policy) — the policy named
+    as in `collect_results`' rows — with `n_exits`; files written before test.json held samples are left out."""
+    samples = {}
+    for path in test_paths:
+        result = read_json(path)
+        cell = parse_cell(path)
+        records = {cell["policy"]: result, **{cell["policy"] + suffix: result[field]
+                                              for field, suffix in EXTRA_ROWS.items() if field in result}}
+        for policy, record in records.items():
+            if SAMPLES_FIELD not in record:
+                continue
+            arrays = {name: np.asarray(values) for name, values in record[SAMPLES_FIELD].items()}
+            if len({len(values) for values in arrays.values()}) != 1 or "exit_layer" not in arrays:
+                raise DataError(f"'{path}', field '{SAMPLES_FIELD}': expected exit_layer, prediction and label "
+                                f"lists of one length")
+            arrays["n_exits"] = len(record["exit_histogram"])
+            samples[(cell["backbone"], cell["strategy"], cell["seed"], policy)] = arrays
+    return samples
 
 
 def figure_columns(results: pd.DataFrame) -> list[str]:
@@ -57,7 +90,7 @@ def summary_table(results: pd.DataFrame, policy_order: list[str]) -> pd.DataFram
     """Mean and std over seeds of every figure, one row per backbone × strategy × policy (policies in the order
     given, runs in the order of their results)."""
     keys = ["backbone", "strategy", "policy"]
-    ordered = [name for policy in policy_order for name in (policy, policy + HINDSIGHT)]
+    ordered = [policy + suffix for policy in policy_order for suffix in ("", *EXTRA_ROWS.values())]
     rank = {policy: index for index, policy in enumerate(ordered)}
     results = results.sort_values("policy", key=lambda column: column.map(rank), kind="stable")
     results = results.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable")
@@ -77,7 +110,7 @@ def with_skipped(table: pd.DataFrame, skipped: list[dict], policy_order: list[st
     left_out = pd.DataFrame([{**row, "n_seeds": 0, "note": f"left out: {row['reason']}"} for row in skipped])
     merged = pd.concat([table.assign(note=""), left_out.drop(columns="reason")], ignore_index=True)
     rank = {policy: index for index, policy in enumerate(policy_order)}
-    merged = merged.sort_values("policy", key=lambda column: column.str.removesuffix(HINDSIGHT).map(rank),
+    merged = merged.sort_values("policy", key=lambda column: column.map(base_policy).map(rank),
                                 kind="stable")
     return merged.sort_values(["backbone", "strategy"], key=_first_seen, kind="stable").reset_index(drop=True)
 
@@ -215,7 +248,7 @@ def aggregate_task(
     if results.empty or set(results["task"]) != {task}:
         raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
     metric_name = str(results["metric_name"].iloc[0])
-    unknown = sorted(set(results["policy"].str.removesuffix(HINDSIGHT)) - set(policies))
+    unknown = sorted(set(results["policy"].map(base_policy)) - set(policies))
     if unknown:
         raise DataError(f"task {task!r}: results of policies {unknown} that --policies does not list ({policies})")
     table = with_skipped(summary_table(results, policies), list(skipped), policies)
@@ -235,7 +268,8 @@ def aggregate_task(
         if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
     )
     curves = collect_curves(curve_paths)
-    leaderboard = write_leaderboard(task_leaderboard(results, curves, tolerance), task, metric_name, tolerance, out)
+    board = task_leaderboard(results, curves, collect_samples(test_paths), tolerance)
+    leaderboard = write_leaderboard(board, task, metric_name, tolerance, out)
     measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance)
     claims, not_comparable = paper_comparison(load_published(), task_setting(task, info), measured)
     _write_csv(claims, out["paper_table"])
