@@ -217,16 +217,10 @@ def _check_backbone(name: str, options: dict) -> None:
 
 
 def val_size_problem(n_val: int, tolerance: float) -> str | None:
-    """Why `n_val` val samples are too few for `tolerance`, or None: the rule `fit` applies to a val split
-    (policies.stages.degenerate_val_problem), asked about a stand-in split of that size (one output per sample, so
-    only its size counts)."""
-    import numpy as np
+    """Why `n_val` val samples are too few for `tolerance`, or None: the rule `fit` applies to a val split."""
+    from .policies.stages import too_few_val_samples
 
-    from .exits import ExitOutputs
-    from .policies.stages import degenerate_val_problem
-
-    stand_in = ExitOutputs(np.zeros((n_val, 1, 1), np.float32), np.zeros(n_val, np.float32), np.arange(n_val))
-    return degenerate_val_problem(stand_in, tolerance)
+    return too_few_val_samples(n_val, tolerance)
 
 
 def _check_val_sizes(config: dict) -> None:

@@ -30,11 +30,13 @@ def stage(name: str):
 
 
 @stage("prepare")
-def prepare(task: str, out: Path, options: dict | None = None, seed: int = 0) -> None:
+def prepare(task: str, out: Path, options: dict | None = None, seed: int = 0,
+            tolerance: Annotated[float | None, "policy_fit.tolerance: refuse a val split too small for it"] = None
+            ) -> None:
     """Load a task's data and write its train/val/test splits and info.json"""
     from .tasks import prepare_task
 
-    prepare_task(task, options, out, seed)
+    prepare_task(task, options, out, seed, tolerance)
 
 
 @stage("train")

@@ -8,4 +8,6 @@ rule prepare:
     log:
         results(layout.PREPARE_LOG),
     shell:
-        "eebench prepare --task {wildcards.task:q} --options {params.options:q} --out {output:q} 2>&1 | tee {log:q}"
+        # the tolerance is in the command, not in params: changing it must not re-prepare and retrain everything
+        "eebench prepare --task {wildcards.task:q} --options {params.options:q}"
+        " --tolerance {config[policy_fit][tolerance]} --out {output:q} 2>&1 | tee {log:q}"
