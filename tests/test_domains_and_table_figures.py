@@ -51,7 +51,7 @@ def degenerate_first_exit():
     return binary(*[[0.99, r, r] for r in right]), labels
 
 
-@pytest.mark.parametrize("policy_id", ["maxprob", "entropy", "norm-entropy", "beem-c", "pcee", "static-k"])
+@pytest.mark.parametrize("policy_id", ["maxprob", "entropy", "norm-entropy", "beem-c", "pcee", "static-k", "ucb"])
 def test_exits_degenerate_on_val_are_closed_for_every_policy(policy_id):
     logits, labels = degenerate_first_exit()
     # At a tolerance of 0.5 (half the samples may turn wrong), exit 1's 0.5 accuracy qualifies, so a policy that

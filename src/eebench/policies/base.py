@@ -68,6 +68,7 @@ class ExitPolicy:
     params: ClassVar[dict[str, Option]] = {}
     # Whether `fit` closes the exits that are degenerate on val (the oracle, a limit, keeps every exit).
     closes_exits: ClassVar[bool] = True
+    exit_when: ClassVar[str] = ">="  # a score-based rule leaves when `score >= threshold` (or "<")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -93,6 +94,16 @@ class ExitPolicy:
     def closed_layers(self) -> frozenset[int]:
         """The exits (1-based) no sample may leave at: those closed by `fit` (none before fitting)."""
         return frozenset(int(layer) for layer in getattr(self, "closed_exits_", ()))
+
+    def with_closed_exits(self, scores: np.ndarray) -> np.ndarray:
+        """Scores [N, L] with each closed exit's column set to the score that never crosses (-inf for ">=",
+        +inf for "<"), so sweeps and `step` agree."""
+        closed = [layer - 1 for layer in self.closed_layers() if layer < scores.shape[1]]
+        if not closed:
+            return scores
+        scores = scores.astype(np.float64)
+        scores[:, closed] = -np.inf if self.exit_when == ">=" else np.inf
+        return scores
 
     def fitted_attributes(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
@@ -234,8 +245,6 @@ def check_class_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
 class ThresholdPolicy(ExitPolicy):
     """A policy that exits when a per-layer score crosses its knob: `score >= knob` or `score < knob`."""
 
-    exit_when: ClassVar[str] = ">="
-
     def layer_score(self, state: State, layer: int, logits_l: np.ndarray) -> np.ndarray:
         """The score of each sample at `layer`, updating `state`; shared by `step` and `score_matrix`."""
         raise NotImplementedError
@@ -263,16 +272,6 @@ class ThresholdPolicy(ExitPolicy):
 
     def score_matrix(self, logits: np.ndarray, **inputs) -> np.ndarray:
         return self.with_closed_exits(self.rule_scores(logits, **inputs))
-
-    def with_closed_exits(self, scores: np.ndarray) -> np.ndarray:
-        """Scores [N, L] with each closed exit's column set to the score that never crosses (-inf for ">=",
-        +inf for "<"), so sweeps and `step` agree."""
-        closed = [layer - 1 for layer in self.closed_layers() if layer < scores.shape[1]]
-        if not closed:
-            return scores
-        scores = scores.astype(np.float64)
-        scores[:, closed] = -np.inf if self.exit_when == ">=" else np.inf
-        return scores
 
     def sweep(self, logits, values, **inputs):
         return first_crossing(self.score_matrix(logits, **inputs), values, self.exit_when)

@@ -184,7 +184,7 @@ class UcbPolicy(ExitPolicy):
         return State(arm=np.full(n, arm), threshold=np.full(n, self.arms[arm]))
 
     def step(self, state, layer, logits_l):
-        return max_probability(logits_l) >= state.threshold
+        return (max_probability(logits_l) >= state.threshold) & (layer not in self.closed_layers())
 
     def observe(self, state, exit_layers, first_confidence, exit_confidence) -> None:
         """Credit the batch's rewards (C_e − C_1) − o·(e − 1) to its arm."""
@@ -221,7 +221,7 @@ class UcbPolicy(ExitPolicy):
     def arm_outcomes(self, logits):
         """Per arm, in the samples' order: exit layers [A, N], confidence gains C_e − C_1 and depths e − 1."""
         confidences = max_probability(logits)
-        exits = first_crossing(confidences, self.arms)
+        exits = first_crossing(self.with_closed_exits(confidences), self.arms)
         gains = confidences[np.arange(logits.shape[0]), exits - 1] - confidences[:, 0]
         return exits, gains, (exits - 1).astype(np.float64)
 
