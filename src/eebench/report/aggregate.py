@@ -66,6 +66,8 @@ def collect_samples(test_paths: list[Path]) -> dict[tuple, dict[str, np.ndarray]
                 raise DataError(f"'{path}', field '{SAMPLES_FIELD}': expected exit_layer, prediction and label "
                                 f"lists of one length")
             arrays["n_exits"] = len(record["exit_histogram"])
+            if "tolerance" in record:  # the limit's: what it was computed for
+                arrays["tolerance"] = float(record["tolerance"])
             samples[(cell["backbone"], cell["strategy"], cell["seed"], policy)] = arrays
     return samples
 

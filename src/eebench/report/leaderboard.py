@@ -332,15 +332,17 @@ def _interval(mean: float, low: float, high: float, digits: int, suffix: str = "
     return text + (f" [{low:.{digits}f}, {high:.{digits}f}]" if pd.notna(low) else " [n = 1]")
 
 
-def _p_value(p: float) -> str:
-    return "–" if pd.isna(p) else f"{p:.2g}"
+def _p_value(p: float, resamples: int) -> str:
+    if pd.isna(p):
+        return "p: –"
+    return f"p < {1 / resamples:.2g}" if p == 0 else f"p = {p:.2g}"  # p = 0: no resample on the other side of 0
 
 
 def _comparison(row: pd.Series, prefix: str) -> str:
     if row["policy"] == row[prefix] or pd.isna(row[f"{prefix}_diff"]):
         return "–"
     return (f"{row[f'{prefix}_diff']:+.2f}× [{row[f'{prefix}_diff_low']:+.2f}, {row[f'{prefix}_diff_high']:+.2f}], "
-            f"p = {_p_value(row[f'{prefix}_p'])}")
+            f"{_p_value(row[f'{prefix}_p'], row['resamples'])}")
 
 
 def _tolerance_cell(row: pd.Series) -> str:
@@ -409,11 +411,11 @@ def verdict(board: pd.DataFrame, tolerance: float) -> str:
     else:
         text += (f"; over the best baseline **{baseline}** by {leader['vs_baseline_diff']:+.2f}× "
                  f"[{leader['vs_baseline_diff_low']:+.2f}, {leader['vs_baseline_diff_high']:+.2f}] "
-                 f"(paired bootstrap, p = {_p_value(leader['vs_baseline_p'])}): {_noise(leader, 'vs_baseline')}")
+                 f"(paired bootstrap, {_p_value(leader['vs_baseline_p'], leader['resamples'])}): {_noise(leader, 'vs_baseline')}")
     text += f". {runs} run{'s' if runs != 1 else ''}"
     if runs < FEW_RUNS:
-        text += (f": too few seeds to show seed-to-seed spread (the intervals resample test samples"
-                 f"{' within the one run' if runs == 1 else ' and the runs there are'})")
+        text += (f": too few seeds to show seed-to-seed spread (the intervals resample the test samples"
+                 f"{' of the one run' if runs == 1 else ' and these runs'})")
     limit = board[board["policy"] == LIMIT]
     if len(limit) and pd.notna(leader["oracle_share"]):
         text += (f". The oracle's least depth within the tolerance reaches {limit['speedup'].iloc[0]:.2f}×; the "
