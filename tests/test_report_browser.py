@@ -103,7 +103,7 @@ def test_every_chart_page_draws_without_console_errors(browser, screenshots, tmp
     browser.get((results / "tables" / f"{TASK}_leaderboard.html").as_uri())
     browser.save_screenshot(str(screenshots / "leaderboard.png"))
     text = browser.find_element("tag name", "body").text
-    assert "gives the largest speed-up" in text and "paired t-test" in text
+    assert "is the fastest method within a drop of" in text and "paired bootstrap" in text
     assert not console_problems(browser)
 
 
@@ -145,7 +145,7 @@ def test_snakemake_report_opens_a_task_page(browser, screenshots, tmp_path):
     click_text(browser, "1. Leaderboard")
     open_result(browser, f"{TINY['results_dir']}/tables/digits_leaderboard.html")
     browser.switch_to.frame(browser.find_element("tag name", "iframe"))
-    assert wait_for(browser, "return document.body.innerText.includes('gives the largest speed-up')")
+    assert wait_for(browser, "return document.body.innerText.includes('is the fastest method within a drop of')")
     browser.switch_to.default_content()
     browser.save_screenshot(str(screenshots / "report_leaderboard.png"))
 
