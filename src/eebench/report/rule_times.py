@@ -1,5 +1,12 @@
 """Per-rule time and memory of a grid, from the benchmark files Snakemake writes for every job (`benchmark:` in
-the rules, under results/benchmarks/{rule}/): how long each stage took and where a grid's wall time goes."""
+the rules, under results/benchmarks/{rule}/): how long each stage took and where a grid's wall time goes.
+
+Snakemake measures a job's CPU time and memory by sampling its processes: once as the job starts, then every
+0.5 s (`snakemake.benchmark.BENCHMARK_INTERVAL_SHORT`). A job that ends before the second sample was seen only
+at its start, when its shell had done nothing yet, so its file reads `cpu_time` 0 and the shell's few MiB as
+`max_rss` (or NA): figures Snakemake did not measure, not a job that cost nothing. Such jobs count in the job and
+wall-time columns (wall time is always measured) but not in the CPU and memory columns; `sampled` says how many
+of a rule's jobs those columns cover, and a rule none of whose jobs was sampled shows "–" there."""
 
 from __future__ import annotations
 
@@ -9,30 +16,49 @@ import pandas as pd
 
 from .. import layout
 
+SAMPLING_INTERVAL_S = 0.5  # Snakemake's first sampling interval (BENCHMARK_INTERVAL_SHORT)
+COLUMNS = ["rule", "jobs", "wall_s", "max_wall_s", "cpu_s", "max_rss_mib", "sampled"]
+
+
+def sampled(jobs: pd.DataFrame) -> pd.Series:
+    """Which jobs Snakemake sampled after their start: a wall time of at least one sampling interval and some CPU
+    time recorded."""
+    cpu = pd.to_numeric(jobs["cpu_time"], errors="coerce")
+    return (jobs["s"] >= SAMPLING_INTERVAL_S) & (cpu > 0)
+
 
 def rule_times(results_dir: str | Path) -> pd.DataFrame:
-    """One row per rule: jobs, summed and largest wall seconds, summed CPU seconds, largest resident memory (MiB).
-    Empty when no job of this results folder has a benchmark file yet."""
+    """One row per rule: jobs, summed and largest wall seconds, CPU seconds summed and largest resident memory (MiB)
+    over the jobs Snakemake sampled (NaN when it sampled none), and how many those are. Empty when no job of this
+    results folder has a benchmark file yet."""
     root = Path(results_dir) / layout.BENCHMARKS
     rows = [
         {"rule": path.relative_to(root).parts[0], **pd.read_csv(path, sep="\t").iloc[-1].to_dict()}
         for path in sorted(root.rglob("*.tsv"))
     ]
     if not rows:
-        return pd.DataFrame(columns=["rule", "jobs", "wall_s", "max_wall_s", "cpu_s", "max_rss_mib"])
+        return pd.DataFrame(columns=COLUMNS)
     jobs = pd.DataFrame(rows)
-    jobs["max_rss"] = pd.to_numeric(jobs["max_rss"], errors="coerce")  # "-" where a job was too short to sample
+    measured = sampled(jobs)
+    jobs["sampled"] = measured
+    jobs["cpu_time"] = pd.to_numeric(jobs["cpu_time"], errors="coerce").where(measured)
+    jobs["max_rss"] = pd.to_numeric(jobs["max_rss"], errors="coerce").where(measured)
     table = jobs.groupby("rule", sort=False).agg(
-        jobs=("s", "size"), wall_s=("s", "sum"), max_wall_s=("s", "max"), cpu_s=("cpu_time", "sum"),
-        max_rss_mib=("max_rss", "max"))
-    return table.sort_values("wall_s", ascending=False).round(1).reset_index()
+        jobs=("s", "size"), wall_s=("s", "sum"), max_wall_s=("s", "max"),
+        cpu_s=("cpu_time", lambda cpu: cpu.sum(min_count=1)), max_rss_mib=("max_rss", "max"),
+        sampled=("sampled", "sum"))
+    return table.sort_values("wall_s", ascending=False).round(1).reset_index()[COLUMNS]
 
 
 def format_rule_times(results_dir: str | Path) -> str:
     table = rule_times(results_dir)
     if table.empty:
         return f"{results_dir}: no benchmark files under {layout.BENCHMARKS}/ yet"
-    total = f"{len(table)} rules, {int(table['jobs'].sum())} jobs: {table['wall_s'].sum():.0f} s of job wall time, " \
-            f"{table['cpu_s'].sum():.0f} CPU-s"
-    return f"Per-rule times ({results_dir}; summed over jobs, which may run in parallel):\n" \
-           f"{table.to_string(index=False)}\n{total}"
+    jobs, measured = int(table["jobs"].sum()), int(table["sampled"].sum())
+    cpu = f"{table['cpu_s'].sum():.0f} CPU-s" if measured else "no CPU time"
+    unmeasured = f" ({jobs - measured} jobs ended before Snakemake's first sample after {SAMPLING_INTERVAL_S} s and " \
+                 f"have none: '–')" if measured < jobs else ""
+    total = f"{len(table)} rules, {jobs} jobs: {table['wall_s'].sum():.0f} s of job wall time, {cpu} over the " \
+            f"{measured} sampled jobs{unmeasured}"
+    return f"Per-rule times ({results_dir}; summed over jobs, which may run in parallel; CPU and memory over the " \
+           f"jobs Snakemake sampled):\n{table.to_string(index=False, na_rep='–')}\n{total}"
