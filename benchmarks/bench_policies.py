@@ -1,136 +1,176 @@
-"""Benchmark: `fit` + `curve` of every exit policy on synthetic exit logits (default 10,000 samples × 12 exits ×
-2 classes, 100 knob values), against a straightforward per-sample Python loop (one sample, one layer, one knob
-value at a time, as the peers' code decides exits) that must reach the same decisions.
+"""Benchmark: fitting a policy's knob on val and deciding the test exits, eebench's vectorised path against the loop a
+user would write, on synthetic exit logits (default 10,000 val and 10,000 test samples × 12 exits × 2 classes).
 
-The peers fit by grid search: every candidate knob setting is run through the same loop. So the loop baseline is
-(the candidates our `fit` evaluates + the curve's knob values) loop runs. Each part is timed on `--loop-knobs`
-interior values and scaled linearly to its count (a run's cost is linear in the number of settings); the loop's
-decisions on those values are checked against the vectorised ones. The loop figure leaves out the metrics of each
-candidate and the curve's grid, so the speed-up is conservative. The vectorised `fit` + `curve` is the median of
-`--repeats` runs.
+eebench: `make_policy(id).fit(val_logits, val_labels)`, then `simulate(policy, test_logits)` (median of
+`--repeats` runs). The loop (timed once): plain Python over the samples, as one writes it without eebench. It
+computes each val sample's per-layer confidence (max softmax probability, in float64 as eebench does) and
+prediction once, then, for every candidate knob value, walks each sample's layers to its exit and counts correct
+samples and layers spent;
+it keeps the candidate with the largest layer speed-up (L / mean exit layer) whose val accuracy is at most the
+tolerance (0.01) below the final exit's — ties to the higher accuracy, then the earlier candidate; when none is
+within it, the most accurate — and walks the test samples with that knob. The candidates are eebench's: for
+threshold rules up to 199 of the observed scores of exits 1..L-1, evenly spaced in rank, plus one above them all
+(the loop builds that grid itself); for `patience`, 1..L-1. Before anything is timed, the script asserts that
+the loop picks the same knob and gives the same test exit layers as eebench.
 
-    python benchmarks/bench_policies.py [--samples 10000 --exits 12 --classes 2 --points 100]
+Policies: the four whose rule is a few lines of a user's loop — `maxprob`, `patience` (PABEE), `beem-c` (BEEM's
+cost-weighted chain of agreeing confidences, w_i = i/L) and `oracle` (knob-free: the earliest correct exit on
+test). Also printed: `ucb`'s fit + simulate (the fast stream path) against its step/observe loop.
+
+    python benchmarks/bench_policies.py [--samples 10000 --exits 12 --classes 2 --repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import math
+import os
 import statistics
 import time
 
 import numpy as np
 
-from eebench.policies import POLICIES, make_policy, simulate
-from eebench.policies.base import FIT_GRID_POINTS
-from eebench.policies.sweeps import exit_predictions, first_crossing, score_grid
-from eebench.policies.patience_confidence import window_worst
+from eebench.policies import make_policy, simulate
+
+TOLERANCE = 0.01  # eebench's default fit tolerance (policy_fit.tolerance)
+GRID_POINTS = 200  # candidate thresholds eebench's fit searches
 
 
-def synthetic(n: int, n_exits: int, n_classes: int, seed: int = 0):
+def synthetic(n: int, n_exits: int, n_classes: int, seed: int):
+    """Exit logits [n, L, C] whose true class grows more likely with depth, and labels [n]."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, n_classes, n)
     depth = 0.3 * np.arange(1, n_exits + 1)[None, :, None]
     logits = rng.normal(size=(n, n_exits, n_classes)) + depth * np.eye(n_classes)[labels][:, None, :]
-    correct = (logits.argmax(2) == labels[:, None]).astype(np.float64)
-    lte_scores = 1 / (1 + np.exp(-2 * correct + 1 + rng.normal(size=(n, n_exits))))  # a noisy correctness head
-    return logits.astype(np.float32), labels, lte_scores
+    return logits.astype(np.float32), labels
 
 
-def loop_decisions(policy, logits, labels, lte_scores) -> np.ndarray:
-    """Exit layers by a per-sample loop: every sample alone through `step`, layer by layer."""
-    if policy.id == "ucb":
-        return policy.run_stream_steps(logits)
-    n, n_exits = logits.shape[:2]
-    exits = np.full(n, n_exits)
-    for i in range(n):
-        inputs = {"labels": labels[i : i + 1], "lte_scores": lte_scores[i : i + 1]}
-        state = policy.start(1, **{k: inputs[k] for k in policy.sample_inputs})
-        for layer in range(1, n_exits):
-            if policy.step(state, layer, logits[i : i + 1, layer - 1])[0]:
-                exits[i] = layer
-                break
-    return exits
+# -- the loop a user writes ---------------------------------------------------------------------------------------
+def per_sample_layers(logits) -> list[tuple[list[float], list[int]]]:
+    """Each sample's confidence and prediction at every exit, one sample at a time."""
+    rows = []
+    for sample in logits:
+        z = sample.astype(np.float64)
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        rows.append((p.max(axis=1).tolist(), z.argmax(axis=1).tolist()))
+    return rows
 
 
-def with_knob(policy, value):
-    single = copy.deepcopy(policy)
-    if policy.knob is not None:
-        setattr(single, policy.knob, np.asarray(value).item())
-    return single
+def threshold_exit(threshold, scores, predictions) -> int:
+    """The first exit whose score (maxprob: the confidence; BEEM: its chain score) reaches the threshold."""
+    for layer, score in enumerate(scores[:-1], 1):
+        if score >= threshold:
+            return layer
+    return len(scores)
 
 
-def fit_search(policy, logits, inputs) -> tuple[list, np.ndarray]:
-    """The knob settings the fitted `policy`'s `fit` evaluates, as single-setting policies for the loop, and their
-    exit layers [K, N] by the vectorised path."""
-    if policy.knob is None:
-        return [], np.empty((0, logits.shape[0]), dtype=np.int64)
-    if policy.id == "patience-confidence":  # every (patience, threshold) pair, as its fit_knobs searches them
-        measures, singles, exits = policy.measure(logits), [], []
-        for patience in range(1, logits.shape[1]):
-            window_scores = window_worst(measures, patience, policy.exit_when)
-            thresholds = score_grid(window_scores, FIT_GRID_POINTS, policy.exit_when)
-            single = copy.deepcopy(policy)
-            single.patience = patience
-            singles += [with_knob(single, t) for t in thresholds]
-            exits.append(first_crossing(window_scores, thresholds, policy.exit_when))
-        return singles, np.concatenate(exits)
-    if policy.id == "risk-control":  # the loss of its base score's threshold at every grid point
-        if policy.score != "maxprob":
-            raise NotImplementedError("the benchmark runs risk-control with its default score='maxprob'")
-        grid = np.asarray(policy.threshold_grid_)
-        return [with_knob(make_policy("maxprob"), t) for t in grid], first_crossing(policy.score_matrix(logits), grid)
-    candidates = policy.fit_candidates(logits, inputs)
-    return [with_knob(policy, value) for value in candidates], policy.sweep(logits, candidates, **inputs)
+def patience_exit(patience, confidences, predictions) -> int:
+    """PABEE: exit once `patience` consecutive exits agree with the one before."""
+    counter = 0
+    for layer in range(2, len(predictions)):
+        counter = counter + 1 if predictions[layer - 1] == predictions[layer - 2] else 0
+        if counter >= patience:
+            return layer
+    return len(predictions)
 
 
-def loop_seconds(policy_id, singles, expected, logits, labels, lte_scores, loop_knobs) -> float:
-    """Seconds the loop takes over all `singles`, timed on `loop_knobs` interior ones (the extremes exit everyone
-    at once or never and flatter the loop) and scaled; raises if the loop and the vectorised exits disagree."""
-    if not singles:
-        return 0.0
-    positions = (np.arange(1, loop_knobs + 1) / (loop_knobs + 1)) * (len(singles) - 1)
-    picks = np.unique(positions.round().astype(int))
+def beem_scores(confidences, predictions) -> list[float]:
+    """BEEM-C: S_i = S_{i-1} + (i/L)·C_i while the prediction agrees with the exit before, else (i/L)·C_i."""
+    n_exits, score, scores = len(confidences), 0.0, []
+    for layer, (confidence, prediction) in enumerate(zip(confidences, predictions), 1):
+        gain = layer / n_exits * confidence
+        score = score + gain if layer > 1 and prediction == predictions[layer - 2] else gain
+        scores.append(score)
+    return scores
+
+
+def threshold_grid(rows) -> list[float]:
+    """Up to GRID_POINTS - 1 observed scores of exits 1..L-1, evenly spaced in rank, and one above them all."""
+    values = sorted({score for scores, _ in rows for score in scores[:-1]})
+    step = (len(values) - 1) / (GRID_POINTS - 2)
+    picks = sorted({round(i * step) for i in range(GRID_POINTS - 1)})
+    return [values[i] for i in picks] + [math.nextafter(values[-1], math.inf)]
+
+
+def loop_fit(exit_rule, candidates, rows, labels):
+    """The candidate with the largest layer speed-up within the tolerance of the final exit's val accuracy."""
+    n, n_exits = len(rows), len(rows[0][1])
+    final = sum(predictions[-1] == label for (_, predictions), label in zip(rows, labels)) / n
+    best, best_key, most_accurate, best_accuracy = None, None, None, -1.0
+    for candidate in candidates:
+        correct = layers = 0
+        for (scores, predictions), label in zip(rows, labels):
+            layer = exit_rule(candidate, scores, predictions)
+            correct += predictions[layer - 1] == label
+            layers += layer
+        accuracy, speedup = correct / n, n_exits / (layers / n)
+        if accuracy > best_accuracy:
+            most_accurate, best_accuracy = candidate, accuracy
+        if accuracy >= final - TOLERANCE - 1e-12 and (best_key is None or (speedup, accuracy) > best_key):
+            best, best_key = candidate, (speedup, accuracy)
+    return most_accurate if best is None else best
+
+
+def loop_maxprob(val, val_labels, test, test_labels):
+    rows = per_sample_layers(val)
+    threshold = loop_fit(threshold_exit, threshold_grid(rows), rows, val_labels)
+    return threshold, [threshold_exit(threshold, *row) for row in per_sample_layers(test)]
+
+
+def per_sample_predictions(logits) -> list[tuple[None, list[int]]]:
+    """Each sample's prediction at every exit (patience reads no confidence)."""
+    return [(None, sample.argmax(axis=1).tolist()) for sample in logits]
+
+
+def loop_patience(val, val_labels, test, test_labels):
+    rows = per_sample_predictions(val)
+    patience = loop_fit(patience_exit, range(1, len(rows[0][1])), rows, val_labels)
+    return patience, [patience_exit(patience, *row) for row in per_sample_predictions(test)]
+
+
+def loop_beem(val, val_labels, test, test_labels):
+    rows = [(beem_scores(*row), row[1]) for row in per_sample_layers(val)]
+    alpha = loop_fit(threshold_exit, threshold_grid(rows), rows, val_labels)
+    return alpha, [threshold_exit(alpha, beem_scores(*row), row[1]) for row in per_sample_layers(test)]
+
+
+def loop_oracle(val, val_labels, test, test_labels):
+    exits = []
+    for (_, predictions), label in zip(per_sample_predictions(test), test_labels):
+        exits.append(next((layer for layer, p in enumerate(predictions, 1) if p == label), len(predictions)))
+    return None, exits
+
+
+LOOPS = {"maxprob": loop_maxprob, "patience": loop_patience, "beem-c": loop_beem, "oracle": loop_oracle}
+
+
+# -- eebench ------------------------------------------------------------------------------------------------------
+def eebench_fit_and_exits(policy_id, val, val_labels, test, test_labels):
+    policy = make_policy(policy_id).fit(val, val_labels)
+    exits = simulate(policy, test, test_labels if policy_id == "oracle" else None)[0]
+    return (policy.knob_value() if policy.knob else None), exits, policy
+
+
+def timed(function, *args) -> float:
     start = time.perf_counter()
-    for k in picks:
-        if not np.array_equal(loop_decisions(singles[k], logits, labels, lte_scores), expected[k]):
-            raise AssertionError(f"{policy_id}: the loop and the vectorised path disagree at {singles[k]!r}")
-    return (time.perf_counter() - start) / len(picks) * len(singles)
+    function(*args)
+    return time.perf_counter() - start
 
 
-def bench(policy_id, logits, labels, lte_scores, n_points, loop_knobs, repeats):
-    inputs = {"lte_scores": lte_scores} if policy_id == "lte" else {}
-    sweep_inputs = inputs | ({"labels": labels} if policy_id == "oracle" else {})
-    fit_times, curve_times = [], []
-    for _ in range(repeats):
-        policy = make_policy(policy_id)
-        start = time.perf_counter()
-        policy.fit(logits, labels, **inputs)
-        fitted = time.perf_counter()
-        values = policy.curve_values(logits, n_points, **sweep_inputs)
-        exits = policy.sweep(logits, values, **sweep_inputs)
-        exit_predictions(logits, exits)  # the curve's predictions, as curve_rows computes them
-        done = time.perf_counter()
-        fit_times.append(fitted - start)
-        curve_times.append(done - fitted)
-    fit_seconds, curve_seconds = statistics.median(fit_times), statistics.median(curve_times)
-
-    singles, fit_exits = fit_search(policy, logits, inputs)
-    loop_fit = loop_seconds(policy_id, singles, fit_exits, logits, labels, lte_scores, loop_knobs)
-    curve_singles = [with_knob(policy, value) for value in values]
-    loop_curve = loop_seconds(policy_id, curve_singles, exits, logits, labels, lte_scores, loop_knobs)
-    vectorised = fit_seconds + curve_seconds
-    return {
-        "policy": policy_id,
-        "fit candidates": len(singles),
-        "knob values": len(values),
-        "fit s": fit_seconds,
-        "curve s": curve_seconds,
-        "fit+curve s": vectorised,
-        "loop fit s": loop_fit,
-        "loop curve s": loop_curve,
-        "speed-up": (loop_fit + loop_curve) / vectorised,
-    }
+def bench(policy_id, data, repeats) -> dict:
+    knob, exits, policy = eebench_fit_and_exits(policy_id, *data)
+    loop_knob, loop_exits = LOOPS[policy_id](*data)
+    if policy.closed_layers():
+        raise AssertionError(f"{policy_id}: fit closed exits {sorted(policy.closed_layers())}, which the loop keeps")
+    if loop_knob != knob or not np.array_equal(np.asarray(loop_exits), exits):
+        raise AssertionError(f"{policy_id}: the loop picks {loop_knob!r} and {np.mean(loop_exits != exits):.2%} "
+                             f"different test exits; eebench picks {knob!r}")
+    eebench_s = statistics.median(timed(eebench_fit_and_exits, policy_id, *data) for _ in range(repeats))
+    loop_s = timed(LOOPS[policy_id], *data)
+    return {"policy": policy_id, "knob": "-" if knob is None else f"{knob:.6g}",
+            "mean exit": f"{exits.mean():.2f}", "eebench s": f"{eebench_s:.4f}", "loop s": f"{loop_s:.3f}",
+            "loop / eebench": f"{loop_s / eebench_s:.0f}x"}
 
 
 def bench_ucb_stream(logits, labels, repeats) -> str:
@@ -151,25 +191,23 @@ def bench_ucb_stream(logits, labels, repeats) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=10_000, help="samples of each split, val and test")
     parser.add_argument("--exits", type=int, default=12)
     parser.add_argument("--classes", type=int, default=2)
-    parser.add_argument("--points", type=int, default=100)
-    parser.add_argument("--loop-knobs", type=int, default=3, help="settings the slow loop really runs, per part")
-    parser.add_argument("--repeats", type=int, default=5, help="vectorised runs; the median is reported")
+    parser.add_argument("--repeats", type=int, default=5, help="eebench runs; the median is reported")
     args = parser.parse_args()
-    logits, labels, lte_scores = synthetic(args.samples, args.exits, args.classes)
-    print(bench_ucb_stream(logits, labels, args.repeats), flush=True)
-    print(f"{args.samples} samples x {args.exits} exits x {args.classes} classes, {args.points} knob values")
-    header = ["policy", "fit candidates", "knob values", "fit s", "curve s", "fit+curve s", "loop fit s",
-              "loop curve s", "speed-up"]
+    val = synthetic(args.samples, args.exits, args.classes, seed=0)
+    test = synthetic(args.samples, args.exits, args.classes, seed=1)
+    print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
+    print(bench_ucb_stream(*val, args.repeats), flush=True)
+    print(f"fit on {args.samples} val samples + exits of {args.samples} test samples, {args.exits} exits x "
+          f"{args.classes} classes; loop and eebench pick the same knob and the same test exits (asserted)")
+    header = ["policy", "knob", "mean exit", "eebench s", "loop s", "loop / eebench"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for policy_id in POLICIES:
-        row = bench(policy_id, logits, labels, lte_scores, args.points, args.loop_knobs, args.repeats)
-        cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()]
-        cells[-1] = f"{row['speed-up']:.0f}x"
-        print("| " + " | ".join(cells) + " |", flush=True)
+    for policy_id in LOOPS:
+        row = bench(policy_id, (*val, *test), args.repeats)
+        print("| " + " | ".join(row.values()) + " |", flush=True)
 
 
 if __name__ == "__main__":
