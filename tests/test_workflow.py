@@ -142,3 +142,20 @@ def test_every_shipped_config_builds_its_dag(tmp_path, config_file):
         assert stats["aggregate"] == 3  # digits, synth-sentiment and the shipped UCI sentences
         # one job per run for its exits and costs, one per policy cell: 189 jobs (the one-job-per-stage layout had 493)
         assert sum(stats.values()) == 189
+
+
+@pytest.mark.slow
+def test_reproduction_report_is_generated_from_the_results(tiny_run):
+    config = tiny_run / "config.yaml"
+    result = subprocess.run([sys.executable, "-m", "eebench.cli", "reproduction-report",
+                             str(tiny_run / TINY["results_dir"]), "--config", str(config), "--title", "Tiny grid"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    document = result.stdout
+    assert document.startswith("# Tiny grid\n")
+    for stamp in ("| date ", "| eebench commit ", "| machine ", "| command ", "| wall time "):
+        assert stamp in document
+    assert f"--configfile {config}" in document and "jobs (first job's start" in document
+    # the task's own page, one heading level down: leaderboard, verdicts, tables
+    assert "\n## digits\n" in document and "\n### Leaderboard\n" in document and "\n### Paper vs eebench\n" in document
+    assert "is the fastest method within a drop of" in document

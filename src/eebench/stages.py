@@ -181,6 +181,23 @@ def rule_times(results_dir: Annotated[Path, "a grid's results folder"], /) -> No
     print(format_rule_times(results_dir))
 
 
+@stage("reproduction-report")
+def reproduction_report(results_dir: Annotated[Path, "a finished grid's results folder"], /,
+                        config: Annotated[Path, "the grid's config, as given to snakemake --configfile"],
+                        out: Annotated[Path | None, "the Markdown file to write; default: print it"] = None,
+                        title: Annotated[str | None, "the document's title"] = None) -> None:
+    """Write a reproduction document from a finished grid: stamps (date, commit, machine, command, wall time), the
+    setting, per-rule times and every task's tables and verdicts"""
+    from .io import write_text
+    from .report.reproduction import reproduction_report as generate
+
+    document = generate(results_dir, config, title)
+    if out is None:
+        print(document, end="")
+    else:
+        write_text(out, document)
+
+
 @stage("validate-config")
 def validate_config(config: Path, /) -> None:
     """Validate a config file against the schema and the component catalogue"""

@@ -1,0 +1,127 @@
+"""A reproduction document generated from a finished grid, not written by hand: `eebench reproduction-report`.
+
+It stamps what a reader needs to trust and rerun it — date, eebench commit (and whether the checkout had
+uncommitted changes), machine, the command, the grid's wall time — then gives the setting read from the config,
+the per-rule times, and for every task the tables the aggregate wrote (leaderboard, Paper vs eebench with each
+verdict's reason, the policies on test, data, checks, latency). Every figure comes from the results folder.
+
+Wall time is the span from the first job's start to the last job's end, from the benchmark file Snakemake writes
+at each job's end (its modification time) and the job's own wall seconds; a results folder filled by several
+invocations spans all of them, and the document says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from .. import layout
+from ..errors import DataError
+from .rule_times import format_rule_times
+
+TASK_HEADING = re.compile(r"^(#+) ", re.MULTILINE)
+
+
+def grid_wall_time(results_dir: Path) -> tuple[float, int] | None:
+    """Seconds from the first job's start to the last job's end, and the number of jobs; None without benchmarks."""
+    spans = []
+    for path in (results_dir / layout.BENCHMARKS).rglob("*.tsv"):
+        seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[-1])
+        end = path.stat().st_mtime
+        spans.append((end - seconds, end))
+    if not spans:
+        return None
+    starts, ends = zip(*spans)
+    return max(ends) - min(starts), len(spans)
+
+
+def commit_of(checkout: Path) -> str:
+    """The checkout's commit, marked when it had uncommitted changes; 'unknown' outside a git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        commit, changes = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"`{commit}`" + (" with uncommitted changes" if changes else "")
+
+
+def machine() -> str:
+    """CPU model, cores, memory, OS, Python and torch versions, and the GPUs torch sees."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        total_kib = int(meminfo.read_text().split("MemTotal:", 1)[1].split()[0])
+        memory = f", {total_kib / 2**20:.0f} GiB memory"
+    try:
+        import torch
+
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        accel = f"torch {torch.__version__}; " + (", ".join(gpus) if gpus else "no GPU")
+    except ImportError:
+        accel = "torch not installed"
+    return (f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}; {accel}")
+
+
+def setting_table(config: dict) -> str:
+    """One row per experiment: task, backbones, strategies; then seeds, policies and the fitting tolerance."""
+    rows = [{"task": experiment["task"], "backbones": ", ".join(experiment["backbones"]),
+             "strategies": ", ".join(experiment["strategies"])} for experiment in config["experiments"]]
+    policies = ", ".join(f"`{name}`" for name in config["policies"])
+    return (pd.DataFrame(rows).to_markdown(index=False) + "\n\n"
+            f"Seeds {', '.join(map(str, config['seeds']))}; policies {policies}; knobs fitted on val within "
+            f"{config['policy_fit']['tolerance']:g} of the final exit (`policy_fit.tolerance`).")
+
+
+def task_section(results_dir: Path, task: str) -> str:
+    """The task's Markdown page from the aggregate, its headings one level down."""
+    path = results_dir / layout.TABLES["markdown"].format(task=task)
+    if not path.is_file():
+        raise DataError(f"'{path}': file not found; the grid's aggregate for task '{task}' has not run "
+                        f"(run the grid to the end first)")
+    return TASK_HEADING.sub(lambda match: "#" + match.group(1) + " ", path.read_text(encoding="utf-8")).strip()
+
+
+def reproduction_report(results_dir: Path, config_path: Path, title: str | None = None,
+                        now: dt.datetime | None = None) -> str:
+    """The document, in Markdown."""
+    from ..config import load_config
+
+    config = load_config(config_path)
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise DataError(f"'{results_dir}': results folder not found")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    wall = grid_wall_time(results_dir)
+    wall_text = ("no benchmark files: no job of this grid has run" if wall is None else
+                 f"{wall[0] / 60:.1f} min over {wall[1]} jobs (first job's start to last job's end; a folder "
+                 f"filled by several invocations spans them all)")
+    tasks = list(dict.fromkeys(experiment["task"] for experiment in config["experiments"]))
+    stamp = pd.DataFrame({"": ["date", "eebench commit", "machine", "command", "results", "wall time"], " ": [
+        now.strftime("%Y-%m-%d %H:%M UTC"), commit_of(Path(__file__).resolve().parents[3]), machine(),
+        f"`snakemake --cores all --configfile {config_path}`", f"`{results_dir}`", wall_text]})
+    parts = [
+        f"# {title or f'Reproduction: {config_path.stem}'}",
+        "Generated by `eebench reproduction-report` from the results folder below: every figure in this document was "
+        "measured in that run, and every published figure comes from the project's published data with its source "
+        "beside it. Headline figures are the knobs fitted on val, evaluated on test; intervals are paired-bootstrap "
+        "percentile intervals (see the README, *Reading the report*).",
+        stamp.to_markdown(index=False),
+        "## Setting", setting_table(config),
+        "## Per-rule times", "```\n" + format_rule_times(results_dir) + "\n```",
+        *(task_section(results_dir, task) for task in tasks),
+    ]
+    return "\n\n".join(parts) + "\n"
