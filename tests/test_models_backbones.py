@@ -33,6 +33,8 @@ def layer_by_layer(model, batch) -> torch.Tensor:
         ("mlp", {}, "image", DIGITS),
         ("cnn", {}, "image", DIGITS),
         ("cnn", {"n_layers": 3}, "image", MNIST_LIKE),
+        ("b-lenet", {}, "image", MNIST_LIKE),
+        ("b-lenet", {}, "image", DIGITS),
         ("vit-small", TINY, "image", DIGITS),
         ("vit-small", TINY, "image", MNIST_LIKE),
         ("bert-tiny", {"n_layers": 2}, "text", TEXTS),
@@ -131,6 +133,7 @@ def test_pretrained_option_takes_a_local_folder(tmp_path):
         ("bert-small", {"n_layers": 0}, "text", "option 'n_layers': got 0, expected an integer >= 1"),
         ("bert-small", {"hidden_size": 30, "n_heads": 4}, "text", "got 30, expected a multiple of n_heads"),
         ("mlp", {"dropout": float("nan")}, "image", "option 'dropout': got nan, expected a finite number"),
+        ("b-lenet", {"dropout": 0.5}, "image", "option 'dropout': unknown option; allowed options: exit_head"),
         ("bert-base", {"pretrained": "./no/such/folder"}, "text", "looks like a local folder but does not exist"),
     ],
 )
@@ -147,3 +150,62 @@ def test_every_registered_backbone_has_valid_defaults():
 def test_a_small_backbone_of_an_unknown_family_is_refused_not_built_as_a_cnn():
     with pytest.raises(ValueError, match="family 'resnet' is not buildable"):
         register_backbone(BackboneSpec("tiny-resnet", "small", "resnet", IMAGE, {}))
+
+
+def test_b_lenet_has_the_authors_layer_shapes():
+    """kunglab/branchynet networks/lenet_mnist.py on 28×28, worked by hand: conv 5×5 pad 3 gives 30; a 2×2 pool that
+    keeps the partial window gives 15, 9, 6 on the trunk (after convs giving 17 and 11) and 8 on the branch."""
+    torch.manual_seed(0)
+    bundle = build_model("b-lenet", {}, 10, "image", MNIST_LIKE)
+    model, adapter = bundle.model.eval(), bundle.model.adapter
+    assert model.n_exits == 2 and adapter.exit_sizes == (640, 84)
+    shapes = {name: tuple(p.shape) for name, p in model.named_parameters() if name.endswith("weight")}
+    assert shapes == {
+        "adapter.conv1.weight": (5, 1, 5, 5),
+        "adapter.trunk.2.weight": (10, 5, 5, 5), "adapter.trunk.5.weight": (20, 10, 5, 5),
+        "adapter.trunk.9.weight": (84, 720),
+        "adapter.branch.2.weight": (10, 5, 3, 3),
+        "exits.0.classifier.weight": (10, 640), "exits.1.classifier.weight": (10, 84),
+    }
+    # 130 + 1,260 + 5,020 + 60,564 (trunk) + 460 (branch conv) + 6,410 + 850 (exit classifiers)
+    assert sum(p.numel() for p in model.parameters()) == 74_694
+    batch = bundle.encoder.encode(MNIST_LIKE[:1]).batch([0])
+    with torch.no_grad():
+        hidden, ctx = model.embed(batch)
+        after_conv1 = model.layer(1, hidden, ctx)
+        assert after_conv1.shape == (1, 5, 30, 30)
+        assert adapter.pool(after_conv1, ctx).shape == (1, 640)
+        trunk_maps = [tuple(t.shape) for t in _intermediates(adapter.trunk, after_conv1)]
+        assert trunk_maps[:8] == [(1, 5, 15, 15), (1, 5, 15, 15), (1, 10, 17, 17), (1, 10, 9, 9), (1, 10, 9, 9),
+                                  (1, 20, 11, 11), (1, 20, 6, 6), (1, 20, 6, 6)]
+        assert model.layer(2, after_conv1, ctx).shape == (1, 84)
+        assert model.exit_head(1, after_conv1, ctx).shape == (1, 10)
+
+
+def _intermediates(sequential, x):
+    outputs = []
+    for module in sequential:
+        x = module(x)
+        outputs.append(x)
+    return outputs
+
+
+def test_b_lenet_costs_by_hand():
+    """Multiply-accumulates per 28×28 image (FLOPs = 2 × MACs; pools and ReLUs are not counted):
+    conv1 5·30·30·25 = 112,500; branch conv 10·15·15·45 = 101,250 and classifier 640·10 = 6,400 → exit 1 costs
+    220,150. Trunk conv2 10·17·17·125 = 361,250, conv3 20·11·11·250 = 605,000, fc 720·84 = 60,480, final classifier
+    840 → LeNet alone 1,140,070, B-LeNet to its final exit 1,140,070 + 107,650 (the branch) = 1,247,720."""
+    from eebench.inference.costs import cumulative_flops, full_model_flops
+
+    bundle = build_model("b-lenet", {}, 10, "image", MNIST_LIKE)
+    batch = bundle.encoder.encode(MNIST_LIKE[:1]).batch([0])
+    model = bundle.model.eval()
+    assert cumulative_flops(model, batch).tolist() == [2 * 220_150, 2 * 1_247_720]
+    assert full_model_flops(model, batch) == 2 * 1_140_070
+
+
+def test_b_lenet_takes_per_exit_lte_heads_of_each_exits_width_but_no_shared_one():
+    bundle = build_model("b-lenet", {}, 10, "image", MNIST_LIKE, lte_heads="per-exit")
+    assert [head.in_features for head in bundle.model.lte] == [640, 84]
+    with pytest.raises(ConfigError, match="exits read 640, 84 features; use lte_heads: per-exit"):
+        build_model("b-lenet", {}, 10, "image", MNIST_LIKE, lte_heads="shared")

@@ -12,6 +12,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..errors import ConfigError
+
 
 @dataclass
 class LayerContext:
@@ -26,10 +28,16 @@ class LayerContext:
 
 
 class BackboneAdapter(nn.Module):
-    """One per backbone family. `n_layers` exits; `hidden_size` is the width of `pool`'s output."""
+    """One per backbone family. `n_layers` exits; `hidden_size` is the width of `pool`'s output (`exit_sizes`
+    overrides it per exit for backbones whose exits read features of different widths, such as B-LeNet)."""
 
     n_layers: int
     hidden_size: int
+
+    @property
+    def exit_sizes(self) -> tuple[int, ...]:
+        """The width of `pool`'s output after each layer: what each exit head reads."""
+        return (self.hidden_size,) * self.n_layers
 
     def embed(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, LayerContext]:
         raise NotImplementedError
@@ -98,9 +106,8 @@ class MultiExitModel(nn.Module):
         self.adapter = adapter
         self.n_classes = n_classes
         pooler = exit_head == "pooler-linear"
-        self.exits = nn.ModuleList(
-            ExitHead(adapter.hidden_size, n_classes, head_dropout, pooler) for _ in range(adapter.n_layers)
-        )
+        sizes = adapter.exit_sizes
+        self.exits = nn.ModuleList(ExitHead(size, n_classes, head_dropout, pooler) for size in sizes)
         pretrained = adapter.pretrained_pooler() if pooler else None
         if pretrained is not None:
             for head in self.exits:
@@ -109,7 +116,10 @@ class MultiExitModel(nn.Module):
         # head shared by every exit as in the authors' code ("shared"), or one per exit ("per-exit"; True, the
         # value of older model records, means per-exit).
         n_lte = {False: 0, None: 0, "shared": 1, "per-exit": adapter.n_layers, True: adapter.n_layers}[lte_heads]
-        self.lte = nn.ModuleList(nn.Linear(adapter.hidden_size, 1) for _ in range(n_lte)) if n_lte else None
+        if n_lte == 1 and len(set(sizes)) > 1:
+            raise ConfigError(f"a shared learning-to-exit head needs exits of one width, but this backbone's exits "
+                              f"read {', '.join(map(str, sizes))} features; use lte_heads: per-exit")
+        self.lte = nn.ModuleList(nn.Linear(size, 1) for size in sizes[:n_lte]) if n_lte else None
 
     @property
     def n_exits(self) -> int:

