@@ -74,7 +74,7 @@ def test_every_strategy_trains_and_predicts_on_every_family(tmp_path, sentiment,
     if strategy == "alternating":
         assert outputs.extras["lte_scores"].shape == outputs.logits.shape[:2]
     log = [json.loads(line) for line in (tmp_path / "model" / "train_log.jsonl").read_text().splitlines()]
-    phases = 2 if strategy in ("two-stage", "distill") else 1
+    phases = 2 if strategy in ("two-stage", "distill", "branchynet") else 1
     assert [entry["step"] for entry in log] == list(range(1, 3 * phases + 1))
     assert all(len(entry["loss_per_exit"]) == 2 and entry["lr"] > 0 for entry in log)
     assert not (tmp_path / "model.checkpoints").exists()

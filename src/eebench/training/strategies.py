@@ -163,6 +163,26 @@ class Distill(TwoStage):
         return distillation_losses(out.logits[:, :-1], out.logits[:, -1], self.options["temperature"])
 
 
+class BranchyNet(TwoStage):
+    """BranchyNet (kunglab/branchynet ``utils.train``): phase 1 trains the trunk and the final exit on the final exit's
+    loss (the authors' ``main=True`` pass); phase 2 trains everything on the sum of every exit's loss, each weighted 1
+    (their ``Branch.weight``). `trunk_epochs` (default: the training epochs) sets phase 1's length."""
+
+    name = "branchynet"
+    params = {"trunk_epochs": number("epochs of phase 1 (trunk + final exit); null = the training epochs",
+                                     default=None, above=0)}
+
+    def phases(self, epochs):
+        trunk_epochs = self.options["trunk_epochs"] or epochs
+        return [Phase("trunk+final", "final", trunk_epochs), Phase("joint", "all", epochs)]
+
+    def loss(self, phase, step, out, labels):
+        if phase == 0:  # TwoStage's stage 1: the final exit's loss alone
+            return super().loss(phase, step, out, labels)
+        losses = task_losses(out.logits, labels)
+        return StepLoss(losses.sum(), _values(losses, [True] * len(losses)))
+
+
 class Alternating(Strategy):
     """BERxiT (castorini/berxit ``modeling_highway_bert.py``, ``train_strategy == 'alternate-lte'``): even steps
     train on the final exit's loss, odd steps on the sum of the intermediate exits' losses, and every step adds
