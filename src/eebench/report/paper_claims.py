@@ -6,7 +6,7 @@ task), `text classification` (every text classification task), `domain shift` (a
 that train does not), an image dataset or `image classification` (every image task), or `any`. Everything else
 is counted as not comparable to the task.
 
-One rule per claim kind (RULE_TEXT, printed in the section and in the README). Our metrics are shown in points
+One rule per claim kind (RULE_TEXT, printed in the section and in docs/report.md by reference). Our metrics are shown in points
 (× 100, as the papers print GLUE); "1 point" is 0.01 of a 0–1 metric. Speed-ups are layer counts on both sides,
 so hardware does not enter them.
 

@@ -1,7 +1,7 @@
 """Backbone declarations (torch-free): what each backbone name in the config is and the options it takes.
 
 Every module of this package declares backbones with `register_backbone` when imported; the catalogue imports
-them all, so a new backbone size is one new file here (see README, "Extending eebench"). `models.registry`
+them all, so a new backbone size is one new file here (see docs/extending.md). `models.registry`
 builds the model a declaration describes. Three kinds:
 - `small`: CPU image nets of family `mlp`, `cnn` or `lenet` (BranchyNet's B-LeNet);
 - `random-init`: a small transformer config of a family (bert, roberta, distilbert, albert, vit), randomly
