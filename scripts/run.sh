@@ -5,6 +5,20 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 results_dir() { python -c "import yaml,sys; print(yaml.safe_load(open(sys.argv[1])).get('results_dir', sys.argv[2]))" "$@"; }
+# Snakemake renders a --configfile that sets `__use_yte__: true` (running the Python in it) before the workflow's own
+# check can refuse it, so every config file named in the arguments is checked first (config/README.md).
+configs=() taking=0
+for arg in "$@"; do
+    case "$arg" in
+        --configfile | --configfiles) taking=1 ;;
+        --configfile=* | --configfiles=*) configs+=("${arg#*=}") taking=0 ;;
+        -*) taking=0 ;;
+        *) if [ "$taking" = 1 ]; then configs+=("$arg"); fi ;;
+    esac
+done
+for file in ${configs[@]+"${configs[@]}"}; do
+    eebench validate-config "$file" >/dev/null
+done
 snakemake --cores all --scheduler greedy "$@"
 REPORT=$(results_dir config/config.yaml results)/report.html
 if [ "$#" -eq 0 ]; then

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,10 @@ LATENCY_SAMPLES = integer("test samples timed (the first ones of the split)", de
 LATENCY_PASSES = integer("timed passes over them; latency.json gives the min and median pass", default=5)
 # Component sections of the config: section -> catalogue kind.
 SECTIONS = {"tasks": "task", "backbones": "backbone", "strategies": "strategy"}
+# Snakemake renders a YAML config whose top level sets `__use_yte__: true` as a YTE template, running the Python
+# inside it: such a file is code. Refused unless this environment variable is 1 (the opt-in must not be in the file).
+YTE_KEY = "__use_yte__"
+ALLOW_YTE = "EEBENCH_ALLOW_YTE"
 # Task options that fix (val_size) or cap (max_val) the val split's size, so the config alone can tell that the val
 # split is too small for the tolerance; otherwise only the data can (`prepare_task(..., tolerance=)`).
 VAL_SIZE_OPTIONS = ("val_size", "max_val")
@@ -61,11 +66,29 @@ def _schema_validator():
 
 
 def load_config(path: str | Path) -> dict:
-    """Read a YAML config file and return it validated, with defaults filled in."""
+    """Read a YAML config file and return it validated, with defaults filled in. A YTE template (`__use_yte__: true`)
+    is refused, or rendered as Snakemake renders it when EEBENCH_ALLOW_YTE=1."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"'{p}': config file not found")
-    return validate_config(read_yaml_strict(p), source=str(p))
+    config = read_yaml_strict(p)
+    if templating_allowed(config, p):
+        import yte
+
+        with open(p, encoding="utf-8") as fh:
+            config = yte.process_yaml(fh, require_use_yte=True)
+    return validate_config(config, source=str(p))
+
+
+def templating_allowed(config: Any, path: str | Path) -> bool:
+    """Whether the config file `path` (parsed as `config`) is a YTE template that may run: False for a plain config;
+    True with the opt-in; without it a ConfigError, because Snakemake would run the Python inside it."""
+    if not (isinstance(config, dict) and config.get(YTE_KEY)):
+        return False
+    if os.environ.get(ALLOW_YTE) == "1":
+        return True
+    raise ConfigError(f"'{path}', field '{YTE_KEY}': Snakemake YTE templating runs the Python inside a config file, "
+                      f"so it is off; set the environment variable {ALLOW_YTE}=1 to allow it for files you trust")
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -104,9 +127,11 @@ def read_yaml_strict(path: str | Path) -> Any:
 def validate_config(config: Any, source: str = "config", files: Sequence[str | Path] = ()) -> dict:
     """Validate `config` against the schema's structure and the catalogue; return a copy with defaults. `files`
     are the YAML files it was read from (Snakemake's configfiles): re-read strictly, so a duplicated key is an
-    error."""
+    error, and a YTE template without the opt-in is refused (Snakemake has rendered a --configfile before the
+    Snakefile runs, so this stops the run, not the template's code; workflow/Snakefile checks the default config
+    file before Snakemake reads it)."""
     for file in files:
-        read_yaml_strict(file)
+        templating_allowed(read_yaml_strict(file), file)
     if not isinstance(config, dict):
         raise ConfigError(f"'{source}': the config must be a mapping of keys to values, got {type(config).__name__}")
     errors = sorted(_schema_validator().iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
@@ -172,6 +197,7 @@ def _check_catalogue(config: dict) -> None:
     """Every name and option against the catalogue; fills in the defaults of the config's own sections."""
     config["results_dir"] = checked_at("results_dir", check_value, RESULTS_DIR,
                                      config.get("results_dir", RESULTS_DIR.default), "results_dir")
+    checked_at("results_dir", layout.check_results_dir, config["results_dir"])
     for index, experiment in enumerate(config["experiments"]):
         where = f"experiments[{index}]"
         checked_at(f"{where}.task", catalogue.get, "task", experiment["task"])
@@ -211,9 +237,15 @@ def _check_training(options: dict | None) -> None:
 
 
 def _check_backbone(name: str, options: dict) -> None:
+    """The backbone's options; a `package:NAME` source must be a model package now (found without importing it),
+    not when training starts."""
     from .models.backbones import backbone_options
+    from .models.pretrained import PACKAGE_PREFIX, package_model_dir
 
     backbone_options(name, options)
+    for key, value in (options or {}).items():
+        if isinstance(value, str) and value.startswith(PACKAGE_PREFIX):
+            package_model_dir(value.removeprefix(PACKAGE_PREFIX), f"option {key!r}")
 
 
 def val_size_problem(n_val: int, tolerance: float) -> str | None:

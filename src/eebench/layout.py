@@ -5,9 +5,15 @@ patterns and the config expansion and the aggregate fill them in. Nothing else s
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import socket
+import sys
 from pathlib import Path
+from typing import IO
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 DATA = "data/{task}"
 RUN = "runs/{task}/{backbone}/{strategy}/seed{seed}"
@@ -52,6 +58,99 @@ PLOTS = {
 }
 # The aggregate outputs the `all` target asks for (the others come with them).
 TARGETS = ("table", "markdown", "chart", "image", "training_image", "latency")
+
+
+# The results folder's lock, held (flock) by the Snakemake run that writes the folder and released when it exits; it
+# names that run's PID and host. Every real run leaves it, so it also marks the folder as an eebench results folder.
+LOCK = ".eebench.lock"
+REPORT = "report.html"  # `snakemake --report` (scripts/run.sh)
+CAPTIONING = "captioning"  # the captioning track's default results folder lives inside the main one
+# A folder holding these and nothing else (or other results folders, as the paper grids' `results/paper-*`) was
+# written by eebench.
+TOP_LEVEL = frozenset(
+    {template.split("/")[0] for template in (DATA, RUN, PREPARE_LOG, RUN_LOGS, BENCHMARKS, *TABLES.values(),
+                                             *PLOTS.values())} | {LOCK, REPORT, CAPTIONING}
+)
+
+
+class ResultsLockedError(ConfigError):
+    """Another run holds the results folder's lock."""
+
+
+def foreign_entries(folder: Path, depth: int = 3) -> list[str]:
+    """What in an existing `folder` eebench did not write: [] for an eebench results folder (it holds the lock file,
+    or only TOP_LEVEL names and folders that are themselves results folders, `depth` levels down at most)."""
+    if (folder / LOCK).is_file():
+        return []
+    foreign = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name in TOP_LEVEL:
+            continue
+        if depth > 1 and entry.is_dir() and not entry.is_symlink() and not foreign_entries(entry, depth - 1):
+            continue
+        foreign.append(entry.name)
+    return foreign
+
+
+def check_results_dir(value: str) -> str:
+    """`value` (a results_dir that passed the path check) if eebench may write there, else ConfigError with the
+    reason: the filesystem root, a '~' path (no shell expands it), the working directory, a repository's root, a
+    file, or an existing folder holding files eebench did not write."""
+    if value.startswith("~"):
+        raise ConfigError(f"{value!r}: '~' is not expanded (it would be a folder literally named '~'); write the full "
+                          "path")
+    folder = Path(value).resolve()
+    if folder == Path(folder.anchor):
+        raise ConfigError(f"{value!r} is the filesystem root; name a folder of its own for the results")
+    if folder == Path.cwd().resolve():
+        raise ConfigError(f"{value!r} is the working directory itself; name a subfolder, e.g. 'results'")
+    if not folder.exists():
+        return value
+    if not folder.is_dir():
+        raise ConfigError(f"{value!r} is a file, not a folder")
+    repository = [name for name in (".git", "Snakefile", "pyproject.toml") if (folder / name).exists()]
+    if repository:
+        raise ConfigError(f"{value!r} is a repository's root (it holds {repository[0]}); name a subfolder, e.g. "
+                          f"'{value.rstrip('/')}/results'")
+    foreign = foreign_entries(folder)
+    if foreign:
+        shown = ", ".join(repr(name) for name in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ConfigError(f"{value!r} already holds files eebench did not write ({shown}); an existing results "
+                          f"folder holds only {', '.join(sorted(TOP_LEVEL))} and other results folders; name a new "
+                          "or empty folder")
+    return value
+
+
+def lock_results(results_dir: str) -> IO | None:
+    """Take the results folder's lock (creating the folder) for this process, writing its PID and host into it; keep
+    the returned file open for as long as the run writes there (closing it, or the process ending, releases it).
+    ResultsLockedError naming the holder when another process has it; None, with a warning, on a filesystem
+    without locks."""
+    folder = Path(results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / LOCK, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read()
+        handle.close()
+        try:
+            who = "PID {pid} on host {host}".format(**json.loads(holder))
+        except (ValueError, KeyError, TypeError):
+            who = "a process that has not yet written its PID"
+        raise ResultsLockedError(f"'{folder}': another eebench run ({who}) is writing this results folder; wait for "
+                                 f"it to end (its lock '{folder / LOCK}' is released when it exits)") from None
+    except OSError as exc:
+        handle.close()
+        print(f"warning: '{folder / LOCK}': this filesystem has no file locks ({exc.strerror}); a second run on the "
+              "same results folder is not kept out", file=sys.stderr)
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}) + "\n")
+    handle.flush()
+    return handle
 
 
 def under(results_dir: str, template: str) -> str:

