@@ -128,7 +128,8 @@ def test_same_seed_gives_identical_exit_logits_and_another_seed_differs(tmp_path
         ({"training": {"epoch": 1}}, "training options, option 'epoch': unknown option"),
         ({"training": {"batch_size": 0}}, "training options, option 'batch_size': got 0, expected an integer >= 1"),
         ({"training": {"precision": "fp8"}},
-         "training options, option 'precision': got 'fp8', expected one of 'fp32', 'bf16', 'fp16'"),
+         "training options, option 'precision': got 'fp8', expected one of 'auto', 'fp32', 'fp32-strict', 'bf16', "
+         "'fp16'"),
         ({"training": {"precision": "fp16", "device": "cpu"}}, "fp16 needs a CUDA GPU"),
         ({"training": {"device": "tpu"}}, "option 'device': got 'tpu', expected a string matching auto"),
         ({"backbone": "bert-small"}, "takes text or text-pair inputs, but the task's modality is 'image'"),

@@ -30,6 +30,7 @@ import torch
 from ..models.multi_exit import MultiExitOutput
 from ..training.checkpoint import (checkpoint_root, latest_checkpoint, read_state, remove_checkpoints,
                                    restore_checkpoint, save_checkpoint, trainer_lock)
+from ..training.optim import adamw, clipped_step
 from ..training.strategies import distillation_losses, make_strategy, task_losses
 from . import data, model as captioner_model
 from .options import backbone_options as backbone_options_of, check_combination, strategy_options, training_options
@@ -132,7 +133,7 @@ def _train_phases(captioner, tokenizer, pixels, examples, plan, strategy, strat,
         if phase_index < state["phase"]:
             continue
         trainable = _set_trainable(captioner, what)
-        optimizer = torch.optim.AdamW(trainable, lr=train_opts["lr"], weight_decay=train_opts["weight_decay"])
+        optimizer = adamw(trainable, lr=train_opts["lr"], weight_decay=train_opts["weight_decay"])
         per_epoch = math.ceil(len(examples) / train_opts["batch_size"])
         total = math.ceil(per_epoch * epochs)
         if train_opts["max_steps"]:
@@ -156,8 +157,7 @@ def _train_phases(captioner, tokenizer, pixels, examples, plan, strategy, strat,
             loss, per_exit = exit_losses(strategy, strat, what, logits, targets)
             optimizer.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, train_opts["grad_clip"])
-            optimizer.step()
+            clipped_step(optimizer, train_opts["grad_clip"])
             scheduler.step()
             global_step += 1
             state["log"].append({"phase": what, "step": step + 1, "epoch": epoch, "loss": float(loss.detach()),

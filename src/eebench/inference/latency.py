@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from ..io import read_json, write_json
 from ..models import load_model
 from ..models.runtime import select_device, threads_for
+from ..training.precision import apply_matmul_precision, inference_precision
 from .early_exit import EarlyExitRunner, FullDepthRunner
 from .predict import length_sorted_batches
 
@@ -27,11 +28,12 @@ WARMUP_CALLS = 3
 
 def measure_latency(
     model_dir: Path, data_dir: Path, fit_path: Path, out_path: Path, batch_sizes: Sequence[int] = (1, 32),
-    samples: int = 200, passes: int = 5,
+    samples: int = 200, passes: int = 5, precision: str | None = None,
 ) -> None:
     """Time early-exit and full-depth inference of the first `samples` test samples at each batch size over
     `passes` passes (config `latency.samples`, `latency.passes`) and check that the real decisions equal the simulated ones. Inputs are collated and moved to
-    the device before timing: the figures are the model's, not the input pipeline's."""
+    the device before timing: the figures are the model's, not the input pipeline's. The model runs in the
+    precision it was trained in unless `precision` (a `training.precision` value) says otherwise."""
     from ..policies import policy_from_dict
     from ..tasks import load_split
 
@@ -41,6 +43,8 @@ def measure_latency(
     bundle = load_model(model_dir)
     device = select_device("auto")
     model = bundle.model.to(device).eval()
+    run_in = inference_precision(bundle.record, device, precision)
+    apply_matmul_precision(run_in)
     test = load_split(data_dir, "test")
     if samples < 1 or passes < 1:
         raise ConfigError(f"latency: samples and passes must be at least 1, got samples={samples}, passes={passes}")
@@ -50,7 +54,8 @@ def measure_latency(
     with threads_for(bundle.record["family"]):
         threads = torch.get_num_threads()
     report = {
-        "policy": policy.id, "device": str(device), "torch_threads": threads, "cpu_count": os.cpu_count(),
+        "policy": policy.id, "device": str(device), "precision": run_in.to_dict(), "torch_threads": threads,
+        "cpu_count": os.cpu_count(),
         "n_samples": n, "n_exits": model.n_exits, "passes": passes, "by_batch_size": {},
     }
     for batch_size in batch_sizes:
@@ -58,7 +63,7 @@ def measure_latency(
         inputs = [{k: v.to(device) for k, v in encoded.batch(ix).items()} for ix in batches]
         calls = list(zip(batches, inputs))
         early_exit, full_depth = EarlyExitRunner(model, policy), FullDepthRunner(model)
-        with threads_for(bundle.record["family"]):
+        with threads_for(bundle.record["family"]), run_in.autocast(device):
             real, early_s, full_s = timed_passes(
                 calls,
                 lambda ix, batch: early_exit(batch, labels[ix]),
@@ -67,7 +72,8 @@ def measure_latency(
                 passes,
             )
         exit_layer = _gather(batches, [r.exit_layer for r in real], n)
-        simulated = _simulated_exits(policy, model, calls, labels, n)
+        with run_in.autocast(device):
+            simulated = _simulated_exits(policy, model, calls, labels, n)
         report["by_batch_size"][str(batch_size)] = {
             "batch_size": batch_size,
             **timing_summary(early_s, full_s, n),

@@ -13,25 +13,31 @@ from ..models import ModelBundle, load_model
 from ..models.storage import check_model_fits_data
 from ..models.inputs import EncodedSplit
 from ..models.runtime import progress_bar, select_device, threads_for
+from ..training.precision import apply_matmul_precision, inference_precision
 from .costs import measure_costs
 
 PREDICT_BATCH_SIZE = 64
 
 
 def predict_split(
-    model_dir: Path, data_dir: Path, split: str, out_path: Path, bundle: ModelBundle | None = None
+    model_dir: Path, data_dir: Path, split: str, out_path: Path, bundle: ModelBundle | None = None,
+    precision: str | None = None,
 ) -> None:
     """Write `out_path` (exits npz): logits [N, L, C], labels, sample_ids, `lte_scores` [N, L] for models with
     learning-to-exit heads (the `alternating` strategy) and `domain` [N] when the split's samples record one.
-    `bundle` is the model of `model_dir` when the caller has loaded it already (loaded here otherwise)."""
+    `bundle` is the model of `model_dir` when the caller has loaded it already (loaded here otherwise). The model
+    runs in the precision it was trained in unless `precision` (a `training.precision` value) says otherwise."""
     from ..tasks import load_split
 
     bundle = load_model(model_dir) if bundle is None else bundle
-    bundle.model.to(select_device("auto"))
+    device = select_device("auto")
+    bundle.model.to(device)
+    run_in = inference_precision(bundle.record, device, precision)
+    apply_matmul_precision(run_in)
     data = load_split(data_dir, split)
     check_model_fits_data(bundle.record, model_dir, data_dir, data)
     encoded = bundle.encoder.encode(data.inputs, source=f"{data_dir}/{split}")
-    with threads_for(bundle.record["family"]):
+    with threads_for(bundle.record["family"]), run_in.autocast(device):
         logits, lte = all_exit_outputs(bundle, encoded, desc=f"predict {split}")
     extras = {"lte_scores": lte} if lte is not None else {}
     if "domain" in data.meta:  # tasks with several test domains: evaluate reports each one (DOMAIN_FIELD)
@@ -39,12 +45,14 @@ def predict_split(
     ExitOutputs(logits=logits, labels=np.asarray(data.labels), sample_ids=np.asarray(data.sample_ids), extras=extras).save(out_path)
 
 
-def predict_run(model_dir: Path, data_dir: Path, val_out: Path, test_out: Path, costs_out: Path) -> None:
-    """The val and test exits and costs.json of one run, loading the model (and torch) once instead of three times."""
+def predict_run(model_dir: Path, data_dir: Path, val_out: Path, test_out: Path, costs_out: Path,
+                precision: str | None = None) -> None:
+    """The val and test exits and costs.json of one run, loading the model (and torch) once instead of three times
+    (`precision` as in predict_split)."""
     bundle = load_model(model_dir)
     measure_costs(model_dir, data_dir, costs_out, bundle)  # first: the model is still on the CPU, as `costs` has it
     for split, out_path in (("val", val_out), ("test", test_out)):
-        predict_split(model_dir, data_dir, split, out_path, bundle)
+        predict_split(model_dir, data_dir, split, out_path, bundle, precision)
 
 
 def length_sorted_batches(encoded: EncodedSplit, batch_size: int) -> list[np.ndarray]:

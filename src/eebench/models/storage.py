@@ -84,6 +84,13 @@ def _check_record(record: dict, path: Path) -> None:
             raise DataError(f"'{path}', field '{key}': got {record[key]!r} (allowed: a positive integer)")
     if not isinstance(record["options"], dict):
         raise DataError(f"'{path}', field 'options': expected a JSON object, got {record['options']!r}")
+    # The precision training ran in (`eebench.training.precision`); predict and latency run the model in it.
+    training = record.get("training", {})
+    precision = training.get("precision", {"dtype": "fp32", "tf32": False}) if isinstance(training, dict) else None
+    if (not isinstance(precision, dict) or precision.get("dtype") not in ("fp32", "bf16", "fp16")
+            or not isinstance(precision.get("tf32"), bool)):
+        raise DataError(f"'{path}', field 'training.precision': got {precision!r} (allowed: "
+                        '{"dtype": "fp32", "bf16" or "fp16", "tf32": true or false})')
 
 
 def check_model_fits_data(record: dict, model_dir, data_dir, data) -> None:

@@ -1,6 +1,11 @@
-"""The training loop: phases of a strategy, length-grouped batches, linear warm-up/decay, AdamW, mixed precision,
-progress bars, a JSONL log (with examples per second), periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends
-SIGTERM at the time limit and on preemption), so rerunning the same command resumes where it stopped."""
+"""The training loop: phases of a strategy, length-grouped batches, linear warm-up/decay, fused AdamW with the
+clip folded in (`optim`), mixed precision (`precision`), progress bars, a JSONL log (with examples per second),
+periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends SIGTERM at the
+time limit and on preemption), so rerunning the same command resumes where it stopped.
+
+On a GPU the loop never waits for the device inside a step: batches go from pinned memory with non-blocking
+copies, and the log's figures stay on the device until the log is read, every `LOG_EVERY` steps, at a checkpoint
+and at the end (the log holds every step all the same)."""
 
 from __future__ import annotations
 
@@ -20,12 +25,14 @@ import torch
 
 from ..models.inputs import EncodedSplit
 from ..models.multi_exit import MultiExitModel
-from ..models.runtime import autocast, progress_bar
+from ..models.runtime import progress_bar
 from ..errors import EEBenchError
 from .checkpoint import (
     latest_checkpoint, orphaned, read_state, release_lock, restore_checkpoint, save_checkpoint, snakemake_ancestor,
 )
+from .optim import adamw, clipped_step
 from .options import TrainingOptions
+from .precision import apply_matmul_precision, resolve_precision
 from .strategies import Phase, Strategy
 
 
@@ -53,12 +60,14 @@ class Trainer:
         self.model, self.strategy, self.opts, self.device, self.seed = model, strategy, opts, device, seed
         self.data, self.labels = data, labels
         self.checkpoint_dir, self.signature = checkpoint_dir, signature
+        self.precision = resolve_precision(opts.precision, device)
         self.phases = strategy.phases(opts.epochs)
         strategy.bind(model)
         self.steps_per_epoch = math.ceil(len(data) / opts.batch_size)
         self.lengths = data.lengths() if opts.group_by_length else None
         self._epoch: tuple[tuple[int, int], list[np.ndarray]] | None = None  # ((phase, epoch), its batches)
         self.log: list[dict] = []
+        self._pending: list[dict] = []  # log entries whose figures are still tensors (see _flush_log)
         self.resume_folder: Path | None = None  # the checkpoint `run` resumes from
         self.stop_requested = False
         self.snakemake_pid = snakemake_ancestor()  # checked at each checkpoint: has Snakemake died?
@@ -70,6 +79,7 @@ class Trainer:
     def run(self) -> TrainResult:
         start_phase, start_step = self._resume_point()
         started, examples = time.perf_counter(), 0
+        apply_matmul_precision(self.precision)
         with _stop_on_sigterm(self):
             for phase_index in range(start_phase, len(self.phases)):
                 first = start_step if phase_index == start_phase else 0
@@ -84,8 +94,7 @@ class Trainer:
         optimizer = self._optimizer(phase)
         if first_step:
             restore_checkpoint(self.resume_folder, self.model, optimizer)
-        scaler = torch.amp.GradScaler(self.device.type, enabled=self.opts.precision == "fp16")
-        params = [p for group in optimizer.param_groups for p in group["params"]]
+        scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.dtype == "fp16")
         desc = f"train {self.strategy.name}" + (f" [{phase.name}]" if len(self.phases) > 1 else "")
         bar = progress_bar(total=total, initial=first_step, desc=desc, dynamic_ncols=True)
         examples, started = 0, time.perf_counter()
@@ -93,9 +102,9 @@ class Trainer:
         for step in range(first_step, total):
             lr = self._set_lr(optimizer, step, total)
             indices = self._batch_indices(phase_index, step)
-            batch = {k: v.to(self.device) for k, v in self.data.batch(indices).items()}
-            labels = self.labels[indices].to(self.device)
-            with autocast(self.opts.precision, self.device):
+            batch = {k: self._to_device(v) for k, v in self.data.batch(indices).items()}
+            labels = self._to_device(self.labels[indices])
+            with self.precision.autocast(self.device):
                 out = self.model(batch, frozen_backbone=phase.trains == "intermediate")
             out.logits = out.logits.float()
             if out.lte_scores is not None:
@@ -104,23 +113,24 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss.total).backward()
             scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(params, self.opts.grad_clip)
-            scaler.step(optimizer)
+            clipped_step(optimizer, self.opts.grad_clip, step=lambda: scaler.step(optimizer))
             scaler.update()
             examples += len(indices)
             throughput = examples / (time.perf_counter() - started)  # over this phase in this process
-            self.log.append({
-                "step": len(self.log) + 1, "phase": phase.name, "epoch": round((step + 1) / self.steps_per_epoch, 4),
-                "loss": float(loss.total.detach()), "loss_per_exit": loss.per_exit, "lr": lr, **loss.info,
-                "examples_per_second": round(throughput, 2),
+            self._pending.append({
+                "step": len(self.log) + len(self._pending) + 1, "phase": phase.name,
+                "epoch": round((step + 1) / self.steps_per_epoch, 4), "loss": loss.total.detach(),
+                "loss_per_exit": loss.exit_losses, "lr": lr, **loss.info,
+                "examples_per_second": round(throughput, 2), "precision": self.precision.dtype,
             })
-            _check_finite(self.log[-1])
             bar.update(1)
-            bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", ex_s=f"{throughput:.1f}", refresh=False)
             done = step + 1
             periodic = done % self.opts.checkpoint_every == 0 and done < total
             last = done == total and phase_index == len(self.phases) - 1
             parent_gone = (periodic or last) and orphaned(self.snakemake_pid)
+            if done % LOG_EVERY == 0 or done == total or self.stop_requested or periodic or parent_gone:
+                self._flush_log()
+                bar.set_postfix(loss=f"{self.log[-1]['loss']:.4f}", ex_s=f"{throughput:.1f}", refresh=False)
             if self.stop_requested or periodic or parent_gone:
                 self._checkpoint(phase_index, done, optimizer)
             if self.stop_requested:
@@ -134,6 +144,25 @@ class Trainer:
                 )
         bar.close()
         return examples
+
+    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Host → device: on a GPU through pinned memory without blocking (the copy is queued before the kernels
+        that read it); on the CPU the tensor itself."""
+        if self.device.type != "cuda":
+            return tensor
+        return tensor.pin_memory().to(self.device, non_blocking=True)
+
+    def _flush_log(self) -> None:
+        """Read the pending entries' figures (one host sync for all of them) into the log, then check the loss."""
+        for entry in self._pending:
+            entry["loss"] = float(entry["loss"])
+            entry["loss_per_exit"] = [None if v is None else float(v) for v in entry["loss_per_exit"]]
+            for key, value in entry.items():
+                if isinstance(value, torch.Tensor):
+                    entry[key] = value.tolist()
+            self.log.append(entry)
+            _check_finite(entry)
+        self._pending = []
 
     def _batch_indices(self, phase_index: int, step: int) -> list[int]:
         # The batches of an epoch depend only on (seed, phase, epoch), so a resumed run sees the same batches.
@@ -149,7 +178,7 @@ class Trainer:
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
         groups = [{"params": decay, "weight_decay": self.opts.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-        return torch.optim.AdamW(groups, lr=self.opts.lr)
+        return adamw(groups, lr=self.opts.lr)
 
     def _trainable(self, phase: Phase) -> list[torch.nn.Parameter]:
         model = self.model
@@ -215,6 +244,7 @@ def _check_finite(entry: dict) -> None:
         )
 
 
+LOG_EVERY = 50  # steps between reads of the log's figures from the device (and progress-bar loss updates)
 GROUP_BATCHES = 50  # batches sorted by length together (as Hugging Face's LengthGroupedSampler)
 
 

@@ -18,7 +18,9 @@ TRAINING_OPTIONS = {
     "warmup_ratio": number("share of the steps with a linear warm-up", default=0.1, minimum=0, maximum=1),
     "weight_decay": number("AdamW weight decay", default=0.01, minimum=0),
     "max_length": integer("longest tokenised text input (tokens)", default=128),
-    "precision": choice("floating-point precision of training", ("fp32", "bf16", "fp16"), default="fp32"),
+    "precision": choice("floating-point precision of training and, unless told otherwise, of inference: auto = "
+                        "bf16 where the CPU/GPU has native bf16, else fp32; fp32-strict = fp32 without TF32",
+                        ("auto", "fp32", "fp32-strict", "bf16", "fp16"), default="auto"),
     "device": text("where to train: the first GPU if any (auto), cpu, cuda or cuda:N", default="auto",
                    pattern=r"auto|cpu|cuda(:[0-9]+)?"),
     "checkpoint_every": integer("optimizer steps between resumable checkpoints", default=500),

@@ -13,10 +13,11 @@ from ..errors import ConfigError, DataError
 from ..models import build_model, write_model_dir
 from ..models.backbones import backbone_options as resolve_backbone_options
 from ..models.backbones import get_backbone
-from ..models.runtime import check_precision, seed_everything, select_device, threads_for
+from ..models.runtime import seed_everything, select_device, threads_for
 from .checkpoint import checkpoint_root, remove_checkpoints, trainer_lock
 from .loop import Trainer, write_log
 from .options import training_options
+from .precision import resolve_precision
 from .strategies import make_strategy
 
 TRAIN_LOG = "train_log.jsonl"
@@ -44,7 +45,7 @@ def train_run(
     strat = make_strategy(strategy, strategy_options)
     resolved_backbone = resolve_backbone_options(backbone, backbone_options)
     device = select_device(opts.device)
-    check_precision(opts.precision, device)
+    resolve_precision(opts.precision, device)  # a bad combination (fp16 on the CPU) fails before any work
     info = load_info(data_dir)
     train = load_split(data_dir, "train")
     with threads_for(get_backbone(backbone).family):
@@ -65,17 +66,23 @@ def _train(data_dir, out_dir, backbone, resolved_backbone, strategy, strat, opts
     ckpt_dir = checkpoint_root(out_dir)
     with trainer_lock(ckpt_dir):  # held until the model is written and the checkpoints are gone
         trainer = Trainer(model, strat, opts, device, seed, encoded, labels, ckpt_dir, signature)
+        print(f"eebench: training {backbone}/{strategy} seed {seed} on {_device_name(device)} in "
+              f"{trainer.precision} (training.precision: {opts.precision})", file=sys.stderr)
         result = trainer.run()
         bundle.model = model.cpu()
         bundle.record["training"] = {
             "strategy": strategy, "strategy_options": strat.options, "options": opts.to_dict(), "seed": seed,
-            "device": str(device), "steps": result.steps, "seconds_this_process": round(result.seconds, 2),
+            "device": str(device), "precision": trainer.precision.to_dict(), "steps": result.steps, "seconds_this_process": round(result.seconds, 2),
             "examples_per_second": round(result.examples / result.seconds, 2) if result.seconds else None,
             "task": info.get("task"), "train_size": len(train),
         }
         write_model_dir(bundle, out_dir, extra_files={TRAIN_LOG: write_log(result.log)})
         remove_checkpoints(ckpt_dir)
     print(f"eebench: trained {backbone}/{strategy} seed {seed}: {result.steps} steps → {out_dir}", file=sys.stderr)
+
+
+def _device_name(device: torch.device) -> str:
+    return f"{device} ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu"
 
 
 def _signature(backbone, bopts, strategy, sopts, training, seed, info, n_train) -> str:

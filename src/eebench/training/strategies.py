@@ -32,9 +32,16 @@ class Phase:
 
 @dataclass
 class StepLoss:
+    """One step's loss. The figures for the log stay tensors on the model's device until the log reads them, so
+    a GPU step does not wait for the host (`per_exit` reads them at once)."""
+
     total: torch.Tensor
-    per_exit: list[float | None]  # None for exits this step does not train
-    info: dict[str, Any] = field(default_factory=dict)  # extra figures for the training log (learned weights)
+    exit_losses: list[torch.Tensor | None]  # each exit's detached loss; None for exits this step does not train
+    info: dict[str, Any] = field(default_factory=dict)  # extra figures for the training log: numbers or tensors
+
+    @property
+    def per_exit(self) -> list[float | None]:
+        return [None if v is None else float(v) for v in self.exit_losses]
 
 
 def task_losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -60,8 +67,8 @@ def distillation_losses(logits: torch.Tensor, teacher: torch.Tensor, temperature
     return kl.mean(dim=0) * temperature**2
 
 
-def _values(losses: torch.Tensor, trained: list[bool]) -> list[float | None]:
-    return [float(v) if t else None for v, t in zip(losses.detach().cpu(), trained)]
+def _values(losses: torch.Tensor, trained: list[bool]) -> list[torch.Tensor | None]:
+    return [v if t else None for v, t in zip(losses.detach(), trained)]
 
 
 class Strategy:
@@ -144,7 +151,7 @@ class TwoStage(Strategy):
         n_exits = out.logits.shape[1]
         if phase == 0:
             final = task_losses(out.logits[:, -1:], labels)
-            return StepLoss(final.sum(), [None] * (n_exits - 1) + [float(final.detach())])
+            return StepLoss(final.sum(), [None] * (n_exits - 1) + [final.detach()[0]])
         losses = self.intermediate_losses(out, labels)
         return StepLoss(losses.sum(), _values(losses, [True] * (n_exits - 1)) + [None])
 
@@ -210,10 +217,10 @@ class Alternating(Strategy):
         losses = task_losses(out.logits, labels)
         lte = self.options["lte_weight"] * self.lte_loss(out, labels)
         if step % 2 == 0:
-            return StepLoss(losses[-1] + lte, [None] * (n_exits - 1) + [float(losses[-1].detach())],
-                            {"lte_loss": float(lte.detach())})
+            return StepLoss(losses[-1] + lte, [None] * (n_exits - 1) + [losses[-1].detach()],
+                            {"lte_loss": lte.detach()})
         total = losses[:-1].sum() + lte
-        return StepLoss(total, _values(losses, [True] * (n_exits - 1) + [False]), {"lte_loss": float(lte.detach())})
+        return StepLoss(total, _values(losses, [True] * (n_exits - 1) + [False]), {"lte_loss": lte.detach()})
 
     def lte_loss(self, out, labels) -> torch.Tensor:
         logits = out.logits.detach()
