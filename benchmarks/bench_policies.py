@@ -198,7 +198,7 @@ def main() -> None:
     args = parser.parse_args()
     val = synthetic(args.samples, args.exits, args.classes, seed=0)
     test = synthetic(args.samples, args.exits, args.classes, seed=1)
-    print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
+    print("load average at the start (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
     print(bench_ucb_stream(*val, args.repeats), flush=True)
     print(f"fit on {args.samples} val samples + exits of {args.samples} test samples, {args.exits} exits x "
           f"{args.classes} classes; loop and eebench pick the same knob and the same test exits (asserted)")
@@ -208,6 +208,7 @@ def main() -> None:
     for policy_id in LOOPS:
         row = bench(policy_id, (*val, *test), args.repeats)
         print("| " + " | ".join(row.values()) + " |", flush=True)
+    print("load average at the end (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
 
 
 if __name__ == "__main__":
