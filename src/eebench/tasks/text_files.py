@@ -7,11 +7,15 @@ Options (see config/README.md for an example):
 - domain shift: give `test` as a mapping, e.g. `{imdb: target/imdb.tsv, yelp: target/yelp.tsv}`. Every sample then
   records its `domain` (the mapping key; `source` for a train or val given as a plain path or list), the results
   get one section per domain, and the test split is the domains in the order given, each in file order — the
-  stream order of online policies such as `ucb`. With `test_fraction` set too, the held-out source part comes first.
+  stream order of online policies such as `ucb`. With `test_fraction` set too, the held-out source part comes first
+  (so a test domain may not be called `source` then). A domain name is 1 to 64 letters, digits, `_`, `-` or `.`,
+  starting with a letter or digit (`DOMAIN_NAME`): it is a label in tables and files, never a path.
 - `text`: the text column (or JSON field), or a list of two for sentence pairs; `label`: the label column.
   Files without a header (`header: false`) name columns by 0-based position (negative: from the end).
 - `label_values`: the label values in class order (their names in the tables); default: the distinct values of
-  train, sorted (numerically when all are integers). A value outside them is an error naming file, line and column.
+  train, sorted (numerically when all are numbers). A value outside them is an error naming file, line and column.
+  Labels are trimmed and numbers read as numbers (`label_key`): `1`, `1.0` and `01` (CSV text or JSON numbers) are
+  one class, `1`; an empty, NaN, null or infinite label is refused, naming file and line.
 - `allow_test_duplicates`: a test file whose texts also appear, exactly (after trimming spaces at the ends, both
   sentences of a pair), in a train or val file more often than `MAX_DUPLICATE_SHARE` (1 %) of its samples is refused
   — those samples were seen in training and flatter every method; `true` keeps them. The counts are in info.json
@@ -29,6 +33,8 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,13 +73,20 @@ def _path_list(value: Any) -> list[str]:
     return paths
 
 
+# A domain name is a label in tables, plots and sample records: letters, digits, '_', '-' and '.', starting with a
+# letter or digit (so no path such as '../evil/x', no spaces or markup).
+DOMAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 def files_option(value: Any) -> dict[str | None, list[str]] | None:
     """FILES as {domain or None: [paths]}; None (no domain) for a plain path or list."""
     if value is None:
         return None
     if isinstance(value, dict):
-        if not value or not all(isinstance(k, str) and k for k in value):
-            raise ValueError("a mapping with at least one domain name (a non-empty string) -> path(s)")
+        bad = [k for k in value if not (isinstance(k, str) and DOMAIN_NAME.fullmatch(k))]
+        if not value or bad:
+            raise ValueError("a mapping with at least one domain name -> path(s); a domain name is 1 to 64 letters, "
+                             "digits, '_', '-' or '.', starting with a letter or digit" + (f" (got {bad[0]!r})" if bad else ""))
         return {domain: _path_list(paths) for domain, paths in value.items()}
     return {None: _path_list(value)}
 
@@ -96,10 +109,30 @@ def optional_values(value: Any) -> list[str] | None:
         return None
     if not isinstance(value, list) or len(value) < 2 or any(isinstance(v, (bool, dict, list)) for v in value):
         raise ValueError("a list of at least two label values, in class order")
-    values = [str(v) for v in value]
-    if len(set(values)) != len(values):
-        raise ValueError("label values without repeats")
+    values = [label_key(item if isinstance(item, str) else json.dumps(item)) for item in value]
+    if None in values or len(set(values)) != len(values):
+        raise ValueError("distinct label values, none missing")
     return values
+
+
+# A number as a label: numerically equal spellings (1, 1.0, 01, 1e0) are one class.
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# What a missing label looks like in CSV exports (pandas, R) and JSON.
+MISSING_LABELS = {"", "nan", "null", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+def label_key(text: str) -> str | None:
+    """The class a raw label value names: trimmed; a number in its shortest spelling (`1.0` -> `1`, `2.50` -> `2.5`),
+    so numerically equal labels are one class; None for a missing one (empty, NaN, null, infinite)."""
+    text = text.strip()
+    if text.lower() in MISSING_LABELS:
+        return None
+    if NUMBER.fullmatch(text):
+        number = float(text)
+        if not math.isfinite(number):  # beyond float range, as 1e999
+            return None
+        return str(int(number)) if number.is_integer() else repr(number)
+    return text
 
 
 
@@ -114,7 +147,8 @@ OPTIONS = {
     "label": parsed("label column", column, "a column name, or a 0-based position for files without a header",
                     default="label"),
     "label_values": parsed("label values in class order; null = the sorted values of train", optional_values,
-                           "a list of at least two distinct label values, in class order, or null", default=None),
+                           "a list of at least two distinct label values (numerically equal ones, such as 1 and 1.0, are "
+                           "the same; none empty or NaN), in class order, or null", default=None),
     "format": choice("'auto' (by file extension), 'csv', 'tsv' or 'jsonl'", ("auto", "csv", "tsv", "jsonl"),
                      default="auto"),
     "quoting": choice("'csv' (standard quoting, multi-line fields) or 'none' (no quote handling)", ("csv", "none"),
@@ -156,6 +190,15 @@ def _label_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _add_label(records: "Records", raw: str, path: Path, line: int, field: Any) -> None:
+    """Append the class of `raw` (`label_key`), refusing a missing label with its file, line and column."""
+    key = label_key(raw)
+    if key is None:
+        raise DataError(f"'{path}', line {line}, field '{field}': missing label ({raw!r}); every sample needs a "
+                        "class (empty, NaN, null and infinite values are refused)")
+    records.labels.append(key)
+
+
 def read_jsonl(path: Path, fields: Sequence, label: Any) -> Records:
     records = Records(str(path), path.name, [], [], [])
     for number, record in jsonl_objects(path, encoding="utf-8-sig"):
@@ -166,7 +209,7 @@ def read_jsonl(path: Path, fields: Sequence, label: Any) -> Records:
             if not isinstance(record[name], str):
                 raise DataError(f"'{path}', line {number}, field '{name}': expected a string, got {record[name]!r}")
         records.texts.append(tuple(record[name] for name in fields))
-        records.labels.append(_label_text(record[label]))
+        _add_label(records, _label_text(record[label]), path, number, label)
         records.lines.append(number)
     return records
 
@@ -217,7 +260,7 @@ def read_delimited(path: Path, fmt: str, names: Sequence, label: Any, quoting: s
                     )
                 fields = [row[p] for p in positions]
                 records.texts.append(tuple(fields[:-1]))
-                records.labels.append(fields[-1])
+                _add_label(records, fields[-1], path, line, label)
                 records.lines.append(line)
         except csv.Error as exc:
             raise DataError(f"'{path}', line {reader.line_num}: not valid {fmt.upper()} ({exc})") from None
@@ -242,10 +285,10 @@ def read_records(path: str, options: dict) -> Records:
 # --- splits -------------------------------------------------------------------------------------------------------
 
 def sort_values(values) -> list[str]:
-    """Label values in class order: numerically when all are integers, else as strings."""
+    """Label values in class order: numerically when all are numbers, else as strings."""
     unique = set(values)
     try:
-        return sorted(unique, key=int)
+        return sorted(unique, key=float)
     except ValueError:
         return sorted(unique)
 
@@ -310,6 +353,11 @@ def check_test_duplicates(counts: list[dict[str, Any]], allowed: bool) -> None:
 
 
 def build(options: dict, seed: int) -> PreparedTask:
+    if options["test_fraction"] and SOURCE_DOMAIN in (options["test"] or {}):
+        raise ConfigError(f"task 'text-classification', option 'test': the domain name {SOURCE_DOMAIN!r} is taken by "
+                          f"the in-domain rows that test_fraction ({options['test_fraction']}) holds out of train, "
+                          "and they would be merged into one domain; rename that test domain, or leave test_fraction "
+                          "out")
     seen: set[str] = set()
     train, val, test = (read_groups(options[name], options, seen) for name in ("train", "val", "test"))
     duplicates = count_test_duplicates([records for _, records in test], [records for _, records in train + val])
