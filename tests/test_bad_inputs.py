@@ -21,8 +21,10 @@ from typing import Callable
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings, strategies as st
 
 from eebench.cli import main
+from eebench.tasks.text_files import DOMAIN_NAME, files_option, label_key
 
 TINY_TRAINING = {"epochs": 1, "max_steps": 6, "batch_size": 64, "lr": 0.002, "device": "cpu", "checkpoint_every": 2}
 TINY_MLP = ["--backbone", "mlp", "--backbone-options", '{"hidden": 16, "n_layers": 2}', "--strategy", "joint"]
@@ -1133,10 +1135,6 @@ def test_captioning_rules_quote_every_path():
 
 
 # -- property tests of the label and domain-name rules ---------------------------------------------------------------
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-from eebench.tasks.text_files import DOMAIN_NAME, files_option, label_key  # noqa: E402
 
 
 @settings(max_examples=200, deadline=None)
