@@ -12,11 +12,14 @@ HEADER = "paper,source,kind,backbone,task,split,method,metric,value,speedup,note
 
 def test_shipped_claims_all_have_a_resolved_source():
     claims = load_published()
-    assert len(claims) == 41 and "same" not in set(claims["source"]) and (claims["source"] != "").all()
+    assert len(claims) == 45 and "same" not in set(claims["source"]) and (claims["source"] != "").all()
     assert set(claims["kind"]) <= set(KINDS)
     pabee = claims[(claims["paper"].str.startswith("PABEE")) & (claims["task"] == "rte") & (claims["method"] == "patience")]
     assert pabee["source"].iloc[0].startswith("huggingface/transformers examples/research_projects/bert-loses-patience")
     assert pabee["value"].iloc[0] == "80.1" and pabee["speedup"].iloc[0] == "1.57"
+    branchy = claims[claims["paper"].str.startswith("BranchyNet") & (claims["backbone"] == "b-lenet")].iloc[0]
+    assert branchy["source"].startswith("kunglab/branchynet ICPR16_1347_FI.pdf @ b93ef95b")
+    assert (branchy["method"], branchy["value"], branchy["speedup"]) == ("entropy", "99.25", "5.4")
     readme = (published_path().parent / "README.md").read_text()
     assert "What is known about each source" in readme
 
