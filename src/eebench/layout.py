@@ -27,6 +27,7 @@ TEST = CELL + "/test.json"
 CURVE = CELL + "/curve.csv"
 LATENCY = CELL + "/latency.json"
 PREPARE_LOG = "logs/prepare/{task}.log"
+AGGREGATE_LOG = "logs/aggregate/{task}.log"
 RUN_LOGS = "logs/{stage}/{task}/{backbone}/{strategy}/seed{seed}"  # + "/{split}.log", "/{policy}.log" or ".log"
 BENCHMARKS = "benchmarks"  # Snakemake's per-job time and memory: benchmarks/{rule}/{the job's output template}.tsv
 

@@ -1,8 +1,3 @@
-# Each task's report section (category = the task); the numbers order its subsections, leaderboard first.
-def task_report(path, caption, subsection):
-    return report(path, caption=f"../report/{caption}.rst", category="{task}", subcategory=subsection)
-
-
 rule aggregate:
     input:
         data=results(layout.DATA),
@@ -39,14 +34,18 @@ rule aggregate:
         latency=task_report(results(layout.TABLES["latency"]), "latency", "8. Latency"),
     benchmark:
         results(layout.benchmark("aggregate", "{task}"))
+    log:
+        results(layout.AGGREGATE_LOG),
+    conda:
+        CONDA_ENV
     params:
         policies=POLICIES,
         skipped=lambda w: as_json(skipped_cells(config, w.task)),
-        results=RESULTS,
         tolerance=config["policy_fit"]["tolerance"],
+        out=lambda w, output: results_dir_of(output.table, layout.TABLES["table"]),
     shell:
         "eebench aggregate --task {wildcards.task:q} --policies {params.policies:q} --tests {input.tests:q}"
         " --curves {input.curves:q} --checks {input.checks:q} --models {input.models:q} --data {input.data:q}"
         " --latency {input.latency:q} --costs {input.costs:q} --skipped {params.skipped:q}"
         " --tolerance {params.tolerance}"
-        " --out {params.results:q}"
+        " --out {params.out:q} 2>&1 | tee {log:q}"

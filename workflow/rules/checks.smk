@@ -7,5 +7,9 @@ rule check:
         results(layout.CHECKS),
     benchmark:
         results(layout.benchmark("check", layout.RUN))
+    log:
+        results(layout.log("check", ".log")),
+    conda:
+        CONDA_ENV
     shell:
-        "eebench check --val {input.val:q} --test {input.test:q} --data {input.data:q} --out {output:q}"
+        "eebench check --val {input.val:q} --test {input.test:q} --data {input.data:q} --out {output:q} 2>&1 | tee {log:q}"

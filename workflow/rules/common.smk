@@ -1,5 +1,7 @@
 # Config validation and the grid. Logic lives in eebench.config, paths in eebench.layout; this file names them.
+import os
 import shlex
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
@@ -103,3 +105,17 @@ def targets() -> list[str]:
     return [
         results(layout.aggregate_outputs(task)[name]) for task in tasks() for name in layout.TARGETS
     ]
+
+
+# Every rule's software, for --software-deployment-method conda (a path relative to the rule files).
+CONDA_ENV = "../envs/eebench.yaml"
+
+
+# Each task's report section (category = the task); the numbers order its subsections, leaderboard first.
+def task_report(path, caption, subsection):
+    return report(path, caption=f"../report/{caption}.rst", category="{task}", subcategory=subsection)
+
+
+def results_dir_of(path, template):
+    """The results folder of an output `path` laid out as `template` (as many folders up as the template has)."""
+    return str(Path(path).parents[len(Path(template).parts) - 1])

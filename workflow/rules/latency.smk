@@ -15,7 +15,9 @@ rule latency:
     benchmark:
         results(layout.benchmark("latency", layout.CELL))
     log:
-        results(layout.log("latency", "/{policy}.log")),
+        results(os.path.join(layout.log("latency", ""), "{policy}.log")),
+    conda:
+        CONDA_ENV
     shell:
         "eebench latency --model {input.model:q} --data {input.data:q} --fit {input.fit:q}"
         " --batch-sizes {params.batch_sizes} --samples {params.samples} --passes {params.passes}"

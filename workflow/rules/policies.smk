@@ -14,8 +14,12 @@ rule policy_cell:
         curve=results(layout.CURVE),
     benchmark:
         results(layout.benchmark("policy_cell", layout.CELL))
+    log:
+        results(os.path.join(layout.log("policy_cell", ""), "{policy}.log")),
     params:
         options=policy_cell_options_of,
+    conda:
+        CONDA_ENV
     shell:
         "eebench policy-cell --val {input.val:q} --test {input.test:q} --costs {input.costs:q} {params.options}"
-        " --fit-out {output.fit:q} --test-out {output.test:q} --curve-out {output.curve:q}"
+        " --fit-out {output.fit:q} --test-out {output.test:q} --curve-out {output.curve:q} 2>&1 | tee {log:q}"

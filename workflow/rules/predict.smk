@@ -13,6 +13,8 @@ rule predict_run:
         results(layout.benchmark("predict_run", layout.RUN))
     log:
         results(layout.log("predict", ".log")),
+    conda:
+        CONDA_ENV
     shell:
         "eebench predict-run --model {input.model:q} --data {input.data:q} --val-out {output.val:q}"
         " --test-out {output.test:q} --costs-out {output.costs:q} 2>&1 | tee {log:q}"

@@ -7,6 +7,8 @@ rule prepare:
         results(layout.benchmark("prepare", layout.DATA))
     log:
         results(layout.PREPARE_LOG),
+    conda:
+        CONDA_ENV
     shell:
         # the tolerance is in the command, not in params: changing it must not re-prepare and retrain everything
         "eebench prepare --task {wildcards.task:q} --options {params.options:q}"

@@ -11,6 +11,8 @@ rule train:
         results(layout.benchmark("train", layout.RUN))
     log:
         results(layout.log("train", ".log")),
+    conda:
+        CONDA_ENV
     shell:
         "eebench train --data {input.data:q} --backbone {wildcards.backbone:q}"
         " --backbone-options {params.backbone_options:q} --strategy {wildcards.strategy:q}"
