@@ -1165,3 +1165,17 @@ def test_a_domain_name_is_never_a_path(name):
         assert not DOMAIN_NAME.fullmatch(name)
         return
     assert "/" not in name and "\\" not in name and not name.startswith(".") and name.strip() == name and name
+
+
+def test_json_outputs_are_strict_and_name_the_non_finite_field(tmp_path):
+    """No NaN or infinity reaches a results file (strict JSON readers refuse them): one error naming the field, and
+    nothing written."""
+    import numpy as np
+
+    from eebench.errors import DataError
+    from eebench.io import write_json
+
+    target = tmp_path / "test.json"
+    with pytest.raises(DataError, match=r"test\.json': not written: field 'by_domain\.imdb\.primary' is NaN"):
+        write_json(target, {"primary": 0.5, "by_domain": {"imdb": {"primary": np.float64("nan")}}})
+    assert not target.exists() and list(tmp_path.iterdir()) == []

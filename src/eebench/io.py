@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -54,8 +55,29 @@ def _json_default(value: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
+    """Strict JSON (no NaN or infinity, which other readers refuse), written atomically; a non-finite number is a
+    DataError naming the file, and nothing is written."""
+    from .errors import DataError
+
+    try:
+        text = json.dumps(data, indent=2, default=_json_default, allow_nan=False)
+    except ValueError:
+        plain = json.loads(json.dumps(data, default=_json_default))  # NaN allowed here, to say where it is
+        raise DataError(f"'{path}': not written: field '{_first_non_finite(plain)}' is NaN or infinite") from None
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=True) + "\n")
+        tmp.write_text(text + "\n")
+
+
+def _first_non_finite(data: Any, where: str = "") -> str | None:
+    """The field path (e.g. `by_domain.imdb.primary`) of the first NaN or infinity in plain JSON data."""
+    if isinstance(data, float):
+        return None if math.isfinite(data) else where
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = _first_non_finite(value, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
