@@ -5,8 +5,10 @@ own Trainer (joint strategy, batch 32, length-grouped batches) from the same wei
 optimizer step or the precision differs. Modes alternate within each round so that machine load affects them
 alike; the figures are medians over rounds. Also prints each mode's largest loss difference from the old fp32 step
 over the same steps, the CPU's bf16/AMX flags and the load average. Target: auto + new step >= 1.6x the old fp32.
+With --batch-order it also compares uniformly random batches (`training.group_by_length: false`) with
+length-grouped ones (the default), both with the new step in fp32 (target: >= 2x).
 
-    python benchmarks/bench_training.py [--sentences 2000 --steps 12 --rounds 2 --threads 2]
+    python benchmarks/bench_training.py [--sentences 2000 --steps 12 --rounds 2 --threads 1] [--batch-order]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from eebench.training.precision import resolve_precision
 SHARED = Path(os.environ.get("EEBENCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SST2 = SHARED / "glue" / "SST-2" / "train.tsv"
 TARGET = 1.6
+BATCH_ORDER_TARGET = 2.0
 CPU_FLAGS = ("avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
 MODES = (("old step, fp32", True, "fp32"), ("new step, fp32", False, "fp32"), ("new step, auto", False, "auto"))
 
@@ -67,13 +70,13 @@ def step_of(old: bool):
         loop.adamw, loop.clipped_step = saved
 
 
-def run(texts, labels, old: bool, precision: str, steps: int) -> tuple[float, np.ndarray]:
+def run(texts, labels, old: bool, precision: str, steps: int, group_by_length: bool = True) -> tuple[float, np.ndarray]:
     """Examples/s (first step excluded: it builds the optimizer state) and the loss of every step."""
     torch.manual_seed(0)
     bundle = build_model("minilm-l6", {}, 2, "text", texts)
     encoded = bundle.encoder.encode(texts)
     opts = training_options({"max_steps": steps, "batch_size": 32, "device": "cpu", "precision": precision,
-                             "checkpoint_every": 10**6})
+                             "checkpoint_every": 10**6, "group_by_length": group_by_length})
     with tempfile.TemporaryDirectory() as tmp, step_of(old):
         trainer = loop.Trainer(bundle.model, make_strategy("joint", {}), opts, torch.device("cpu"), 0, encoded,
                                torch.as_tensor(labels), Path(tmp) / "checkpoints", "bench")
@@ -100,7 +103,8 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=12, help="optimizer steps (batch 32) per round and mode")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch-order", action="store_true", help="also compare random with length-grouped batches")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     texts, labels, source = sentences(args.sentences)
@@ -130,6 +134,16 @@ def main() -> None:
     speedup = np.median(rates[MODES[-1][0]]) / baseline
     print(f"  auto + new step vs old fp32 step: {speedup:.2f}x  target >= {TARGET}x  "
           f"{'met' if speedup >= TARGET else 'MISSED'}")
+    if args.batch_order:
+        order = {False: [], True: []}
+        for _ in range(args.rounds):
+            for grouped in (False, True):
+                order[grouped].append(run(texts, labels, False, "fp32", args.steps, grouped)[0])
+        random_, grouped_ = np.median(order[False]), np.median(order[True])
+        print(f"  batch order (new step, fp32): random {random_:.1f} examples/s, length-grouped {grouped_:.1f} "
+              f"examples/s, {grouped_ / random_:.2f}x  target >= {BATCH_ORDER_TARGET}x  "
+              f"{'met' if grouped_ / random_ >= BATCH_ORDER_TARGET else 'MISSED'}; load average now "
+              f"{os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ def main() -> None:
           f"{'.'.join(map(str, torch.cuda.get_device_capability(device)))}), torch {torch.__version__}, CUDA "
           f"{torch.version.cuda}; precision auto → {resolve_precision('auto', device)}")
     texts, labels = synthetic(args.batch_size * max(args.steps, 3), args.length)
-    print(f"training examples/s, batch {args.batch_size}, {args.length} tokens, joint strategy, {args.steps} timed steps")
+    print(f"training examples/s, batch {args.batch_size}, {args.length} tokens, joint strategy, "
+          f"{args.steps} timed steps")
     print(f"  {'model':28s}" + "".join(f"{label:>10s}" for label in MODES.values()))
     for name in MODELS:
         rates = [examples_per_second(name, precision, texts, labels, args.steps, args.batch_size, args.length, device)

@@ -72,7 +72,8 @@ def _train(data_dir, out_dir, backbone, resolved_backbone, strategy, strat, opts
         bundle.model = model.cpu()
         bundle.record["training"] = {
             "strategy": strategy, "strategy_options": strat.options, "options": opts.to_dict(), "seed": seed,
-            "device": str(device), "precision": trainer.precision.to_dict(), "steps": result.steps, "seconds_this_process": round(result.seconds, 2),
+            "device": str(device), "precision": trainer.precision.to_dict(), "steps": result.steps,
+            "seconds_this_process": round(result.seconds, 2),
             "examples_per_second": round(result.examples / result.seconds, 2) if result.seconds else None,
             "task": info.get("task"), "train_size": len(train),
         }
