@@ -74,6 +74,6 @@ def inference_precision(record: dict, device: torch.device, option: str | None =
     recorded before it existed), except that an fp16-trained model runs in fp32 off CUDA."""
     if option is not None:
         return resolve_precision(option, device)
-    trained = record.get("training", {}).get("precision", {"dtype": "fp32", "tf32": False})
+    trained = record.get("training", {}).get("precision", {"dtype": "fp32", "tf32": False})  # checked by read_record
     dtype = trained["dtype"] if trained["dtype"] != "fp16" or device.type == "cuda" else "fp32"
     return Precision(dtype, trained["tf32"] and tf32_available(device))
