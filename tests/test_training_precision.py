@@ -1,5 +1,5 @@
-"""`training.precision`: what each value resolves to, `auto` gives fp32's test accuracy, and the resolved precision
-is recorded in the training log and the model record."""
+"""`training.precision`: what each value resolves to, `auto` gives fp32's test accuracy, the resolved precision is
+recorded in the training log and the model record, and latency runs the model in it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from eebench.errors import ConfigError
+from eebench.errors import ConfigError, DataError
 from eebench.exits import load_exit_outputs
-from eebench.inference import predict_split
+from eebench.inference import measure_latency, predict_split
+from eebench.io import write_json
+from eebench.models import load_model
+from eebench.policies import make_policy
 from eebench.tasks import prepare_task
 from eebench.training import train_run
 from eebench.training.precision import Precision, bf16_native, inference_precision, resolve_precision
@@ -69,3 +72,19 @@ def test_auto_gives_fp32_accuracy_and_is_recorded(tmp_path, digits):
         assert {entry["precision"] for entry in log} == {resolved}
     assert accuracy["fp32"].min() > 0.8  # it learnt something, so the comparison means something
     assert np.abs(accuracy["auto"] - accuracy["fp32"]).max() <= ACCURACY_TOLERANCE
+
+
+def test_latency_runs_in_the_training_precision_and_a_damaged_record_is_named(tmp_path, digits):
+    model = tmp_path / "model"
+    train_run(digits, model, "mlp", {}, "joint", {}, {"max_steps": 2, "device": "cpu", "precision": "bf16"}, 0)
+    write_json(tmp_path / "fit.json", make_policy("static", layer=2).to_dict())
+    measure_latency(model, digits, tmp_path / "fit.json", tmp_path / "latency.json", batch_sizes=[8], samples=16,
+                    passes=1)
+    assert json.loads((tmp_path / "latency.json").read_text())["precision"] == {"dtype": "bf16", "tf32": False}
+
+    path = model / "eebench_model.json"
+    record = json.loads(path.read_text())
+    record["training"]["precision"] = {"dtype": "fp8", "tf32": False}
+    path.write_text(json.dumps(record))
+    with pytest.raises(DataError, match="field 'training.precision': got .*fp8.* \\(allowed: "):
+        load_model(model)
