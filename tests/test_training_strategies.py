@@ -119,7 +119,7 @@ def test_same_seed_gives_identical_exit_logits_and_another_seed_differs(tmp_path
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"strategy": "pabee"}, "unknown strategy 'pabee'; valid strategies: joint, joint-kl, two-stage, distill, alternating, dynexit, leebert"),
+        ({"strategy": "pabee"}, "unknown strategy 'pabee'; valid strategies: joint, joint-kl, two-stage, distill, branchynet, alternating, dynexit, leebert"),
         ({"strategy": "joint-kl", "strategy_options": {"alpha": 1}},
          "option 'alpha': unknown option; allowed options: ce_weight, kl_weight, temperature"),
         ({"strategy": "alternating", "strategy_options": {"lte_loss": "l1"}}, "got 'l1', expected one of 'mse', 'bce'"),
