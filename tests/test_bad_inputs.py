@@ -133,6 +133,10 @@ CONFIG_CASES = {
     "task-option-typo": (config_with(tasks={"digits": {"bogus": 1}}), ["bogus"]),
     "latency-policy-not-configured": (config_with(latency={"policies": ["entropy"]}), ["latency.policies", "entropy"]),
     "tolerance-above-one": (config_with(policy_fit={"tolerance": 5}), ["tolerance"]),
+    "tolerance-one": (config_with(policy_fit={"tolerance": 1}), ["tolerance", "[0, 1)"]),  # what every cell refuses
+    "seed-beyond-numpy": (config_with(seeds=[0, 10**30]), ["seeds[1]", str(10**30), "0 to 4294967295"]),
+    "policy-name-longer-than-a-file-name": (config_with(policies={"a" * 300: {"method": "maxprob"}}),
+                                            ["policies", "300 characters", "255"]),
     "curve-points-one": (config_with(policy_fit={"curve_points": 1}), ["curve_points"]),
     "duplicate-run": (
         config_with(experiments=[BASE_CONFIG["experiments"][0], BASE_CONFIG["experiments"][0]]), ["experiments[1]"]
@@ -180,6 +184,10 @@ RAW_CONFIG_CASES = {
     "empty-file": ("", ["mapping"]),
     "tab-indented": ("seeds:\n\t- 0\n", ["yaml"]),
     "python-object-tag": ("seeds: !!python/object/apply:os.system ['true']\n", ["yaml"]),
+    "nested-5000-deep": (yaml.safe_dump(BASE_CONFIG) + "training: " + "[" * 5000 + "]" * 5000 + "\n",
+                         ["nested too deeply"]),
+    "nested-mappings-5000-deep": (yaml.safe_dump(BASE_CONFIG) + "training:\n  x: " + "{a: " * 5000 + "1" + "}" * 5000
+                                  + "\n", ["nested too deeply"]),
 }
 
 
@@ -1179,3 +1187,144 @@ def test_json_outputs_are_strict_and_name_the_non_finite_field(tmp_path):
     with pytest.raises(DataError, match=r"test\.json': not written: field 'by_domain\.imdb\.primary' is NaN"):
         write_json(target, {"primary": 0.5, "by_domain": {"imdb": {"primary": np.float64("nan")}}})
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+# -- round 3, errors that blamed eebench: user-caused conditions are one line naming the file, exit 2 -------------
+
+
+def test_latin1_line_in_a_utf8_csv_names_file_and_line(tmp_path, capsys):
+    case = text_task_case(tmp_path, {"train.csv": rows_csv(["1", "0"] * 2000)})
+    with open(tmp_path / "train.csv", "ab") as fh:  # beyond the first read chunk: the line is counted, not guessed
+        fh.write(b"caf\xe9 au lait,1\n")
+    check_user_error(Case(case.argv, ("train.csv", "line 4002", "not UTF-8"), case.outputs), capsys)
+
+
+def test_latin1_line_in_a_utf8_jsonl_names_file_and_line(tmp_path, capsys):
+    lines = "".join(json.dumps({"text": f"review {i}", "label": i % 2}) + "\n" for i in range(3000))
+    (tmp_path / "train.jsonl").write_bytes(lines.encode() + b'{"text": "caf\xe9", "label": 1}\n')
+    case = text_task_case(tmp_path, {}, train=str(tmp_path / "train.jsonl"))
+    check_user_error(Case(case.argv, ("train.jsonl", "line 3001", "not UTF-8"), case.outputs), capsys)
+
+
+def test_unterminated_csv_quote_is_reported_where_its_record_starts(tmp_path, capsys):
+    labels = rows_csv(["1", "0"] * 20)
+    broken = labels + '"an unclosed quote,1\n' + "".join(f"later review {i},{i % 2}\n" for i in range(30))
+    case = text_task_case(tmp_path, {"train.csv": broken})
+    check_user_error(Case(case.argv, ("train.csv", "line 42", "never closed"), case.outputs), capsys)
+
+
+def test_five_row_train_file_is_refused_at_prepare_naming_it(tmp_path, capsys):
+    case = text_task_case(tmp_path, {"train.csv": rows_csv(["1", "0", "1", "0", "1"])})
+    argv = [*case.argv, "--tolerance", "0.01"]  # as the workflow's prepare rule passes policy_fit.tolerance
+    check_user_error(Case(argv, ("train.csv", "val_fraction", "1 samples"), case.outputs), capsys)
+
+
+def test_one_class_train_file_with_label_values_is_refused(tmp_path, capsys):
+    case = text_task_case(tmp_path, {"train.csv": rows_csv(["1"] * 100)}, label_values=["0", "1"])
+    check_user_error(Case(case.argv, ("train.csv", "without class '0'"), case.outputs), capsys)
+
+
+def test_npy_renamed_npz_is_named(tmp_path, capsys):
+    path = tmp_path / "val.npz"
+    with open(path, "wb") as fh:
+        np.save(fh, np.zeros((4, 2, 3), dtype=np.float32))
+    out = tmp_path / "fit.json"
+    check_user_error(Case(["fit", "--val", str(path), "--policy", "maxprob", "--out", str(out)],
+                          ("val.npz", ".npy file", "numpy.savez"), (out,)), capsys)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "symlink-loop"])
+def test_config_path_that_is_not_a_regular_file(tmp_path, capsys, kind):
+    path = tmp_path / "config.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        os.symlink(tmp_path / "other.yaml", path)
+        os.symlink(path, tmp_path / "other.yaml")
+    needles = {"fifo": "config is a FIFO, not a regular file", "folder": "config is a folder, not a regular file",
+               "symlink-loop": "symbolic links"}
+    check_user_error(Case(["validate-config", str(path)], ("config.yaml", needles[kind])), capsys)
+
+
+def test_fifo_as_a_data_file_is_refused_without_waiting(tmp_path, capsys):
+    os.mkfifo(tmp_path / "train.csv")
+    case = text_task_case(tmp_path, {})
+    check_user_error(Case(case.argv, ("train.csv", "is a FIFO, not a regular file"), case.outputs), capsys)
+
+
+def test_tolerance_range_is_one_fact_for_config_and_cli(tmp_path, capsys):
+    """policy_fit.tolerance: 1 used to pass the config check and fail in every cell; both now read FIT_OPTIONS."""
+    config_error = check_user_error(config_case(tmp_path, config_with(policy_fit={"tolerance": 1})), capsys)
+    assert main(["fit", "--val", "v.npz", "--policy", "maxprob", "--out", "f.json", "--tolerance", "1"]) == 2
+    cli_error = capsys.readouterr().err
+    assert "[0, 1)" in config_error and "[0, 1)" in cli_error
+    assert main(["validate-config", str(config_case(tmp_path, config_with(policy_fit={"tolerance": 0.99})).argv[1])]) == 0
+
+
+def test_seed_beyond_range_on_the_command_line(tmp_path, capsys):
+    check_user_error(Case(["prepare", "--task", "digits", "--out", str(tmp_path / "d"), "--seed", str(10**30)],
+                          ("--seed", "4294967295"), (tmp_path / "d",)), capsys)
+
+
+def test_pickled_bin_checkpoint_is_named_and_never_loaded(tmp_path):
+    from eebench.errors import ConfigError
+    from eebench.models.pretrained import Source, load_pretrained_encoder
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04not really a pickle")
+    with pytest.raises(ConfigError) as error:
+        load_pretrained_encoder(Source(str(tmp_path), local=True), "eager")
+    message = str(error.value)
+    assert "\n" not in message and "pytorch_model.bin" in message and "model.safetensors" in message
+    assert "weights_only" not in message
+
+
+def run_with_file_size_limit(argv: list[str], limit: int) -> subprocess.CompletedProcess:
+    """`eebench ARGV` in a process that may write no file beyond `limit` bytes: each write past it fails with
+    EFBIG, as a write to a full disk fails with ENOSPC (an OSError that names no file)."""
+    import resource
+    import signal
+
+    def limit_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead of the process being killed
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    return subprocess.run([sys.executable, "-m", "eebench.cli", *argv], capture_output=True, text=True, timeout=120,
+                          preexec_fn=limit_files, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+def test_full_disk_during_prepare_leaves_no_data_folder(tmp_path):
+    case = text_task_case(tmp_path, {"train.csv": rows_csv(["1", "0"] * 200)})
+    done = run_with_file_size_limit(case.argv, 4096)
+    out = case.outputs[0]
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and f"'{out}/" in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.csv"]  # no folder, no temporary folder
+
+
+def test_full_disk_names_the_output_file(world, tmp_path):
+    out = tmp_path / "fit.json"
+    done = run_with_file_size_limit(["fit", "--val", str(world.val), "--policy", "maxprob", "--out", str(out)], 16)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and f"'{out}'" in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prepare_replaces_an_earlier_data_folder_whole(tmp_path, capsys):
+    case = text_task_case(tmp_path, {"train.csv": rows_csv(["1", "0"] * 200)})
+    case.outputs[0].mkdir()
+    (case.outputs[0] / "stale.txt").write_text("from an earlier run")
+    assert main(case.argv) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in case.outputs[0].iterdir()) == ["info.json", "test.jsonl", "train.jsonl", "val.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prepared", "train.csv"]
+
+
+def test_target_of_an_unconfigured_policy_names_it_and_the_configured_ones(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(BASE_CONFIG))
+    result = run_snakemake(tmp_path, "-n", "results/runs/digits/mlp/joint/seed0/policies/nope/test.json")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "policy 'nope'" in output and "configured policy names: maxprob" in output and "KeyError" not in output

@@ -13,6 +13,7 @@ import sys
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from .config import MAX_SEED
 from .errors import EEBenchError
 from .stages import STAGES, Assignments
 
@@ -42,10 +43,28 @@ def _number(convert, ok, allowed: str):
     return parse
 
 
+def _fit_option(name: str):
+    """An argparse type for policy_fit.NAME, checked against its one declaration (FIT_OPTIONS), as the config is."""
+
+    def parse(text: str):
+        from .policies.base import FIT_OPTIONS
+
+        try:
+            value: Any = float(text)
+        except ValueError:
+            value = text  # not a number: the option says what it allows
+        try:
+            return FIT_OPTIONS[name].check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"got {text!r}, expected {exc}") from None
+
+    return parse
+
+
 # Parameters whose values have a narrower range than their type, by name (every stage that has one means the same).
 RANGED = {
-    "seed": _number(int, lambda v: v >= 0, "a non-negative integer"),
-    "tolerance": _number(float, lambda v: 0 <= v < 1, "a number in [0, 1) (the allowed metric drop)"),
+    "seed": _number(int, lambda v: 0 <= v <= MAX_SEED, f"an integer from 0 to {MAX_SEED}"),
+    "tolerance": _fit_option("tolerance"),
 }
 
 

@@ -22,6 +22,7 @@ import yaml
 from . import catalogue, layout
 from .catalogue import OptionError, check_options, check_value, integer, number_list, path
 from .errors import ConfigError
+from .io import file_problem
 
 SCHEMA_RESOURCE = "config.schema.yaml"
 RESULTS_DIR = path("folder that receives every output", default="results")
@@ -37,6 +38,10 @@ ALLOW_YTE = "EEBENCH_ALLOW_YTE"
 # Task options that fix (val_size) or cap (max_val) the val split's size, so the config alone can tell that the val
 # split is too small for the tolerance; otherwise only the data can (`prepare_task(..., tolerance=)`).
 VAL_SIZE_OPTIONS = ("val_size", "max_val")
+# A seed seeds NumPy's legacy generator, whose range this is (torch's is wider); the CLI's --seed reads it too.
+MAX_SEED = 2**32 - 1
+# The longest file name (one path component, in bytes) of Linux and macOS file systems: a policy name is a folder.
+NAME_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,9 @@ def load_config(path: str | Path) -> dict:
     """Read a YAML config file and return it validated, with defaults filled in. A YTE template (`__use_yte__: true`)
     is refused, or rendered as Snakemake renders it when EEBENCH_ALLOW_YTE=1."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"'{p}': config file not found")
+    problem = file_problem(p)
+    if problem:
+        raise ConfigError(f"'{p}': config {problem}")
     config = read_yaml_strict(p)
     if templating_allowed(config, p):
         import yte
@@ -120,8 +126,15 @@ def read_yaml_strict(path: str | Path) -> Any:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ConfigError(f"'{p}': not valid YAML ({exc})") from None
+    except RecursionError:
+        raise too_deep(p) from None
     finally:
         loader.dispose()
+
+
+def too_deep(source: str | Path) -> ConfigError:
+    return ConfigError(f"'{source}': nested too deeply to read (lists or mappings inside each other too many "
+                       "levels deep; an eebench config needs a handful)")
 
 
 def validate_config(config: Any, source: str = "config", files: Sequence[str | Path] = ()) -> dict:
@@ -134,10 +147,14 @@ def validate_config(config: Any, source: str = "config", files: Sequence[str | P
         templating_allowed(read_yaml_strict(file), file)
     if not isinstance(config, dict):
         raise ConfigError(f"'{source}': the config must be a mapping of keys to values, got {type(config).__name__}")
-    errors = sorted(_schema_validator().iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        raise ConfigError(_describe_schema_error(errors[0], source))
-    result = copy.deepcopy(config)
+    try:
+        errors = sorted(_schema_validator().iter_errors(config),
+                        key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+        if errors:
+            raise ConfigError(_describe_schema_error(errors[0], source))
+        result = copy.deepcopy(config)
+    except RecursionError:
+        raise too_deep(source) from None
     for section in ("tasks", "backbones", "strategies", "training"):
         result.setdefault(section, {})
     try:
@@ -198,6 +215,9 @@ def _check_catalogue(config: dict) -> None:
     config["results_dir"] = checked_at("results_dir", check_value, RESULTS_DIR,
                                      config.get("results_dir", RESULTS_DIR.default), "results_dir")
     checked_at("results_dir", layout.check_results_dir, config["results_dir"])
+    for index, seed in enumerate(config["seeds"]):
+        if seed > MAX_SEED:
+            raise FieldError(f"seeds[{index}]", f"got {seed}, expected an integer from 0 to {MAX_SEED}")
     for index, experiment in enumerate(config["experiments"]):
         where = f"experiments[{index}]"
         checked_at(f"{where}.task", catalogue.get, "task", experiment["task"])
@@ -213,6 +233,9 @@ def _check_catalogue(config: dict) -> None:
         checked_at(f"backbones.{name}", _check_backbone, name, config["backbones"][name])
     checked_at("training", _check_training, config["training"])
     for name in config["policies"]:
+        if len(name.encode()) > NAME_MAX:
+            raise FieldError("policies", f"the policy name {name[:24]!r}… has {len(name.encode())} characters; it names "
+                             f"a folder (runs/…/policies/NAME), and a file name may have at most {NAME_MAX}")
         method = policy_method(config, name)
         field = f"policies.{name}" + (".method" if "method" in config["policies"][name] else "")
         checked_at(field, catalogue.get, "policy", method)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, describe
-from .io import atomic_path
+from .io import atomic_path, read_npz
 
 DOMAIN_FIELD = "domain"
 
@@ -79,13 +79,7 @@ def validate_labels(labels, n: int, source=None, field_name: str = "labels") -> 
 def load_exit_outputs(path: str | os.PathLike) -> ExitOutputs:
     """Read and validate an exits npz; a malformed file is one clear DataError naming it."""
     p = Path(path)
-    if not p.is_file():
-        raise DataError(f"'{p}': file not found")
-    try:
-        with np.load(p, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as exc:  # zip/format errors from numpy: report them against the file
-        raise DataError(f"'{p}': not a readable .npz file ({exc})") from None
+    arrays = read_npz(p)
     for required in ("logits", "labels"):
         if required not in arrays:
             raise DataError(f"'{p}': missing field '{required}' (has: {sorted(arrays)})")

@@ -78,20 +78,30 @@ POLICY_CELL_OPTIONS = {
 }
 
 
+def configured(kind: str, name: str, names) -> str:
+    """`name` when the config has it; a target path naming another (a typo, a policy taken out of the config) is a
+    WorkflowError naming it and the configured ones, not a KeyError traceback from an input function."""
+    if name not in names:
+        raise WorkflowError(f"{kind} {name!r} (from the requested target path) is not in the configuration; "
+                            f"configured {kind} names: {', '.join(names)}")
+    return name
+
+
 def policy_cell_options_of(wildcards) -> str:
-    return POLICY_CELL_OPTIONS[wildcards.task, wildcards.policy]
+    task, policy = configured("task", wildcards.task, RUNS_BY_TASK), configured("policy", wildcards.policy, POLICIES)
+    return POLICY_CELL_OPTIONS[task, policy]
 
 
 def run_files(task: str, template: str) -> list[str]:
     """A layout template for every run of `task`."""
-    return [results(template.format(**vars(run))) for run in RUNS_BY_TASK[task]]
+    return [results(template.format(**vars(run))) for run in RUNS_BY_TASK[configured("task", task, RUNS_BY_TASK)]]
 
 
 def cell_files(task: str, template: str, policies=None) -> list[str]:
     """A cell template for every run of `task` and every policy (of `policies`) that applies to the run."""
     return [
         results(template.format(**vars(run), policy=policy))
-        for run, policy in CELLS_BY_TASK[task]
+        for run, policy in CELLS_BY_TASK[configured("task", task, CELLS_BY_TASK)]
         if policies is None or policy in policies
     ]
 

@@ -62,6 +62,11 @@ def package_model_dir(package: str, where: str) -> Path:
 
 
 def load_pretrained_encoder(source: Source, attn_implementation: str):
+    folder = Path(source.location)
+    pickled = sorted(folder.glob("*.bin")) if source.local and not (folder / "model.safetensors").is_file() else []
+    if pickled:  # say so here: torch's own refusal advises turning its safeguard (weights_only) off
+        raise ConfigError(f"'{pickled[0]}': a pickled PyTorch checkpoint, which eebench never loads (unpickling can "
+                          f"run code); give a folder with model.safetensors instead")
     from transformers import AutoModel
 
     try:

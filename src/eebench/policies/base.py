@@ -36,7 +36,7 @@ FIT_GRID_POINTS = 200
 # The config's `policy_fit` section: how every policy is fitted on val and swept on test.
 FIT_OPTIONS = {
     "tolerance": number("largest allowed drop of the task metric against the final exit, on val", default=0.01,
-                        minimum=0, maximum=1),
+                        minimum=0, below=1),  # a drop of 1 (the whole metric) would accept any policy
     "curve_points": integer("knob values of each test curve", default=40, minimum=2, maximum=10000),
     "keep_degenerate_exits": boolean("keep early exits that are degenerate on val (one class for >= 95 % of the "
                                      "samples, or an accuracy not above the majority rate) open; by default every "

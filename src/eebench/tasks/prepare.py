@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from .. import catalogue
+from ..io import atomic_folder
 from ..catalogue import OptionError
 from .registry import get_task
 from .storage import write_prepared
@@ -26,9 +26,12 @@ def prepare_task(name: str, options: dict | None, out_dir: str | os.PathLike, se
     n_val = len(prepared.splits["val"])
     problem = None if tolerance is None else val_size_problem(n_val, tolerance)
     if problem:
+        source = prepared.notes.get("source")
         raise OptionError(f"task {name!r}", val_size_option(resolved, n_val),
-                          f"too small a val split for policy_fit.tolerance: {problem}")
-    return write_prepared(Path(out_dir), spec, prepared, resolved, seed)
+                          f"too small a val split for policy_fit.tolerance: {problem}"
+                          + (f" (data: {source})" if source else ""))
+    with atomic_folder(out_dir) as folder:  # a failure (a full disk) leaves no half-written data folder
+        return write_prepared(folder, spec, prepared, resolved, seed)
 
 
 def val_size_option(options: dict[str, Any], n_val: int) -> str | None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..exits import DOMAIN_FIELD
-from ..io import atomic_path, jsonl_objects, read_json, write_json
+from ..io import atomic_path, jsonl_objects, read_json, read_npz, write_json
 from .labels import check_class_range
 
 SPLITS = ("train", "val", "test")
@@ -225,11 +225,7 @@ def _load_text(path: Path, modality: str, n_classes: int) -> SplitData:
 
 
 def _load_images(path: Path, n_classes: int) -> SplitData:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except Exception as exc:  # zip/format errors from numpy: report them against the file
-        raise DataError(f"'{path}': not a readable .npz file ({exc})") from None
+    arrays = read_npz(path)
     for key in ("images", "labels", "sample_ids"):
         if key not in arrays:
             raise DataError(f"'{path}': missing field '{key}' (has: {sorted(arrays)})")

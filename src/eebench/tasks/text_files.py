@@ -43,7 +43,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..io import jsonl_objects
+from ..io import decoding, file_problem, jsonl_objects
 from .labels import encode_classes
 from ..catalogue import boolean, choice, parsed
 from ..catalogue import number as number_option
@@ -238,7 +238,7 @@ def read_delimited(path: Path, fmt: str, names: Sequence, label: Any, quoting: s
     start line is kept for messages."""
     records = Records(str(path), path.name, [], [], [])
     quote_mode = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh, decoding(path, "utf-8-sig"):
         reader = csv.reader(fh, delimiter=DELIMITERS[fmt], quoting=quote_mode, strict=True)
         positions, start = None, 1
         try:
@@ -263,14 +263,18 @@ def read_delimited(path: Path, fmt: str, names: Sequence, label: Any, quoting: s
                 _add_label(records, fields[-1], path, line, label)
                 records.lines.append(line)
         except csv.Error as exc:
+            if "end of data" in str(exc):  # the file ended inside a quoted field: say where that record starts
+                raise DataError(f"'{path}', line {start}: not valid {fmt.upper()} (a quoted field opened in this "
+                                "record is never closed; or set quoting: none)") from None
             raise DataError(f"'{path}', line {reader.line_num}: not valid {fmt.upper()} ({exc})") from None
     return records
 
 
 def read_records(path: str, options: dict) -> Records:
     file = Path(path).expanduser()
-    if not file.is_file():
-        raise DataError(f"'{path}': file not found (task 'text-classification')")
+    problem = file_problem(file)
+    if problem:
+        raise DataError(f"'{path}': {problem} (task 'text-classification')")
     fmt = file_format(file, options["format"])
     if fmt == "jsonl":
         records = read_jsonl(file, options["text"], options["label"])
@@ -388,6 +392,7 @@ def build(options: dict, seed: int) -> PreparedTask:
         splits = carve_splits_given_val(splits, options, seed)
     else:
         splits = carve_splits(pool, test_split, options, seed)
+    check_every_class_trained(splits["train"].labels, values, [records.path for _, records in train])
     notes = {
         "source": ", ".join(records.path for _, records in train),
         "test_source": ", ".join(
@@ -397,6 +402,17 @@ def build(options: dict, seed: int) -> PreparedTask:
         "test_duplicates": duplicates,
     }
     return PreparedTask(splits, label_names=values, notes=notes)
+
+
+def check_every_class_trained(labels: np.ndarray, values: list[str], paths: list[str]) -> None:
+    """Refuse train file(s) that leave the train split without some class (a one-class file with label_values, or
+    a class whose few rows all went to val or test): the model could never predict it, silently."""
+    counts = np.bincount(labels, minlength=len(values))
+    missing = [value for value, count in zip(values, counts) if count == 0]
+    if missing:
+        raise DataError(f"task 'text-classification', option 'train': {' + '.join(repr(p) for p in paths)} leave(s) "
+                        f"the train split ({len(labels)} rows) without class {missing[0]!r}; every class of "
+                        f"{values} needs training rows")
 
 
 def _concat(parts: list[SplitData]) -> SplitData:
