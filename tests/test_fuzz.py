@@ -40,18 +40,20 @@ def workspace() -> Iterator[Path]:
         yield Path(name)
 
 
-def holds_contract(run: Callable[[], None], root: Path, inputs: list[Path], outputs: list[Path]) -> bool:
+def holds_contract(run: Callable[[], None], root: Path, inputs: list[Path | str], outputs: list[Path]) -> bool:
     """Run `run` in `root`; True when it succeeded (only `outputs` are new under root), False when it refused with
-    a one-line EEBenchError naming one of `inputs` (nothing new under root). Any other exception propagates."""
+    a one-line EEBenchError naming one of `inputs` (a file, or an option as "option 'NAME'"; nothing new under
+    root). Any other exception propagates."""
     before = snapshot(root)
     try:
         run()
     except EEBenchError as error:
         message = str(error)
         assert "\n" not in message and "\r" not in message, f"not one line: {message!r}"
-        assert any(path.name in message for path in inputs), f"names no input ({[p.name for p in inputs]}): {message}"
+        names = [item.name if isinstance(item, Path) else item for item in inputs]
+        assert any(name in message for name in names), f"names no input ({names}): {message}"
         assert snapshot(root) == before, f"left behind: {sorted(map(str, snapshot(root) - before))}"
-        event(f"refused: {message.split(': ', 2)[-1][:40]}")  # --hypothesis-show-statistics: what was exercised
+        event(f"refused: {message.replace(str(root), '').split(': ', 2)[-1][:40]}")  # --hypothesis-show-statistics: what was exercised
         return False
     new = snapshot(root) - before
     # the outputs, what is inside them, and the folders above them that the stage creates
@@ -126,6 +128,37 @@ def test_prepare_text_classification_keeps_the_contract(file, tolerance):
             assert sum(info["sizes"].values()) <= max(1, len(data))
             for split in SPLITS:
                 assert len(load_split(out, split)) == info["sizes"][split] > 0
+
+
+TASK_OPTIONS = st.fixed_dictionaries({}, optional={
+    "val_fraction": st.sampled_from([0.1, 0.5, 0.99, 0, 1, -1, "x", None]),
+    "test_fraction": st.sampled_from([0.2, 0.9, 0, 1, None]),
+    "label_values": st.sampled_from([None, ["0", "1"], ["1", "0", "2"], ["1", "1.0"], ["neg", "pos"], "0,1", [1]]),
+    "max_train": st.sampled_from([None, 1, 10, 0]),
+    "max_val": st.sampled_from([None, 1, 200]),
+    "format": st.sampled_from(["auto", "csv", "tsv", "jsonl", "xml"]),
+    "allow_test_duplicates": st.booleans(),
+})
+
+
+@FUZZ
+@given(task_file(), task_file(), TASK_OPTIONS, st.sampled_from(["plain", "file", "domains", "same-file"]))
+def test_prepare_with_test_files_and_options_keeps_the_contract(train_file, test_file, options, test_kind):
+    """A train and a test file (the test one given plainly, as domains, or the train file again) with random task
+    options on top of the files' own."""
+    with workspace() as root:
+        (root / "train").mkdir()
+        (root / "test").mkdir()
+        train, test = root / "train" / train_file[0], root / "test" / test_file[0]
+        train.write_bytes(train_file[1])
+        test.write_bytes(test_file[1])
+        given = {"plain": None, "file": str(test), "domains": {"books": str(test), "films": str(train)},
+                 "same-file": str(train)}[test_kind]
+        merged = {"train": str(train), **train_file[2], **options, **({"test": given} if given else {})}
+        out = root / "prepared"
+        named = [train, test, *(f"option {key!r}" for key in options)]
+        if holds_contract(lambda: prepare_task("text-classification", merged, out, 1), root, named, [out]):
+            assert load_info(out)["sizes"]["train"] > 0
 
 
 # -- exits, costs and fit files ------------------------------------------------------------------------------------
@@ -237,3 +270,53 @@ def test_fit_then_evaluate_with_a_hand_edited_fit_json_keeps_the_contract(files,
             result = json.loads(out.read_text())  # strict JSON: no NaN reached it
             assert isinstance(result, dict)
             assert load_exit_outputs(test).n_samples > 0
+
+
+# -- config files --------------------------------------------------------------------------------------------------
+
+BASE_CONFIG = {"seeds": [0], "experiments": [{"task": "digits", "backbones": ["mlp"], "strategies": ["joint"]}],
+               "policies": {"maxprob": {}}}
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2**70) | st.floats() | st.text(TEXT_CHARS, max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(TEXT_CHARS, max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+PLACES = st.sampled_from([(), ("seeds",), ("experiments",), ("experiments", 0), ("experiments", 0, "task"),
+                          ("experiments", 0, "backbones"), ("policies",), ("policies", "maxprob"), ("training",),
+                          ("policy_fit",), ("results_dir",), ("latency",), ("tasks",), ("tasks", "digits")])
+
+
+def edit(config: dict, place: tuple, key: str, value, inside: bool) -> None:
+    """Put `value` at `place` of `config` (at `place` + `key` when `inside` and `place` holds a mapping)."""
+    node: object = config
+    for step in place:
+        if inside and step == place[-1] and isinstance(node, dict) and isinstance(node.get(step), dict):
+            node[step][key] = value
+            return
+        if step == place[-1] and isinstance(node, dict):
+            node[step] = value
+            return
+        try:
+            node = node[step]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return
+    config[key] = value
+
+
+@FUZZ
+@given(st.lists(st.tuples(PLACES, st.sampled_from(["lr", "tolerance", "method"]) | st.text(TEXT_CHARS, max_size=6),
+                          VALUES, st.booleans()), max_size=3), st.booleans())
+def test_config_check_keeps_the_contract(edits, as_json_text):
+    """Random values at random places of a valid config, written as YAML (or JSON, which is YAML too)."""
+    import yaml
+
+    from eebench.config import load_config
+
+    config = json.loads(json.dumps(BASE_CONFIG))
+    for place, key, value, inside in edits:
+        edit(config, place, key, value, inside)
+    with workspace() as root:
+        path = root / "config.yaml"
+        path.write_text(json.dumps(config, allow_nan=True) if as_json_text else yaml.safe_dump(config))
+        if holds_contract(lambda: load_config(path), root, [path], []):
+            assert isinstance(load_config(path), dict)

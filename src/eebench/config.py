@@ -125,7 +125,7 @@ def read_yaml_strict(path: str | Path) -> Any:
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ConfigError(f"'{p}': not valid YAML ({exc})") from None
+        raise ConfigError(f"'{p}': not valid YAML ({' '.join(str(exc).split())})") from None
     except RecursionError:
         raise too_deep(p) from None
     finally:
@@ -151,7 +151,7 @@ def validate_config(config: Any, source: str = "config", files: Sequence[str | P
         errors = sorted(_schema_validator().iter_errors(config),
                         key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
         if errors:
-            raise ConfigError(_describe_schema_error(errors[0], source))
+            raise ConfigError(one_line(_describe_schema_error(errors[0], source)))
         result = copy.deepcopy(config)
     except RecursionError:
         raise too_deep(source) from None
@@ -176,7 +176,12 @@ class FieldError(Exception):
         self.field, self.message = field, message
 
     def in_file(self, source: str) -> ConfigError:
-        return ConfigError(f"'{source}', field '{self.field}': {self.message}")
+        return ConfigError(one_line(f"'{source}', field '{self.field}': {self.message}"))
+
+
+def one_line(message: str) -> str:
+    """`message` as one printable line: a key may hold a line break or any control character; show its escape."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def checked_at(field: str, check, *args):
