@@ -1328,3 +1328,17 @@ def test_target_of_an_unconfigured_policy_names_it_and_the_configured_ones(tmp_p
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "policy 'nope'" in output and "configured policy names: maxprob" in output and "KeyError" not in output
+
+
+def test_unwritable_output_folder_names_the_output_not_a_temporary_file(world, tmp_path, capsys, monkeypatch):
+    """As root a read-only folder is still writable, so mkstemp's refusal is simulated, with the name it gives."""
+    import tempfile
+
+    def refuse(prefix="", suffix="", dir=None):
+        raise PermissionError(13, "Permission denied", os.path.join(dir, f"{prefix}x1y2z3{suffix}"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    out = tmp_path / "fit.json"
+    error = check_user_error(Case(["fit", "--val", str(world.val), "--policy", "maxprob", "--out", str(out)],
+                                  (f"'{out}'", "permission denied"), (out,)), capsys)
+    assert "x1y2z3" not in error
