@@ -22,7 +22,7 @@ import yaml
 from . import catalogue, layout
 from .catalogue import OptionError, check_options, check_value, integer, number_list, path
 from .errors import ConfigError
-from .io import file_problem
+from .io import file_problem, one_line
 
 SCHEMA_RESOURCE = "config.schema.yaml"
 RESULTS_DIR = path("folder that receives every output", default="results")
@@ -178,10 +178,6 @@ class FieldError(Exception):
     def in_file(self, source: str) -> ConfigError:
         return ConfigError(one_line(f"'{source}', field '{self.field}': {self.message}"))
 
-
-def one_line(message: str) -> str:
-    """`message` as one printable line: a key may hold a line break or any control character; show its escape."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def checked_at(field: str, check, *args):

@@ -134,6 +134,12 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+def one_line(text: str) -> str:
+    """`text` (a message quoting a file's content or a config's keys) as one printable line: a line break or other
+    control character in a quoted name is shown as its escape."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def file_problem(path: str | os.PathLike) -> str | None:
     """Why `path` is not a regular file to read ("file not found", "is a FIFO, not a regular file" …), or None.
     Reading a FIFO would wait for a writer forever; a folder or a symlink loop is not "not found"."""

@@ -43,7 +43,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..io import decoding, file_problem, jsonl_objects
+from ..io import decoding, file_problem, jsonl_objects, one_line
 from .labels import encode_classes
 from ..catalogue import boolean, choice, parsed
 from ..catalogue import number as number_option
@@ -204,7 +204,7 @@ def read_jsonl(path: Path, fields: Sequence, label: Any) -> Records:
     for number, record in jsonl_objects(path, encoding="utf-8-sig"):
         for name in (*fields, label):
             if name not in record:
-                raise DataError(f"'{path}', line {number}: missing field '{name}' (has: {', '.join(record)})")
+                raise DataError(f"'{path}', line {number}: missing field '{name}' (has: {one_line(', '.join(record))})")
         for name in fields:
             if not isinstance(record[name], str):
                 raise DataError(f"'{path}', line {number}, field '{name}': expected a string, got {record[name]!r}")
@@ -226,9 +226,9 @@ def _positions(path: Path, header: list[str] | None, names: Sequence) -> list[in
     for name in names:
         if isinstance(name, int):
             raise ConfigError(f"'{path}': column {name} is a position, but the file has a header; use a name from: "
-                              f"{', '.join(header)}")
+                              f"{one_line(', '.join(header))}")
         if name not in header:
-            raise DataError(f"'{path}': missing column '{name}' (header has: {', '.join(header)})")
+            raise DataError(f"'{path}': missing column '{name}' (header has: {one_line(', '.join(header))})")
         positions.append(header.index(name))
     return positions
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import DataError
+from ..io import one_line
 
 MAX_SKIPPED_SHARE = 0.01
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # full IMDB reviews exceed csv's 128 kB default
@@ -42,7 +43,7 @@ def _column_positions(path: Path, header: list[str], columns: Sequence[str]) -> 
     positions = []
     for name in columns:
         if name not in header:
-            raise DataError(f"'{path}': missing column '{name}' (header has: {', '.join(header)})")
+            raise DataError(f"'{path}': missing column '{name}' (header has: {one_line(', '.join(header))})")
         # The last header column is read from the end of each row, so a stray tab inside a sentence
         # does not shift the label (how GLUE's own readers treat MNLI and STS-B).
         positions.append(-1 if header.index(name) == len(header) - 1 else header.index(name))
