@@ -159,3 +159,13 @@ def test_reproduction_report_is_generated_from_the_results(tiny_run):
     # the task's own page, one heading level down: leaderboard, verdicts, tables
     assert "\n## digits\n" in document and "\n### Leaderboard\n" in document and "\n### Paper vs eebench\n" in document
     assert "is the fastest method within a drop of" in document
+
+
+@pytest.mark.slow
+def test_every_table_of_the_report_is_a_page(tiny_run):
+    """The report shows HTML (a CSV entry would only download): each table has a page with a drawn table."""
+    tables = tiny_run / TINY["results_dir"] / "tables"
+    for name in ("digits.html", "digits_data.html", "digits_checks.html", "digits_latency.html"):
+        page = (tables / name).read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>") and ("<table" in page or "<p>None.</p>" in page), name
+    assert "maxprob" in (tables / "digits.html").read_text(encoding="utf-8")

@@ -43,6 +43,11 @@ TABLES = {
     "data": "tables/{task}_data.csv",
     "checks": "tables/{task}_checks.csv",
     "latency": "tables/{task}_latency.csv",
+    # the same tables as pages of the report (a CSV in the report only downloads)
+    "table_page": "tables/{task}.html",
+    "data_page": "tables/{task}_data.html",
+    "checks_page": "tables/{task}_checks.html",
+    "latency_page": "tables/{task}_latency.html",
 }
 PLOTS = {
     "chart": "plots/{task}.html",

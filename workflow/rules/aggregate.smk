@@ -25,13 +25,17 @@ rule aggregate:
         categories_image=results(layout.PLOTS["categories_image"]),
         pcee=task_report(results(layout.PLOTS["pcee"]), "pcee", "4. Checks"),
         pcee_image=results(layout.PLOTS["pcee_image"]),
-        checks=task_report(results(layout.TABLES["checks"]), "checks", "4. Checks"),
-        table=task_report(results(layout.TABLES["table"]), "table", "5. Tables"),
+        checks=results(layout.TABLES["checks"]),
+        checks_page=task_report(results(layout.TABLES["checks_page"]), "checks", "4. Checks"),
+        table=results(layout.TABLES["table"]),
+        table_page=task_report(results(layout.TABLES["table_page"]), "table", "5. Tables"),
         markdown=results(layout.TABLES["markdown"]),
-        data=task_report(results(layout.TABLES["data"]), "data", "6. Data"),
+        data=results(layout.TABLES["data"]),
+        data_page=task_report(results(layout.TABLES["data_page"]), "data", "6. Data"),
         training=task_report(results(layout.PLOTS["training"]), "training", "7. Training"),
         training_image=results(layout.PLOTS["training_image"]),
-        latency=task_report(results(layout.TABLES["latency"]), "latency", "8. Latency"),
+        latency=results(layout.TABLES["latency"]),
+        latency_page=task_report(results(layout.TABLES["latency_page"]), "latency", "8. Latency"),
     benchmark:
         results(layout.benchmark("aggregate", "{task}"))
     log:

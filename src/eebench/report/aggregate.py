@@ -135,20 +135,43 @@ def _is_metric(name: str) -> bool:
     return name.rpartition(DOMAIN_SEPARATOR)[2] not in FIGURE_HEADERS
 
 
-def markdown_table(table: pd.DataFrame, metric_name: str, domains: bool = False) -> str:
-    """The table as "mean ± std"; the per-domain figures (`domains=True`) or the others."""
+def display_frame(table: pd.DataFrame, metric_name: str, domains: bool = False) -> pd.DataFrame:
+    """The table as text cells, "mean ± std" over seeds (the mean alone for one seed); the per-domain figures
+    (`domains=True`) or the others."""
     names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
     names = [name for name in names if (DOMAIN_SEPARATOR in name) == domains]
     shown = table[["backbone", "strategy", "policy"]].copy()
+    one_seed = table["n_seeds"] <= 1
     for name in names:
+        digits = 4 if _is_metric(name) else 2
         shown[_header(name, metric_name)] = [
-            "–" if pd.isna(mean) else f"{mean:.4f} ± {std:.4f}" if _is_metric(name) else f"{mean:.2f} ± {std:.2f}"
-            for mean, std in zip(table[f"{name}_mean"], table[f"{name}_std"])
+            "–" if pd.isna(mean) else f"{mean:.{digits}f}" if single else f"{mean:.{digits}f} ± {std:.{digits}f}"
+            for mean, std, single in zip(table[f"{name}_mean"], table[f"{name}_std"], one_seed)
         ]
     shown["seeds"] = table["n_seeds"]
     if "note" in table:
         shown["note"] = table["note"]
-    return shown.to_markdown(index=False)
+    return shown
+
+
+def markdown_table(table: pd.DataFrame, metric_name: str, domains: bool = False) -> str:
+    return display_frame(table, metric_name, domains).to_markdown(index=False)
+
+
+def table_page(title: str, sections: Sequence[tuple[str, pd.DataFrame]], note: str = "") -> str:
+    """A self-contained HTML page of titled tables, for the report (which shows HTML, where a CSV only downloads)."""
+    import html
+
+    from .leaderboard import STYLE
+
+    body = "".join(
+        f"<h3>{html.escape(heading)}</h3>"
+        + (frame.to_html(index=False, escape=True, border=0, na_rep="–") if len(frame) else "<p>None.</p>")
+        for heading, frame in sections
+    )
+    note = f"<p class='note'>{html.escape(note)}</p>" if note else ""
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h2>{html.escape(title)}</h2>{note}{body}</body></html>\n")
 
 
 def data_summary(info: dict) -> pd.DataFrame:
@@ -264,6 +287,16 @@ def aggregate_task(
     _write_csv(data, out["data"])
     _write_csv(checks, out["checks"])
     _write_csv(latency, out["latency"])
+    shown = [("Exit policies on test (knobs fitted on val)", display_frame(table, metric_name))]
+    if any(DOMAIN_SEPARATOR in column for column in table.columns):
+        shown.append(("Per test domain (decisions on the whole test stream)", display_frame(table, metric_name, True)))
+    seeds = "mean ± std over seeds (the mean alone for one seed)"
+    write_text(out["table_page"], table_page(f"{task}: exit policies on test", shown, seeds))
+    write_text(out["data_page"], table_page(f"{task}: data", [("Splits", data)]))
+    write_text(out["checks_page"], table_page(f"{task}: checks per run", [("Runs", checks)],
+                                              "Per-exit errors on val and test, monotonicity, degenerate exits (val: "
+                                              "closed by default; test; each test domain), ECE, sample categories."))
+    write_text(out["latency_page"], table_page(f"{task}: real early-exit latency", [("Runs", latency)]))
     latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
     domain_section = (
         f"## Per test domain (decisions on the whole test stream)\n\n{markdown_table(table, metric_name, domains=True)}\n\n"
