@@ -137,7 +137,7 @@ def too_few_val_samples(n: int, tolerance: float) -> str | None:
         needed = f"at least {math.ceil(1 / tolerance)}" if tolerance > 1e-300 else "far more"  # 1/tolerance overflows
         return (
             f"the val split has {n} samples, so a tolerance of {tolerance} is less than one sample "
-            f"(1/{n} = {1 / n:.4g}); need {needed} samples or a tolerance >= {1 / n:.4g}"
+            f"(1/{n} = {1 / n:.4g}); need {needed} samples" + (f" or a tolerance >= {1 / n:.4g}" if n > 1 else "")
         )
     return None
 
