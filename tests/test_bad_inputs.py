@@ -425,6 +425,16 @@ def truncate(name: str, keep: float = 0.5) -> Callable[[Path], None]:
     return damage
 
 
+def flip_last_bytes(name: str, count: int = 2) -> Callable[[Path], None]:
+    """Flip the last `count` bytes (tensor data, past the header): the file still parses, with other weights."""
+    def damage(folder: Path) -> None:
+        data = bytearray((folder / name).read_bytes())
+        for index in range(len(data) - count, len(data)):
+            data[index] ^= 0xFF
+        (folder / name).write_bytes(bytes(data))
+    return damage
+
+
 MODEL_CASES = {
     "record-missing": (remove_file("eebench_model.json"), ["eebench_model.json", "not a model folder"]),
     "record-not-json": (write_file("eebench_model.json", b"{"), ["eebench_model.json", "json"]),
@@ -447,6 +457,7 @@ MODEL_CASES = {
     "weights-truncated": (truncate("model.safetensors"), ["model.safetensors"]),
     "weights-garbage": (write_file("model.safetensors", b"\x00" * 64), ["model.safetensors"]),
     "weights-empty": (write_file("model.safetensors", b""), ["model.safetensors"]),
+    "weights-two-bytes-flipped": (flip_last_bytes("model.safetensors"), ["model.safetensors", "checksum"]),
 }
 
 

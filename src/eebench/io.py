@@ -4,6 +4,7 @@ so an interrupted job never leaves a file that looks finished."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -228,3 +229,12 @@ def decoding(path: str | os.PathLike, encoding: str) -> Iterator[None]:
             raise DataError(f"'{path}', line {line}: not {name} text (byte "
                             f"{data[exc.start]:#04x}); save the file as {name}") from None
         raise
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, read in blocks (weights files are large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -16,13 +16,14 @@ from safetensors.torch import load_model as load_safetensors_into
 from safetensors.torch import save_model as save_safetensors_from
 
 from ..errors import DataError
-from ..io import give_usual_permissions, read_json
+from ..io import file_sha256, give_usual_permissions, read_json
 from .inputs import ImageEncoder, TextEncoder
 from .backbones import SMALL_FAMILIES, TRANSFORMER_FAMILIES
 from .registry import ModelBundle, model_from_record
 
 WEIGHTS = "model.safetensors"
 RECORD = "eebench_model.json"
+WEIGHTS_CHECKSUM = "weights_sha256"  # the record's field: SHA-256 of WEIGHTS as written
 FORMAT_VERSION = 1
 
 
@@ -46,8 +47,11 @@ def write_model_dir(bundle: ModelBundle, out_dir: Path, extra_files: dict[str, s
 
 
 def write_model_files(bundle: ModelBundle, folder: Path) -> None:
+    """The weights, then the record with the weights' checksum (a final model is checked when loaded, as
+    checkpoints are)."""
     save_safetensors_from(bundle.model, str(folder / WEIGHTS))
-    (folder / RECORD).write_text(json.dumps({"format": FORMAT_VERSION, **bundle.record}, indent=2) + "\n")
+    record = {"format": FORMAT_VERSION, **bundle.record, WEIGHTS_CHECKSUM: file_sha256(folder / WEIGHTS)}
+    (folder / RECORD).write_text(json.dumps(record, indent=2) + "\n")
     if bundle.tokenizer is not None:
         bundle.tokenizer.save_pretrained(str(folder))
 
@@ -115,6 +119,10 @@ def load_model(model_dir: str | os.PathLike) -> ModelBundle:
     weights = model_dir / WEIGHTS
     if not weights.is_file():
         raise DataError(f"'{weights}': file not found (the model folder is incomplete; train it again)")
+    # folders written before models carried a checksum have none to check
+    if WEIGHTS_CHECKSUM in record and file_sha256(weights) != record[WEIGHTS_CHECKSUM]:
+        raise DataError(f"'{weights}': does not match the checksum in {RECORD} (the file changed after training: a "
+                        f"damaged copy or an edit); train the run again")
     try:
         load_safetensors_into(model, str(weights))
     except Exception as exc:  # truncated file, or weights of another architecture

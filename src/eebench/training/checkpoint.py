@@ -9,7 +9,6 @@ A lock file (`trainer.lock`: PID and host) keeps a second trainer out of the fol
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 
 from ..errors import EEBenchError
-from ..io import give_usual_permissions
+from ..io import file_sha256, give_usual_permissions
 
 STATE = "state.json"
 LOCK = "trainer.lock"
@@ -58,7 +57,7 @@ def save_checkpoint(
         tensors, groups = _flatten_optimizer(optimizer.state_dict())
         save_file(tensors, str(tmp / "optimizer.safetensors"))
         save_file(_rng_tensors(), str(tmp / "rng.safetensors"))
-        checksums = {name: _sha256(tmp / name) for name in TENSOR_FILES}
+        checksums = {name: file_sha256(tmp / name) for name in TENSOR_FILES}
         (tmp / STATE).write_text(json.dumps({**state, "optimizer_param_groups": groups, "checksums": checksums}))
         for name in (*TENSOR_FILES, STATE):
             _fsync(tmp / name)
@@ -101,7 +100,7 @@ def checkpoint_problem(folder: Path) -> str | None:
     for name, expected in checksums.items():
         if not (folder / name).is_file():
             return f"{name} missing"
-        if _sha256(folder / name) != expected:
+        if file_sha256(folder / name) != expected:
             return f"{name} does not match its checksum"
     return None
 
@@ -220,13 +219,6 @@ def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.op
     optimizer.load_state_dict(_unflatten_optimizer(load_file(str(folder / "optimizer.safetensors")), groups))
     _set_rng(load_file(str(folder / "rng.safetensors")))
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync(path: Path) -> None:
