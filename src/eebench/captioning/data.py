@@ -12,12 +12,10 @@ Training uses every (image, reference) pair; val and test score a caption agains
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from ..errors import DataError
-from ..io import write_json
+from ..io import atomic_folder, write_json
 from . import coco, shapes
 from .options import task_options
 
@@ -26,19 +24,11 @@ SPLIT_NAMES = ("train", "val", "test")
 
 def prepare_captions(task: str, options: dict | None, out: str | Path, seed: int) -> None:
     options = task_options(task, options)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         splits = _shapes_splits(options, seed, tmp) if task == "shapes-captions" else coco.load_splits(options)
         for name, rows in splits.items():
             (tmp / f"{name}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
         write_json(tmp / "info.json", _info(task, options, splits))
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _shapes_splits(options: dict, seed: int, folder: Path) -> dict[str, list[dict]]:

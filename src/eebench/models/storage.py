@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +14,7 @@ from safetensors.torch import load_model as load_safetensors_into
 from safetensors.torch import save_model as save_safetensors_from
 
 from ..errors import DataError
-from ..io import file_sha256, give_usual_permissions, read_json
+from ..io import atomic_folder, file_sha256, read_json
 from .inputs import ImageEncoder, TextEncoder
 from .backbones import SMALL_FAMILIES, TRANSFORMER_FAMILIES
 from .registry import ModelBundle, model_from_record
@@ -32,18 +30,10 @@ def write_model_dir(bundle: ModelBundle, out_dir: Path, extra_files: dict[str, s
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"'{out_dir}': is a file; expected the path of a model folder")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         write_model_files(bundle, tmp)
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
-        give_usual_permissions(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_model_files(bundle: ModelBundle, folder: Path) -> None:
