@@ -36,6 +36,14 @@ class ExitOutputs:
     def n_classes(self) -> int:
         return self.logits.shape[2]
 
+    def domains(self, source) -> np.ndarray:
+        """Each sample's domain (the `domain` field; checked: one per sample), `source` naming the file."""
+        domains = np.asarray(self.extras[DOMAIN_FIELD]).astype(str)
+        if domains.shape != (self.n_samples,):
+            raise DataError(f"'{source}', field '{DOMAIN_FIELD}': expected one domain per sample, shape "
+                            f"({self.n_samples},); got {domains.shape}")
+        return domains
+
     def save(self, path: str | os.PathLike) -> None:
         with atomic_path(path, suffix=".npz") as tmp:
             with open(tmp, "wb") as fh:

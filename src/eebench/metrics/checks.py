@@ -101,10 +101,10 @@ def degenerate_predictions(predictions: np.ndarray, labels: np.ndarray, n_classe
     }
 
 
-def degenerate_by_domain(test: ExitOutputs) -> dict[str, dict[str, Any]]:
+def degenerate_by_domain(test: ExitOutputs, source) -> dict[str, dict[str, Any]]:
     """`degenerate_exits` on each test domain separately, in stream order: an exit can collapse to one class on a
     shifted domain while it looks fine on the whole stream."""
-    domains = np.asarray(test.extras[DOMAIN_FIELD]).astype(str)
+    domains = test.domains(source)
     predictions = test.logits.argmax(axis=2)
     return {name: degenerate_predictions(predictions[domains == name], test.labels[domains == name], test.n_classes)
             for name in dict.fromkeys(domains.tolist())}
@@ -168,9 +168,9 @@ def read_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None
     return np.array([by_id[str(s)] for s in sample_ids])
 
 
-def metric_checks(val: ExitOutputs, test: ExitOutputs) -> dict[str, Any]:
+def metric_checks(val: ExitOutputs, test: ExitOutputs, test_source="test exits") -> dict[str, Any]:
     """The metric part of checks.json: errors per exit for every task; calibration and the survey's categories
-    only for classification (a regression has no class probabilities)."""
+    only for classification (a regression has no class probabilities). `test_source` names the test file."""
     report: dict[str, Any] = {
         "n_exits": test.n_exits,
         "n_classes": test.n_classes,
@@ -179,7 +179,7 @@ def metric_checks(val: ExitOutputs, test: ExitOutputs) -> dict[str, Any]:
     if test.n_classes > 1:
         report["degenerate"] = {"val": degenerate_exits(val), "test": degenerate_exits(test)}
         if DOMAIN_FIELD in test.extras:
-            report["degenerate"]["test_domains"] = degenerate_by_domain(test)
+            report["degenerate"]["test_domains"] = degenerate_by_domain(test, test_source)
         report["calibration"] = {"val": calibration(val), "test": calibration(test)}
         report["categories"] = sample_categories(test)
     return report

@@ -75,7 +75,7 @@ def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
             f"'{test_path}', field 'logits': shape [N, L, C] = {list(test.logits.shape)} does not match val's "
             f"{list(val.logits.shape)} in exits and classes"
         )
-    report = metric_checks(val, test)
+    report = metric_checks(val, test, test_path)
     if test.n_classes > 1:
         temperatures = fit_temperatures(val.logits, val.labels)
         report["calibration_scaled"] = {"temperatures": temperatures, "test": calibration(test, temperatures)}

@@ -91,20 +91,9 @@ def outcome_row(record: dict[str, Any], source) -> dict[str, Any]:
     return row
 
 
-def test_domains(outputs: ExitOutputs, source) -> np.ndarray:
-    """The test split's domain of each sample (checked: one per sample)."""
-    domains = np.asarray(outputs.extras[DOMAIN_FIELD]).astype(str)
-    if domains.shape != (outputs.n_samples,):
-        raise DataError(
-            f"'{source}', field '{DOMAIN_FIELD}': expected one domain per sample, shape ({outputs.n_samples},); "
-            f"got {domains.shape}"
-        )
-    return domains
-
-
 def by_domain(outputs: ExitOutputs, source, metric, exit_layers, predictions, costs) -> dict[str, dict[str, Any]]:
     """The outcome on each test domain separately (decisions taken on the whole stream), in stream order."""
-    domains = test_domains(outputs, source)
+    domains = outputs.domains(source)
     return {
         name: outcome_summary(metric, outputs.labels[mask], exit_layers[mask], predictions[mask], outputs.n_exits, costs)
         for name in dict.fromkeys(domains.tolist())
@@ -176,14 +165,19 @@ def fit_stage(
     return record
 
 
-def _load_fitted(fit_path) -> ExitPolicy:
+def _load_fitted(fit_path) -> tuple[ExitPolicy, float | None]:
+    """The policy a fit.json holds and the tolerance it was fitted with (None in a file written without one)."""
     data = read_json(fit_path)
     if not isinstance(data, dict):
         raise DataError(f"'{fit_path}': expected a JSON object, got {type(data).__name__}")
     try:
-        return policy_from_dict(data)
+        policy = policy_from_dict(data)
     except (ConfigError, DataError) as exc:  # an unknown policy id or bad knob in the file: name the file
         raise DataError(f"'{fit_path}': {exc}") from None
+    tolerance = data.get("tolerance")
+    if tolerance is not None:
+        tolerance = check_value(FIT_OPTIONS["tolerance"], tolerance, f"'{fit_path}', field 'tolerance'")
+    return policy, tolerance
 
 
 def sample_record(labels, exit_layers, predictions) -> dict[str, list]:
@@ -228,10 +222,7 @@ def _evaluate(policy: ExitPolicy, test_path, costs_path, metric, tolerance: floa
 
 def evaluate_stage(fit_path, test_path, costs_path, metric, out_path) -> dict[str, Any]:
     """Apply a fitted policy to test; test.json holds the metrics, speed-ups and exit-layer histogram."""
-    policy = _load_fitted(fit_path)
-    tolerance = read_json(fit_path).get("tolerance")
-    if tolerance is not None:
-        tolerance = check_value(FIT_OPTIONS["tolerance"], tolerance, f"'{fit_path}', field 'tolerance'")
+    policy, tolerance = _load_fitted(fit_path)
     record = _evaluate(policy, test_path, costs_path, metric, tolerance)
     write_json(out_path, record)
     return record
@@ -272,7 +263,7 @@ def domain_curves(outputs: ExitOutputs, source, metric, exits, predictions) -> d
     `{domain}/metric` and `{domain}/layer_speedup` (named as `outcome_row` names them); none otherwise."""
     if DOMAIN_FIELD not in outputs.extras:
         return {}
-    domains = test_domains(outputs, source)
+    domains = outputs.domains(source)
     columns = {}
     for name in dict.fromkeys(domains.tolist()):
         mask = domains == name
@@ -285,7 +276,7 @@ def domain_curves(outputs: ExitOutputs, source, metric, exits, predictions) -> d
 def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> list[dict[str, Any]]:
     """Sweep the fitted policy's knob over `n_points` values on test and write curve.csv."""
     n_points = check_value(FIT_OPTIONS["curve_points"], n_points, "curve option 'points'")
-    policy = _load_fitted(fit_path)
+    policy, _ = _load_fitted(fit_path)
     test = _load_split(Path(test_path), metric)
     rows = curve_rows(policy, test, test_path, load_costs(costs_path, test.n_exits), metric, n_points)
     buffer = io.StringIO()
