@@ -45,7 +45,7 @@ def test_least_depth_within_tolerance_by_hand():
 
 
 def samples_of(decisions: dict[tuple[str, int], list[int]], labels=LABELS, logits=None) -> dict:
-    """collect_samples-style records from each (policy, seed)'s exit layers on the hand-made logits."""
+    """aggregate.collect_samples-style records from each (policy, seed)'s exit layers on the hand-made logits."""
     logits = hand_logits() if logits is None else logits
     predictions = logits.argmax(axis=2)
     records = {}

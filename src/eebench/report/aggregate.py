@@ -27,19 +27,28 @@ WITHIN_TOLERANCE = " · least depth within tolerance"  # suffix of the oracle's 
 EXTRA_ROWS = {"best_fixed_in_hindsight": HINDSIGHT, LIMIT_FIELD: WITHIN_TOLERANCE}
 
 
-def collect_results(test_paths: list[Path]) -> pd.DataFrame:
-    """One row per run × policy with the test figures of its fitted knob; an online policy that reports the best
-    fixed threshold in hindsight (ucb) adds that as a row of its own, for the regret-free comparison, and the oracle
-    its least depth within the tolerance (the leaderboard's limit)."""
-    rows = []
+def cell_records(test_paths: list[Path]) -> list[tuple[Path, dict, str, dict]]:
+    """(path, cell, row's policy name, outcome record) of every outcome the test.json files hold, each file read
+    once: the fitted knob's, then an online policy's best fixed threshold in hindsight (ucb) and the oracle's
+    least depth within the tolerance (the leaderboard's limit), each a row of its own."""
+    records = []
     for path in test_paths:
         result = read_json(path)
         cell = parse_cell(path)
-        rows.append({**cell, **outcome_row(result, path)})
-        for field, suffix in EXTRA_ROWS.items():
-            if field in result:
-                rows.append({**cell, "policy": cell["policy"] + suffix, **outcome_row(result[field], path)})
-    return pd.DataFrame(rows)
+        records.append((path, cell, cell["policy"], result))
+        records += [(path, cell, cell["policy"] + suffix, result[field])
+                    for field, suffix in EXTRA_ROWS.items() if field in result]
+    return records
+
+
+def collect_results(test_paths: list[Path]) -> pd.DataFrame:
+    return results_frame(cell_records(test_paths))
+
+
+def results_frame(records: list[tuple[Path, dict, str, dict]]) -> pd.DataFrame:
+    """One row per run × policy (and extra row) of `cell_records`, with its test figures."""
+    return pd.DataFrame([{**cell, "policy": policy, **outcome_row(record, path)}
+                         for path, cell, policy, record in records])
 
 
 def base_policy(row_policy: str) -> str:
@@ -49,26 +58,22 @@ def base_policy(row_policy: str) -> str:
     return row_policy
 
 
-def collect_samples(test_paths: list[Path]) -> dict[tuple, dict[str, np.ndarray]]:
+def collect_samples(records: list[tuple[Path, dict, str, dict]]) -> dict[tuple, dict[str, np.ndarray]]:
     """Every sample's exit layer, prediction and label per (backbone, strategy, seed, policy) — the policy named
-    as in `collect_results`' rows — with `n_exits`; files written before test.json held samples are left out."""
+    as in `collect_results`' rows — with `n_exits`, from `cell_records`; outcomes written before test.json held
+    samples are left out."""
     samples = {}
-    for path in test_paths:
-        result = read_json(path)
-        cell = parse_cell(path)
-        records = {cell["policy"]: result, **{cell["policy"] + suffix: result[field]
-                                              for field, suffix in EXTRA_ROWS.items() if field in result}}
-        for policy, record in records.items():
-            if SAMPLES_FIELD not in record:
-                continue
-            arrays = {name: np.asarray(values) for name, values in record[SAMPLES_FIELD].items()}
-            if len({len(values) for values in arrays.values()}) != 1 or "exit_layer" not in arrays:
-                raise DataError(f"'{path}', field '{SAMPLES_FIELD}': expected exit_layer, prediction and label "
-                                f"lists of one length")
-            arrays["n_exits"] = len(record["exit_histogram"])
-            if "tolerance" in record:  # the limit's: what it was computed for
-                arrays["tolerance"] = float(record["tolerance"])
-            samples[(cell["backbone"], cell["strategy"], cell["seed"], policy)] = arrays
+    for path, cell, policy, record in records:
+        if SAMPLES_FIELD not in record:
+            continue
+        arrays = {name: np.asarray(values) for name, values in record[SAMPLES_FIELD].items()}
+        if len({len(values) for values in arrays.values()}) != 1 or "exit_layer" not in arrays:
+            raise DataError(f"'{path}', field '{SAMPLES_FIELD}': expected exit_layer, prediction and label "
+                            f"lists of one length")
+        arrays["n_exits"] = len(record["exit_histogram"])
+        if "tolerance" in record:  # the limit's: what it was computed for
+            arrays["tolerance"] = float(record["tolerance"])
+        samples[(cell["backbone"], cell["strategy"], cell["seed"], policy)] = arrays
     return samples
 
 
@@ -269,7 +274,8 @@ def aggregate_task(
     from .paper_claims import paper_comparison, paper_html, paper_markdown, read_measurements, task_setting
     from .published import load_published
 
-    results = collect_results(test_paths)
+    records = cell_records(test_paths)
+    results = results_frame(records)
     if results.empty or set(results["task"]) != {task}:
         raise DataError(f"task {task!r}: the given results belong to tasks {sorted(set(results.get('task', [])))}")
     metric_name = str(results["metric_name"].iloc[0])
@@ -303,7 +309,7 @@ def aggregate_task(
         if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
     )
     curves = collect_curves(curve_paths)
-    board = task_leaderboard(results, curves, collect_samples(test_paths), tolerance)
+    board = task_leaderboard(results, curves, collect_samples(records), tolerance)
     leaderboard = write_leaderboard(board, task, metric_name, tolerance, out)
     measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance)
     claims, not_comparable = paper_comparison(load_published(), task_setting(task, info), measured)
