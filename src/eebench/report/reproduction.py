@@ -22,22 +22,17 @@ import pandas as pd
 
 from .. import layout
 from ..errors import DataError
-from .rule_times import format_rule_times
+from .rule_times import benchmark_jobs, format_rule_times
 
 TASK_HEADING = re.compile(r"^(#+) ", re.MULTILINE)
 
 
 def grid_wall_time(results_dir: Path) -> tuple[float, int] | None:
     """Seconds from the first job's start to the last job's end, and the number of jobs; None without benchmarks."""
-    spans = []
-    for path in (results_dir / layout.BENCHMARKS).rglob("*.tsv"):
-        seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[-1])
-        end = path.stat().st_mtime
-        spans.append((end - seconds, end))
-    if not spans:
+    jobs = benchmark_jobs(results_dir)
+    if jobs.empty:
         return None
-    starts, ends = zip(*spans)
-    return max(ends) - min(starts), len(spans)
+    return float(jobs["ended"].max() - (jobs["ended"] - jobs["s"]).min()), len(jobs)
 
 
 def commit_of(checkout: Path) -> str:

@@ -27,18 +27,24 @@ def sampled(jobs: pd.DataFrame) -> pd.Series:
     return (jobs["s"] >= SAMPLING_INTERVAL_S) & (cpu > 0)
 
 
+def benchmark_jobs(results_dir: str | Path) -> pd.DataFrame:
+    """One row per job of the results folder: its rule, Snakemake's benchmark fields (`s` = wall seconds, …) and
+    `ended`, when the job ended (the file is written then: its modification time). Empty without benchmark files."""
+    root = Path(results_dir) / layout.BENCHMARKS
+    return pd.DataFrame([
+        {"rule": path.relative_to(root).parts[0], **pd.read_csv(path, sep="\t").iloc[-1].to_dict(),
+         "ended": path.stat().st_mtime}
+        for path in sorted(root.rglob("*.tsv"))
+    ])
+
+
 def rule_times(results_dir: str | Path) -> pd.DataFrame:
     """One row per rule: jobs, summed and largest wall seconds, CPU seconds summed and largest resident memory (MiB)
     over the jobs Snakemake sampled (NaN when it sampled none), and how many those are. Empty when no job of this
     results folder has a benchmark file yet."""
-    root = Path(results_dir) / layout.BENCHMARKS
-    rows = [
-        {"rule": path.relative_to(root).parts[0], **pd.read_csv(path, sep="\t").iloc[-1].to_dict()}
-        for path in sorted(root.rglob("*.tsv"))
-    ]
-    if not rows:
+    jobs = benchmark_jobs(results_dir)
+    if jobs.empty:
         return pd.DataFrame(columns=COLUMNS)
-    jobs = pd.DataFrame(rows)
     measured = sampled(jobs)
     jobs["sampled"] = measured
     jobs["cpu_time"] = pd.to_numeric(jobs["cpu_time"], errors="coerce").where(measured)
