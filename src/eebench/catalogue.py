@@ -6,8 +6,7 @@ component uses it or raises ValueError saying what is allowed. A `Component` is 
 options and facts (what it needs or applies to). Components register themselves when their module is imported
 (`register`; policy and strategy classes do it when they are defined); `components(kind)` imports the modules that hold the built-in ones
 (every module of the `eebench.tasks`, `eebench.policies` and `eebench.models.backbones` packages,
-`eebench.training.strategies`, and `eebench.captioning.options` for the captioning track), so a new policy, task
-or backbone is one new file in its package.
+`eebench.training.strategies`), so a new policy, task or backbone is one new file in its package.
 
 Torch-free: importing this module or loading the catalogue never imports torch or transformers, so the whole
 config is checked in milliseconds when Snakemake starts."""
@@ -26,20 +25,14 @@ from typing import Any, Iterable
 
 from .errors import ConfigError
 
-# The main grid's kinds, then the captioning track's (its own grid, workflow/captioning.smk: a generated token is
-# the unit of an exit decision, so its tasks, backbones, strategies and per-token policies are separate names).
-CAPTIONING_KINDS = ("captioning-task", "captioning-backbone", "captioning-strategy", "captioning-policy")
-KINDS = ("task", "backbone", "strategy", "policy", *CAPTIONING_KINDS)
-PLURALS = {"task": "tasks", "backbone": "backbones", "strategy": "strategies", "policy": "policies",
-           "captioning-task": "captioning tasks", "captioning-backbone": "captioning backbones",
-           "captioning-strategy": "captioning strategies", "captioning-policy": "captioning policies"}
+KINDS = ("task", "backbone", "strategy", "policy")
+PLURALS = {"task": "tasks", "backbone": "backbones", "strategy": "strategies", "policy": "policies"}
 # Where the built-in components of each kind are declared: a package (every module is imported) or one module.
 DECLARED_IN = {
     "task": ("eebench.tasks.registry", False),  # it registers the SPECS of every module of eebench.tasks
     "backbone": ("eebench.models.backbones", True),
     "strategy": ("eebench.training.strategies", False),
     "policy": ("eebench.policies", False),  # the package imports each of its modules
-    **{kind: ("eebench.captioning.options", False) for kind in CAPTIONING_KINDS},
 }
 _REQUIRED = object()  # a default still to be filled in (policies take theirs from the constructor's signature)
 # What a path option may not contain: shell syntax, Snakemake wildcards, glob characters, control characters.

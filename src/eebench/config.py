@@ -221,10 +221,11 @@ def _check_catalogue(config: dict) -> None:
             raise FieldError(f"seeds[{index}]", f"got {seed}, expected an integer from 0 to {MAX_SEED}")
     for index, experiment in enumerate(config["experiments"]):
         where = f"experiments[{index}]"
-        checked_at(f"{where}.task", catalogue.get, "task", experiment["task"])
+        modality = checked_at(f"{where}.task", catalogue.get, "task", experiment["task"]).facts["modality"]
         for kind, key in (("backbone", "backbones"), ("strategy", "strategies")):
             for position, name in enumerate(experiment[key]):
-                checked_at(f"{where}.{key}[{position}]", catalogue.get, kind, name)
+                component = checked_at(f"{where}.{key}[{position}]", catalogue.get, kind, name)
+                checked_at(f"{where}.{key}[{position}]", _check_modality, kind, component, experiment["task"], modality)
         checked_at(f"{where}.training", _check_training, experiment.get("training"))
     for section, kind in SECTIONS.items():
         for name, options in config[section].items():
@@ -252,6 +253,15 @@ def _check_catalogue(config: dict) -> None:
     for key, option in (("batch_sizes", BATCH_SIZES), ("samples", LATENCY_SAMPLES), ("passes", LATENCY_PASSES)):
         latency[key] = checked_at(f"latency.{key}", check_value, option, latency.get(key, option.default), key)
     config["latency"] = latency
+
+
+def _check_modality(kind: str, component, task: str, modality: str) -> None:
+    """A backbone or strategy that cannot take the task's inputs (a classifier on a caption task, a text encoder on
+    images) is refused now, not when its training job starts."""
+    if modality not in component.facts["modalities"]:
+        fitting = [name for name, c in catalogue.components(kind).items() if modality in c.facts["modalities"]]
+        raise ConfigError(f"{kind} {component.name!r} takes {' or '.join(component.facts['modalities'])} tasks, and "
+                          f"task {task!r} is {modality}; {catalogue.PLURALS[kind]} for it: {', '.join(fitting)}")
 
 
 def _check_training(options: dict | None) -> None:
@@ -305,6 +315,11 @@ def _check_runs(config: dict) -> None:
                         f"{strategy!r} is already trained by experiments[{seen[key]}]; each run may appear once"
                     )
                 seen[key] = index
+                if catalogue.get("backbone", backbone).target.kind == "captioner":
+                    from .models.backbones.captioners import check_combination
+
+                    options = catalogue.get("backbone", backbone).check(config["backbones"].get(backbone))
+                    checked_at(f"experiments[{index}].strategies", check_combination, backbone, options, strategy)
 
 
 def runs(config: dict) -> list[Run]:

@@ -15,6 +15,8 @@ COSTS_HELP = "costs.json; without it the cost of exit l is l"
 KEEP_EXITS_HELP = "keep early exits that are degenerate on val open (by default no sample may leave there)"
 DEGENERATE_HELP = "fit on a val split with one class or too few samples for the tolerance (warns instead of refusing)"
 METRIC_HELP = "the task's metric (see docs)"
+DATA_HELP = "the task's prepared data folder: a sequence metric (cider) reads the references there"
+MODEL_HELP = "the run's model folder: a sequence metric (cider) decodes tokens with its tokenizer"
 
 STAGES: dict[str, Any] = {}
 
@@ -90,29 +92,33 @@ def fit(val: Path, policy: Annotated[str, "policy id"], out: Path,
         params: Annotated[dict | None, "constructor parameters as a JSON object"] = None,
         costs: Annotated[Path | None, COSTS_HELP] = None, metric: Annotated[str, METRIC_HELP] = "accuracy",
         tolerance: float = 0.01, allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False,
-        keep_degenerate_exits: Annotated[bool, KEEP_EXITS_HELP] = False) -> None:
+        keep_degenerate_exits: Annotated[bool, KEEP_EXITS_HELP] = False,
+        data: Annotated[Path | None, DATA_HELP] = None, model: Annotated[Path | None, MODEL_HELP] = None) -> None:
     """Choose a policy's knobs on the val exits (fit.json)"""
     from .policies.stages import fit_stage
 
-    fit_stage(val, costs, policy, params or {}, metric, tolerance, out, allow_degenerate_val, keep_degenerate_exits)
+    fit_stage(val, costs, policy, params or {}, metric, tolerance, out, allow_degenerate_val, keep_degenerate_exits,
+              data, model)
 
 
 @stage("evaluate")
 def evaluate(fit: Path, test: Path, out: Path, costs: Annotated[Path | None, COSTS_HELP] = None,
-             metric: Annotated[str, METRIC_HELP] = "accuracy") -> None:
+             metric: Annotated[str, METRIC_HELP] = "accuracy", data: Annotated[Path | None, DATA_HELP] = None,
+             model: Annotated[Path | None, MODEL_HELP] = None) -> None:
     """Apply a fitted policy to the test exits (test.json)"""
     from .policies.stages import evaluate_stage
 
-    evaluate_stage(fit, test, costs, metric, out)
+    evaluate_stage(fit, test, costs, metric, out, data, model)
 
 
 @stage("curve")
 def curve(fit: Path, test: Path, out: Path, costs: Annotated[Path | None, COSTS_HELP] = None,
-          metric: Annotated[str, METRIC_HELP] = "accuracy", points: int = 40) -> None:
+          metric: Annotated[str, METRIC_HELP] = "accuracy", points: int = 40,
+          data: Annotated[Path | None, DATA_HELP] = None, model: Annotated[Path | None, MODEL_HELP] = None) -> None:
     """Sweep a fitted policy's knob on the test exits (curve.csv)"""
     from .policies.stages import curve_stage
 
-    curve_stage(fit, test, costs, metric, points, out)
+    curve_stage(fit, test, costs, metric, points, out, data, model)
 
 
 @stage("policy-cell")
@@ -121,12 +127,14 @@ def policy_cell(val: Path, test: Path, policy: Annotated[str, "policy id"], fit_
                 costs: Annotated[Path | None, COSTS_HELP] = None, metric: Annotated[str, METRIC_HELP] = "accuracy",
                 tolerance: float = 0.01, points: int = 40,
                 allow_degenerate_val: Annotated[bool, DEGENERATE_HELP] = False,
-                keep_degenerate_exits: Annotated[bool, KEEP_EXITS_HELP] = False) -> None:
+                keep_degenerate_exits: Annotated[bool, KEEP_EXITS_HELP] = False,
+                data: Annotated[Path | None, DATA_HELP] = None,
+                model: Annotated[Path | None, MODEL_HELP] = None) -> None:
     """fit, evaluate and curve of one policy cell in one process (fit.json, test.json, curve.csv)"""
     from .policies.stages import policy_cell_stage
 
     policy_cell_stage(val, test, costs, policy, params or {}, metric, tolerance, points, fit_out, test_out,
-                      curve_out, allow_degenerate_val, keep_degenerate_exits)
+                      curve_out, allow_degenerate_val, keep_degenerate_exits, data, model)
 
 
 @stage("check")
@@ -210,10 +218,8 @@ def validate_config(config: Path, /) -> None:
 
 
 @stage("list")
-def list_components(kind: Literal["task", "backbone", "strategy", "policy", "captioning-task", "captioning-backbone",
-                                  "captioning-strategy", "captioning-policy"] | None = None, /) -> None:
-    """Print every registered task, backbone, strategy and policy (the main grid's, then the captioning track's)
-    with its options and defaults"""
+def list_components(kind: Literal["task", "backbone", "strategy", "policy"] | None = None, /) -> None:
+    """Print every registered task, backbone, strategy and policy with its options and defaults"""
     from .catalogue import KINDS, describe
 
     print(describe(KINDS if kind is None else [kind]))

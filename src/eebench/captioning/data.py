@@ -17,13 +17,12 @@ from pathlib import Path
 from ..errors import DataError
 from ..io import atomic_folder, write_json
 from . import coco, shapes
-from .options import task_options
 
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def prepare_captions(task: str, options: dict | None, out: str | Path, seed: int) -> None:
-    options = task_options(task, options)
+def prepare_captions(task: str, options: dict, out: str | Path, seed: int) -> None:
+    """Write the splits of caption task `task` (its options checked by the catalogue) to `out`."""
     with atomic_folder(out) as tmp:
         splits = _shapes_splits(options, seed, tmp) if task == "shapes-captions" else coco.load_splits(options)
         for name, rows in splits.items():

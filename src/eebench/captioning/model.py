@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ..errors import DataError
-from .options import SMALL_BACKBONES
+from ..models.backbones.captioners import downloads
 from .text import MODEL_INFO, HubTokenizer, WordTokenizer, load_tokenizer
 
 WEIGHTS_FILE = "model.safetensors"
@@ -75,9 +75,9 @@ def build(backbone: str, options: dict, train_captions: list[str]):
     """A new captioner and its tokenizer (the small one's vocabulary comes from the training captions)."""
     from transformers import GPT2Config, GPT2LMHeadModel, VisionEncoderDecoderModel
 
-    if backbone in SMALL_BACKBONES:
+    if not downloads(options):
         tokenizer = WordTokenizer.from_captions(train_captions)
-        encoder = _small_encoder(backbone, options)
+        encoder = _small_encoder(options)
         decoder = GPT2LMHeadModel(GPT2Config(
             vocab_size=len(tokenizer), n_positions=options["max_length"] + 2, n_embd=options["hidden_size"],
             n_layer=options["decoder_layers"], n_head=options["heads"], add_cross_attention=True, is_decoder=True,
@@ -96,11 +96,12 @@ def build(backbone: str, options: dict, train_captions: list[str]):
     return Captioner(model, options["exit_heads"], options["max_length"]), tokenizer
 
 
-def _small_encoder(backbone: str, options: dict):
-    """A randomly initialised ViT, or a one-stage Swin (shifted windows, no patch merging), of `hidden_size`."""
+def _small_encoder(options: dict):
+    """A randomly initialised ViT, or (with a `window_size`) a one-stage Swin (shifted windows, no patch merging),
+    of `hidden_size`."""
     from transformers import SwinConfig, SwinModel, ViTConfig, ViTModel
 
-    if backbone == "caption-small-swin":
+    if "window_size" in options:
         return SwinModel(SwinConfig(
             image_size=options["image_size"], patch_size=options["patch_size"], embed_dim=options["hidden_size"],
             depths=[options["encoder_layers"]], num_heads=[options["heads"]], window_size=options["window_size"]))
@@ -114,7 +115,7 @@ def image_processor(backbone: str, options: dict):
     """Resizing and normalisation of the encoder (the hub encoder's own processor for hub backbones)."""
     from transformers import AutoImageProcessor, ViTImageProcessor
 
-    if backbone in SMALL_BACKBONES:
+    if not downloads(options):
         size = options["image_size"]
         return ViTImageProcessor(size={"height": size, "width": size})
     return AutoImageProcessor.from_pretrained(options["pretrained"] or options["encoder"])

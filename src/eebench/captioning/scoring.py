@@ -90,3 +90,87 @@ def cider_rows(references: dict, candidate_rows: list[dict]) -> np.ndarray:
     scorer = Cider()
     return np.array([scorer.compute_score(gts, {k: [simple_tokenize(row[k])] for k in gts})[0]
                      for row in candidate_rows])
+
+
+class CaptionMetric:
+    """CIDEr-D of the captions that token predictions give, bound to one split's token exits (a
+    `task_metrics.SequenceMetric`): a row of predictions [T] gives each image the tokens of its rows in order, cut
+    at the first end-of-caption token (the simulation is teacher-forced by the full model's tokens, see `decode`).
+    Corpus CIDEr-D is the mean of the per-image scores (n-gram weights from the split's references), which is why
+    the report can resample images (`image_scores`)."""
+
+    name = "cider"
+
+    def __init__(self, sample_ids, eos_id: int, references: list[list[str]], decode, meteor: bool = True):
+        self.sample_ids, self.eos_id, self.decode, self.meteor = np.asarray(sample_ids), int(eos_id), decode, meteor
+        self.references = dict(enumerate(references))
+        if len(self.sample_ids) and (self.sample_ids.min() < 0 or self.sample_ids.max() >= len(references)):
+            raise ValueError(f"token exits name images up to {self.sample_ids.max()}, but the split has "
+                             f"{len(references)} images")
+        starts = np.flatnonzero(np.r_[True, np.diff(self.sample_ids) != 0])
+        self._segment_start = np.repeat(starts, np.diff(np.r_[starts, len(self.sample_ids)]))
+        self._tokenized = {k: [simple_tokenize(c) for c in refs] for k, refs in self.references.items()}
+        self._cache: dict[bytes, np.ndarray] = {}
+
+    @classmethod
+    def of_split(cls, outputs, source, split: str, data_dir, model_dir) -> "CaptionMetric":
+        """The metric of a caption run's token exits `outputs` (read from `source`) of `split`: the references
+        from the task's prepared folder `data_dir`, the tokenizer from the model folder `model_dir`, METEOR as the
+        task's option says (info.json)."""
+        import json
+
+        from ..errors import DataError
+        from .data import read_split
+        from .text import load_tokenizer
+
+        if "eos_id" not in outputs.extras:
+            raise DataError(f"'{source}': missing field 'eos_id': not the token exits of a caption run")
+        references = [row["captions"] for row in read_split(data_dir, split)]
+        info = json.loads((Path(data_dir) / "info.json").read_text())
+        try:
+            return cls(outputs.sample_ids, int(outputs.extras["eos_id"]), references,
+                       load_tokenizer(model_dir).decode, meteor=info.get("options", {}).get("meteor", True))
+        except ValueError as error:
+            raise DataError(f"'{source}': {error} ('{data_dir}' {split})") from None
+
+    def captions(self, tokens) -> dict[int, str]:
+        """{image index: caption} of one row of token predictions [T]."""
+        tokens = np.asarray(tokens)
+        is_eos = tokens == self.eos_id
+        seen = np.cumsum(is_eos)
+        # end-of-caption tokens of the same image before this one (the cumulative count since the image's start)
+        before = seen - is_eos - np.r_[0, seen][self._segment_start]
+        kept = ~is_eos & (before == 0)
+        per_image: dict[int, list[int]] = {i: [] for i in self.references}
+        for image, token in zip(self.sample_ids[kept].tolist(), tokens[kept].tolist()):
+            per_image[image].append(token)
+        return {image: self.decode(ids) for image, ids in per_image.items()}
+
+    def image_scores(self, preds) -> np.ndarray:
+        """Per-image CIDEr-D [K, n_images] of each row of token predictions [K, T] (Python tokenization)."""
+        from pycocoevalcap.cider.cider import Cider
+
+        rows = []
+        for row in np.atleast_2d(np.asarray(preds)):
+            key = row.tobytes()
+            if key not in self._cache:  # many knob values of a sweep give the same tokens
+                captions = self.captions(row)
+                _, scores = Cider().compute_score(self._tokenized,
+                                                  {k: [simple_tokenize(captions[k])] for k in self._tokenized})
+                self._cache[key] = np.asarray(scores, dtype=float)
+            rows.append(self._cache[key])
+        return np.stack(rows)
+
+    def compute_rows(self, y_true, preds) -> dict[str, np.ndarray]:
+        return {self.name: self.image_scores(preds).mean(axis=1)}
+
+    def sample_fields(self, preds) -> dict[str, list]:
+        """What test.json's `samples` adds for a sequence task: each token's image and each image's CIDEr-D."""
+        return {"sample_id": self.sample_ids.tolist(), "image_scores": self.image_scores(preds)[0].tolist()}
+
+    def protocol_metrics(self, preds) -> dict:
+        """The COCO caption protocol's metrics (PTB tokenizer, Java) of one row of predictions, for test.json; its
+        CIDEr-D is `cider_ptb` (`cider` is this metric's, with the tokenization fitting used)."""
+        scores = caption_metrics(self.references, self.captions(preds), meteor=self.meteor)
+        scores["cider_ptb"] = scores.pop("cider")
+        return scores

@@ -9,7 +9,6 @@ so captions vary in length and in how much of the scene a short prefix of the de
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 SHAPES = ("circle", "square", "triangle")
 COLOURS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (50, 80, 220), "yellow": (230, 200, 40)}
@@ -72,7 +71,9 @@ def random_scene(rng: np.random.Generator, max_groups: int) -> list[dict]:
     ]
 
 
-def render(groups: list[dict], image_size: int, rng: np.random.Generator) -> Image.Image:
+def render(groups: list[dict], image_size: int, rng: np.random.Generator):
+    from PIL import Image, ImageDraw  # here: the catalogue reads REGIONS without importing Pillow
+
     image = Image.new("RGB", (image_size, image_size), (245, 245, 245))
     draw = ImageDraw.Draw(image)
     for group in groups:

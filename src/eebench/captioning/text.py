@@ -80,7 +80,7 @@ def load_tokenizer(model_dir) -> WordTokenizer | HubTokenizer:
     path = Path(model_dir) / MODEL_INFO
     if not path.is_file():
         raise DataError(f"'{path}': file not found (not a captioning model folder)")
-    from .options import SMALL_BACKBONES
+    from ..models.backbones.captioners import downloads
 
-    backbone = json.loads(path.read_text())["backbone"]
-    return WordTokenizer.load(model_dir) if backbone in SMALL_BACKBONES else HubTokenizer.load(model_dir)
+    options = json.loads(path.read_text())["options"]
+    return HubTokenizer.load(model_dir) if downloads(options) else WordTokenizer.load(model_dir)

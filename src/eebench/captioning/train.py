@@ -33,7 +33,8 @@ from ..training.checkpoint import (checkpoint_root, latest_checkpoint, read_stat
 from ..training.optim import adamw, clipped_step
 from ..training.strategies import distillation_losses, make_strategy, task_losses
 from . import data, model as captioner_model
-from .options import backbone_options as backbone_options_of, check_combination, strategy_options, training_options
+from .. import catalogue
+from ..models.backbones.captioners import check_combination
 
 IGNORE = -100
 
@@ -101,9 +102,12 @@ def exit_losses(strategy: str, options: dict, what: str, logits: torch.Tensor, t
 
 def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | None, strategy: str,
                     strategy_opts: dict | None, training: dict | None, seed: int) -> None:
-    options = backbone_options_of(backbone, backbone_options)
-    strat = strategy_options(strategy, strategy_opts)
-    train_opts = training_options(training)
+    """Train captioner `backbone` with `strategy` (joint-kl or heads-only); `training` is the checked training
+    mapping (eebench.training.options) of which a captioner reads epochs, max_steps, lr, batch_size,
+    warmup_ratio, weight_decay, checkpoint_every and grad_clip."""
+    options = catalogue.get("backbone", backbone).check(backbone_options)
+    strat = catalogue.get("strategy", strategy).check(strategy_opts)
+    train_opts = training
     check_combination(backbone, options, strategy)
     torch.manual_seed(seed)
     rows = data.read_split(data_dir, "train")
@@ -161,7 +165,7 @@ def _train_phases(captioner, tokenizer, pixels, examples, plan, strategy, strat,
             scheduler.step()
             global_step += 1
             state["log"].append({"phase": what, "step": step + 1, "epoch": epoch, "loss": float(loss.detach()),
-                                 "exit_losses": per_exit})
+                                 "loss_per_exit": per_exit})
             if (step + 1) % train_opts["checkpoint_every"] == 0 and step + 1 < total:
                 save_checkpoint(root, global_step, captioner, optimizer,
                                 {"phase": phase_index, "step": step + 1, "log": state["log"]})

@@ -40,6 +40,10 @@ def measure_latency(
     policy = policy_from_dict(read_json(fit_path))
     if getattr(policy, "online", False):
         raise ConfigError(f"policy '{policy.id}' learns online over a stream; real-inference latency supports offline policies")
+    from ..captioning.inference import caption_latency, is_captioner
+
+    if is_captioner(model_dir):  # token-level early exit while decoding
+        return caption_latency(policy, model_dir, data_dir, out_path, batch_sizes, samples, passes)
     bundle = load_model(model_dir)
     device = select_device("auto")
     model = bundle.model.to(device).eval()

@@ -48,7 +48,11 @@ def predict_split(
 def predict_run(model_dir: Path, data_dir: Path, val_out: Path, test_out: Path, costs_out: Path,
                 precision: str | None = None) -> None:
     """The val and test exits and costs.json of one run, loading the model (and torch) once instead of three times
-    (`precision` as in predict_split)."""
+    (`precision` as in predict_split). A captioner's folder gets its token exits (eebench.captioning.inference)."""
+    from ..captioning.inference import is_captioner, predict_caption_run
+
+    if is_captioner(model_dir):
+        return predict_caption_run(model_dir, data_dir, val_out, test_out, costs_out)
     bundle = load_model(model_dir)
     measure_costs(model_dir, data_dir, costs_out, bundle)  # first: the model is still on the CPU, as `costs` has it
     for split, out_path in (("val", val_out), ("test", test_out)):

@@ -3,7 +3,12 @@ the ``*_rows`` functions, on a [K, N] stack of predictions at once (one row per 
 
 Names: ``accuracy``; ``f1`` (binary F1 of class 1, plus accuracy — MRPC/QQP); ``mcc`` (Matthews correlation,
 plus accuracy — CoLA); ``pearson-spearman`` (their mean, plus each — STS-B regression). The primary value is
-the one named like the metric."""
+the one named like the metric.
+
+A *sequence* metric (``cider``: captions scored against references) cannot be computed from labels and
+predictions alone: it needs which sample each unit belongs to and the references. Its stages build a bound
+metric object (``SequenceMetric``: a ``name`` and ``compute_rows(y_true, preds)``), and every function here takes
+that object wherever it takes a metric name, so policies fit by it exactly as by accuracy."""
 
 from __future__ import annotations
 
@@ -11,13 +16,36 @@ import numpy as np
 
 from ..errors import ConfigError
 
+from typing import Protocol, runtime_checkable
+
 METRICS = ("accuracy", "f1", "mcc", "pearson-spearman")
 REGRESSION_METRICS = ("pearson-spearman",)
+SEQUENCE_METRICS = ("cider",)  # scored by a bound SequenceMetric (eebench.captioning.scoring.CaptionMetric)
 
 
-def check_metric(metric: str) -> str:
+@runtime_checkable
+class SequenceMetric(Protocol):
+    """A metric bound to one split's units: ``compute_rows(y_true, preds [K, T])`` -> name -> [K] values, the
+    primary one named ``name``."""
+
+    name: str
+
+    def compute_rows(self, y_true: np.ndarray, preds: np.ndarray) -> dict[str, np.ndarray]: ...
+
+
+def metric_name(metric) -> str:
+    """The name of a metric given by name or as a bound SequenceMetric."""
+    return metric if isinstance(metric, str) else metric.name
+
+
+def check_metric(metric) -> str:
+    if isinstance(metric, SequenceMetric):
+        return metric.name
+    if metric in SEQUENCE_METRICS:
+        raise ConfigError(f"metric '{metric}' scores sequences: it needs the split's references (a caption task's "
+                          f"data folder) and the model's tokenizer, not labels alone")
     if metric not in METRICS:
-        raise ConfigError(f"unknown metric '{metric}'; valid metrics: {', '.join(METRICS)}")
+        raise ConfigError(f"unknown metric '{metric}'; valid metrics: {', '.join(METRICS + SEQUENCE_METRICS)}")
     return metric
 
 
@@ -83,6 +111,8 @@ def compute_rows(metric: str, y_true, preds) -> dict[str, np.ndarray]:
     check_metric(metric)
     y_true = np.asarray(y_true)
     preds = np.atleast_2d(np.asarray(preds))
+    if isinstance(metric, SequenceMetric):
+        return metric.compute_rows(y_true, preds)
     if metric == "pearson-spearman":
         y_float, p_float = y_true.astype(float), preds.astype(float)
         pearson, spearman = _pearson_rows(y_float, p_float), _spearman_rows(y_float, p_float)
@@ -97,9 +127,11 @@ def compute_rows(metric: str, y_true, preds) -> dict[str, np.ndarray]:
 
 def primary_rows(metric: str, y_true, preds) -> np.ndarray:
     """The primary metric for each row of `preds` [K, N] (what fitting and the tables use)."""
-    check_metric(metric)
+    name = check_metric(metric)
     y_true = np.asarray(y_true)
     preds = np.atleast_2d(np.asarray(preds))
+    if not isinstance(metric, str):
+        return compute_rows(metric, y_true, preds)[name]
     if metric == "accuracy":
         return _accuracy_rows(y_true, preds)
     if metric == "f1":

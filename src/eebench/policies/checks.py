@@ -7,7 +7,15 @@ val, for classification:
   any group of samples can be answered that accurately. δ above the final exit's accuracy is not enough, since
   an early exit can beat the final exit on its confident bins;
 - when ``data_dir/test.jsonl`` carries a ``difficulty`` per sample, the mean exit layer of `oracle` and of
-  `maxprob` (fitted on val within a 0.01 accuracy tolerance) per difficulty level."""
+  `maxprob` (fitted on val within a 0.01 accuracy tolerance) per difficulty level.
+
+A caption run (its data folder's info.json says ``"kind": "captioning"``, or its exits carry ``eos_id`` /
+``positions``) is checked on its token exits: the label of a token is the full model's token, so an exit's error is
+the share of tokens where its token differs from the full model's, and its calibration is against that token.
+checks.json then says ``"unit": "token"``. PCEE's targets are left out (δ would bound the agreement with the full
+model's tokens, not the task's CIDEr-D). A caption folder's test.jsonl holds one image a line (``difficulty``
+optional, the number of shape groups for shapes-captions); a token takes its image's difficulty, matched by row
+(the exits' ``sample_ids`` are the image's row)."""
 
 from __future__ import annotations
 
@@ -18,7 +26,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..exits import ExitOutputs, load_exit_outputs
-from ..io import write_json
+from ..io import jsonl_objects, read_json, write_json
 from ..exits import layer_predictions
 from ..metrics.checks import calibration, metric_checks, read_difficulty
 from .registry import make_policy
@@ -67,20 +75,63 @@ def exit_depth_by_difficulty(val: ExitOutputs, test: ExitOutputs, difficulty: np
     }
 
 
+SEQUENCE_EXTRAS = ("eos_id", "positions")  # extras only a caption run's exits carry (the exits contract)
+
+
+def is_caption_data(data_dir) -> bool:
+    """Whether `data_dir` is a caption task's data folder (its info.json says ``"kind": "captioning"``)."""
+    if data_dir is None:
+        return False
+    info = Path(data_dir) / "info.json"
+    if not info.is_file():
+        return False
+    record = read_json(info)
+    return isinstance(record, dict) and (record.get("kind") == "captioning" or record.get("modality") == "image-caption")
+
+
+def caption_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None:
+    """Each token's image difficulty from a caption folder's test.jsonl (one image a line; the token's sample id
+    is the image's row), or None when the images carry no ``difficulty`` (COCO) or there is no test.jsonl."""
+    path = Path(data_dir) / "test.jsonl"
+    if not path.is_file():
+        return None
+    levels = []
+    for _, record in jsonl_objects(path):
+        if "difficulty" not in record:
+            return None
+        levels.append(record["difficulty"])
+    ids = np.asarray(sample_ids, dtype=np.int64)
+    if len(ids) and (ids.min() < 0 or ids.max() >= len(levels)):
+        raise DataError(f"'{path}': the test exits' sample_ids run from {ids.min()} to {ids.max()}, but the file "
+                        f"holds {len(levels)} images (rows 0..{len(levels) - 1})")
+    return np.asarray(levels)[ids]
+
+
 def check_stage(val_path, test_path, data_dir, out_path) -> dict[str, Any]:
-    """Write checks.json for one run from its val and test exit outputs (and the task's data folder)."""
+    """Write checks.json for one run from its val and test exit outputs (and the task's data folder: an ordinary
+    one, or a caption task's, whose per-image difficulty is optional)."""
     val, test = load_exit_outputs(val_path), load_exit_outputs(test_path)
     if val.logits.shape[1:] != test.logits.shape[1:]:
         raise DataError(
             f"'{test_path}', field 'logits': shape [N, L, C] = {list(test.logits.shape)} does not match val's "
             f"{list(val.logits.shape)} in exits and classes"
         )
+    captions = is_caption_data(data_dir) or any(name in test.extras for name in SEQUENCE_EXTRAS)
     report = metric_checks(val, test, test_path)
+    if captions:
+        report["unit"] = "token"
+        report["compared_with"] = "the full model's token"
     if test.n_classes > 1:
         temperatures = fit_temperatures(val.logits, val.labels)
         report["calibration_scaled"] = {"temperatures": temperatures, "test": calibration(test, temperatures)}
-        report["pcee_targets"] = pcee_targets(val, test)
-        difficulty = read_difficulty(Path(data_dir), test.sample_ids) if data_dir is not None else None
+        if not captions:
+            report["pcee_targets"] = pcee_targets(val, test)
+        if data_dir is None:
+            difficulty = None
+        elif captions:
+            difficulty = caption_difficulty(Path(data_dir), test.sample_ids)
+        else:
+            difficulty = read_difficulty(Path(data_dir), test.sample_ids)
         if difficulty is not None:
             report["exit_layer_by_difficulty"] = exit_depth_by_difficulty(val, test, difficulty)
     write_json(out_path, report)

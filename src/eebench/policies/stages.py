@@ -33,6 +33,8 @@ SAMPLES_FIELD = "samples"  # test.json: every sample's exit layer, prediction an
 LIMIT_FIELD = "least_depth_within_tolerance"  # the oracle's test.json: the leaderboard's limit
 
 def check_metric_for_outputs(metric: str, outputs: ExitOutputs, source) -> None:
+    if metric in task_metrics.SEQUENCE_METRICS:
+        return  # bound to the split by `scoring_metric`
     task_metrics.check_metric(metric)
     regression = outputs.n_classes == 1
     if regression != (metric in task_metrics.REGRESSION_METRICS):
@@ -61,7 +63,7 @@ def policy_inputs(policy: ExitPolicy, outputs: ExitOutputs, source) -> dict[str,
 def outcome_summary(metric, labels, exit_layers, predictions, n_exits, costs) -> dict[str, Any]:
     """Metrics and speed-ups of one set of exit decisions."""
     return {
-        "metric": metric,
+        "metric": task_metrics.metric_name(metric),
         "primary": task_metrics.primary(metric, labels, predictions),
         "metrics": task_metrics.compute(metric, labels, predictions),
         "layer_speedup": float(layer_speedup(exit_layers, n_exits)),
@@ -107,6 +109,20 @@ def _load_split(path: Path, metric: str) -> ExitOutputs:
     return outputs
 
 
+def scoring_metric(metric: str, outputs: ExitOutputs, source, split: str, data=None, model=None):
+    """The metric as policies and evaluation use it: its name, or for a sequence metric (`cider`) the metric bound
+    to this split's units, its references (`data`, the task's prepared folder) and the model's tokenizer (`model`)."""
+    if metric not in task_metrics.SEQUENCE_METRICS:
+        return metric
+    if data is None or model is None:
+        raise ConfigError(f"'{source}': metric '{metric}' scores whole captions: pass --data (the caption task's "
+                          f"prepared data folder, for the references) and --model (the run's model folder, for its "
+                          f"tokenizer)")
+    from ..captioning.scoring import CaptionMetric
+
+    return CaptionMetric.of_split(outputs, source, split, data, model)
+
+
 def degenerate_val_problem(outputs: ExitOutputs, tolerance: float) -> str | None:
     """Why a val split cannot choose a policy's knobs meaningfully: a single class (every policy then looks
     perfect early), or too few samples for the tolerance to allow even one changed prediction."""
@@ -132,10 +148,11 @@ def too_few_val_samples(n: int, tolerance: float) -> str | None:
 
 
 def _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val=False,
-         keep_degenerate_exits=False):
+         keep_degenerate_exits=False, data=None, model=None):
     if not isinstance(params, dict):
         raise ConfigError(f"policy '{policy_id}': params must be a mapping of name to value, got {params!r}")
     val = _load_split(Path(val_path), metric)
+    metric = scoring_metric(metric, val, val_path, "val", data, model)
     costs = load_costs(costs_path, val.n_exits)
     policy = make_policy(policy_id, **params)
     inputs = policy_inputs(policy, val, val_path)
@@ -153,12 +170,13 @@ def _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degen
 
 def fit_stage(
     val_path, costs_path, policy_id, params, metric, tolerance, out_path, allow_degenerate_val: bool = False,
-    keep_degenerate_exits: bool = False,
+    keep_degenerate_exits: bool = False, data=None, model=None,
 ) -> dict[str, Any]:
     """Fit a policy's knobs on val; fit.json holds id, params, fitted attributes and the val outcome. A val split
-    with one class or too few samples for `tolerance` is refused unless `allow_degenerate_val` (then a warning)."""
+    with one class or too few samples for `tolerance` is refused unless `allow_degenerate_val` (then a warning).
+    `data` and `model` are what a sequence metric needs (`scoring_metric`)."""
     policy, summary = _fit(val_path, costs_path, policy_id, params, metric, tolerance, allow_degenerate_val,
-                           keep_degenerate_exits)
+                           keep_degenerate_exits, data, model)
     record = {**policy.to_dict(), "tolerance": tolerance, "keep_degenerate_exits": keep_degenerate_exits,
               "val": summary}
     write_json(out_path, record)
@@ -180,17 +198,24 @@ def _load_fitted(fit_path) -> tuple[ExitPolicy, float | None]:
     return policy, tolerance
 
 
-def sample_record(labels, exit_layers, predictions) -> dict[str, list]:
+def sample_record(labels, exit_layers, predictions, metric) -> dict[str, list]:
     """Each test sample's exit layer, prediction and label, in test order: what the aggregate resamples for its
-    bootstrap intervals and paired comparisons."""
-    return {"exit_layer": np.asarray(exit_layers).tolist(), "prediction": np.asarray(predictions).tolist(),
-            "label": np.asarray(labels).tolist()}
+    bootstrap intervals and paired comparisons. A sequence metric adds each unit's sequence and each sequence's
+    score (`sample_id`, `image_scores`): the aggregate then resamples sequences."""
+    record = {"exit_layer": np.asarray(exit_layers).tolist(), "prediction": np.asarray(predictions).tolist(),
+              "label": np.asarray(labels).tolist()}
+    if isinstance(metric, task_metrics.SequenceMetric):
+        record.update(metric.sample_fields(predictions))
+    return record
 
 
-def _evaluate(policy: ExitPolicy, test_path, costs_path, metric, tolerance: float | None = None) -> dict[str, Any]:
+def _evaluate(policy: ExitPolicy, test_path, costs_path, metric, tolerance: float | None = None, data=None,
+              model=None) -> dict[str, Any]:
     """The test record of a fitted policy: metrics, speed-ups, exit histogram, every sample's exit and prediction
-    (and ucb's best fixed arm; for the oracle, with `tolerance`, the least depth within it: the leaderboard's limit)."""
+    (and ucb's best fixed arm; for the oracle, with `tolerance`, the least depth within it: the leaderboard's limit;
+    for a sequence metric, the task's full protocol of metrics, e.g. the COCO caption metrics)."""
     test = _load_split(Path(test_path), metric)
+    metric = scoring_metric(metric, test, test_path, "test", data, model)
     policy.check_logits(test.logits, test_path)
     costs = load_costs(costs_path, test.n_exits)
     inputs = policy_inputs(policy, test, test_path)
@@ -198,15 +223,17 @@ def _evaluate(policy: ExitPolicy, test_path, costs_path, metric, tolerance: floa
     record = {
         **policy.to_dict(),
         **outcome_summary(metric, test.labels, exit_layers, predictions, test.n_exits, costs),
-        SAMPLES_FIELD: sample_record(test.labels, exit_layers, predictions),
+        SAMPLES_FIELD: sample_record(test.labels, exit_layers, predictions, metric),
     }
+    if hasattr(metric, "protocol_metrics"):
+        record["metrics"].update(metric.protocol_metrics(predictions))
     if isinstance(policy, OraclePolicy) and tolerance is not None:
         limit = least_depth_within_tolerance(test.logits, test.labels, metric, tolerance)
         limit_predictions = gather_predictions(layer_predictions(test.logits), limit)
         record[LIMIT_FIELD] = {
             "tolerance": tolerance,
             **outcome_summary(metric, test.labels, limit, limit_predictions, test.n_exits, costs),
-            SAMPLES_FIELD: sample_record(test.labels, limit, limit_predictions),
+            SAMPLES_FIELD: sample_record(test.labels, limit, limit_predictions, metric),
         }
     if DOMAIN_FIELD in test.extras:
         record["by_domain"] = by_domain(test, test_path, metric, exit_layers, predictions, costs)
@@ -220,10 +247,10 @@ def _evaluate(policy: ExitPolicy, test_path, costs_path, metric, tolerance: floa
     return record
 
 
-def evaluate_stage(fit_path, test_path, costs_path, metric, out_path) -> dict[str, Any]:
+def evaluate_stage(fit_path, test_path, costs_path, metric, out_path, data=None, model=None) -> dict[str, Any]:
     """Apply a fitted policy to test; test.json holds the metrics, speed-ups and exit-layer histogram."""
     policy, tolerance = _load_fitted(fit_path)
-    record = _evaluate(policy, test_path, costs_path, metric, tolerance)
+    record = _evaluate(policy, test_path, costs_path, metric, tolerance, data, model)
     write_json(out_path, record)
     return record
 
@@ -238,6 +265,7 @@ def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, 
     exits = policy.sweep(logits, values, **inputs)
     predictions = exit_predictions(logits, exits)
     metrics = task_metrics.compute_rows(metric, outputs.labels, predictions)
+    name = task_metrics.metric_name(metric)
     layer_speedups = layer_speedup(exits, outputs.n_exits)
     flops = None if costs is None else flops_speedup(exits, costs)
     domains = domain_curves(outputs, source, metric, exits, predictions)
@@ -247,9 +275,9 @@ def curve_rows(policy: ExitPolicy, outputs: ExitOutputs, source, costs, metric, 
             "policy": policy.id,
             "knob": policy.knob or "",
             "knob_value": "" if policy.knob is None else np.asarray(value).item(),
-            "metric": metric,
-            "primary": float(metrics[metric][k]),
-            **{name: float(v[k]) for name, v in metrics.items() if name != metric},
+            "metric": name,
+            "primary": float(metrics[name][k]),
+            **{other: float(v[k]) for other, v in metrics.items() if other != name},
             "layer_speedup": float(layer_speedups[k]),
             "flops_speedup": "" if flops is None else float(flops[k]),
             "mean_exit_layer": float(exits[k].mean()),
@@ -273,11 +301,13 @@ def domain_curves(outputs: ExitOutputs, source, metric, exits, predictions) -> d
     return columns
 
 
-def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> list[dict[str, Any]]:
+def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path, data=None, model=None
+                ) -> list[dict[str, Any]]:
     """Sweep the fitted policy's knob over `n_points` values on test and write curve.csv."""
     n_points = check_value(FIT_OPTIONS["curve_points"], n_points, "curve option 'points'")
     policy, _ = _load_fitted(fit_path)
     test = _load_split(Path(test_path), metric)
+    metric = scoring_metric(metric, test, test_path, "test", data, model)
     rows = curve_rows(policy, test, test_path, load_costs(costs_path, test.n_exits), metric, n_points)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
@@ -289,15 +319,15 @@ def curve_stage(fit_path, test_path, costs_path, metric, n_points, out_path) -> 
 
 def policy_cell_stage(
     val_path, test_path, costs_path, policy_id, params, metric, tolerance, n_points, fit_path, test_out, curve_out,
-    allow_degenerate_val: bool = False, keep_degenerate_exits: bool = False,
+    allow_degenerate_val: bool = False, keep_degenerate_exits: bool = False, data=None, model=None,
 ) -> None:
     """fit → evaluate → curve of one grid cell in one process: the same three files the separate stages write
     (evaluate and curve read the policy back from fit.json, as they do when run alone)."""
     check_value(FIT_OPTIONS["curve_points"], n_points, "curve option 'points'")  # before anything is written
     fit_stage(val_path, costs_path, policy_id, params, metric, tolerance, fit_path, allow_degenerate_val,
-              keep_degenerate_exits)
-    evaluate_stage(fit_path, test_path, costs_path, metric, test_out)
-    curve_stage(fit_path, test_path, costs_path, metric, n_points, curve_out)
+              keep_degenerate_exits, data, model)
+    evaluate_stage(fit_path, test_path, costs_path, metric, test_out, data, model)
+    curve_stage(fit_path, test_path, costs_path, metric, n_points, curve_out, data, model)
 
 
 def format_row(policy_id: str, record: dict[str, Any], fitted: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ exit. Charts are saved as self-contained HTML (the Vega scripts inlined, so they
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,8 +48,15 @@ def collect_results(test_paths: list[Path]) -> pd.DataFrame:
 
 def results_frame(records: list[tuple[Path, dict, str, dict]]) -> pd.DataFrame:
     """One row per run × policy (and extra row) of `cell_records`, with its test figures."""
-    return pd.DataFrame([{**cell, "policy": policy, **outcome_row(record, path)}
+    return pd.DataFrame([{**cell, "policy": policy, **_figures(outcome_row(record, path))}
                          for path, cell, policy, record in records])
+
+
+def _figures(row: dict) -> dict:
+    """An outcome row's figures as numbers: a metric not computed (null, e.g. a caption task's SPICE without its
+    models) is NaN, and the text saying why (`{name}_missing`) stays in test.json, out of the numeric tables."""
+    return {name: (math.nan if value is None else value) for name, value in row.items()
+            if name == "metric_name" or not isinstance(value, str)}
 
 
 def base_policy(row_policy: str) -> str:
@@ -58,23 +66,40 @@ def base_policy(row_policy: str) -> str:
     return row_policy
 
 
+PER_IMAGE = ("image_scores",)  # samples lists of a sequence task with one entry per image, not per token
+
+
 def collect_samples(records: list[tuple[Path, dict, str, dict]]) -> dict[tuple, dict[str, np.ndarray]]:
     """Every sample's exit layer, prediction and label per (backbone, strategy, seed, policy) — the policy named
     as in `collect_results`' rows — with `n_exits`, from `cell_records`; outcomes written before test.json held
-    samples are left out."""
+    samples are left out. A sequence task's samples (captions) are tokens with their image's `sample_id`, plus
+    `image_scores`, one per image."""
     samples = {}
     for path, cell, policy, record in records:
         if SAMPLES_FIELD not in record:
             continue
         arrays = {name: np.asarray(values) for name, values in record[SAMPLES_FIELD].items()}
-        if len({len(values) for values in arrays.values()}) != 1 or "exit_layer" not in arrays:
+        per_token = {name: values for name, values in arrays.items() if name not in PER_IMAGE}
+        if len({len(values) for values in per_token.values()}) != 1 or "exit_layer" not in arrays:
             raise DataError(f"'{path}', field '{SAMPLES_FIELD}': expected exit_layer, prediction and label "
                             f"lists of one length")
+        if ("image_scores" in arrays) != ("sample_id" in arrays):
+            raise DataError(f"'{path}', field '{SAMPLES_FIELD}': a sequence task's samples need both sample_id "
+                            f"(per token) and image_scores (per image); found only "
+                            f"{'image_scores' if 'image_scores' in arrays else 'sample_id'}")
         arrays["n_exits"] = len(record["exit_histogram"])
         if "tolerance" in record:  # the limit's: what it was computed for
             arrays["tolerance"] = float(record["tolerance"])
         samples[(cell["backbone"], cell["strategy"], cell["seed"], policy)] = arrays
     return samples
+
+
+def is_sequence_task(records: list[tuple[Path, dict, str, dict]], info: dict | None = None) -> bool:
+    """Whether the task's unit of an exit decision is a generated token (a caption task): its info.json says so,
+    or its test.json samples carry each token's image."""
+    if info and (info.get("kind") == "captioning" or info.get("modality") == "image-caption"):
+        return True
+    return any("sample_id" in record.get(SAMPLES_FIELD, {}) for _, _, _, record in records)
 
 
 def figure_columns(results: pd.DataFrame) -> list[str]:
@@ -131,8 +156,10 @@ FIGURE_HEADERS = {"layer_speedup": "layer speed-up", "flops_speedup": "FLOPs spe
 
 
 def _header(name: str, metric_name: str) -> str:
+    from .leaderboard import metric_label
+
     domain, _, figure = name.rpartition(DOMAIN_SEPARATOR)
-    shown = metric_name if figure == "metric" else FIGURE_HEADERS.get(figure, figure)
+    shown = metric_label(metric_name) if figure == "metric" else FIGURE_HEADERS.get(figure, metric_label(figure))
     return f"{domain} {shown}" if domain else shown
 
 
@@ -145,6 +172,8 @@ def display_frame(table: pd.DataFrame, metric_name: str, domains: bool = False) 
     (`domains=True`) or the others."""
     names = [c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")]
     names = [name for name in names if (DOMAIN_SEPARATOR in name) == domains]
+    # a secondary metric no row computed (a caption task's SPICE without its models) is left out
+    names = [name for name in names if name in FIGURES or table[f"{name}_mean"].notna().any()]
     shown = table[["backbone", "strategy", "policy"]].copy()
     one_seed = table["n_seeds"] <= 1
     for name in names:
@@ -180,7 +209,10 @@ def table_page(title: str, sections: Sequence[tuple[str, pd.DataFrame]], note: s
 
 
 def data_summary(info: dict) -> pd.DataFrame:
-    """One row per split: size, label distribution and mean length (tokens) or image shape, from info.json."""
+    """One row per split: size, label distribution and mean length (tokens) or image shape, from info.json; for a
+    caption task (info.json with `sizes` per split instead of `splits`), images and references per image."""
+    if "splits" not in info and "sizes" in info:
+        return caption_data_summary(info)
     rows = []
     for split, stats in info["splits"].items():
         row = {"split": split, "size": stats["size"]}
@@ -189,6 +221,22 @@ def data_summary(info: dict) -> pd.DataFrame:
             row["mean tokens"] = round(stats["mean_tokens"], 2)
         if "image_shape" in stats:
             row["image shape"] = "×".join(map(str, stats["image_shape"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def caption_data_summary(info: dict) -> pd.DataFrame:
+    """A caption task's splits: images, reference captions per image, and the words per caption over all splits."""
+    references = info.get("references_per_image", {})
+    words = info.get("caption_words", {})
+    rows = []
+    for split, size in info["sizes"].items():
+        row = {"split": split, "images": size}
+        if split in references:
+            row["references per image"] = round(float(references[split]), 2)
+        if words:
+            row["words per caption (all splits: min / mean / max)"] = (
+                f"{words.get('min', '–')} / {float(words.get('mean', math.nan)):.2f} / {words.get('max', '–')}")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -220,16 +268,36 @@ def latency_table(latency_paths: list[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=LATENCY_COLUMNS)
 
 
+PER_EXIT_LOSSES = ("loss_per_exit", "exit_losses")  # the main trainer's name, then the captioner's older one
+TRAINING_COLUMNS = ["step", "exit", "loss", "panel", "seed"]
+
+
 def training_curves(model_dirs: list[Path]) -> pd.DataFrame:
-    """Loss of every exit against the step, from each run's train_log.jsonl."""
+    """Loss of every exit against the step, from each run's train_log.jsonl (a null loss — an exit a phase does
+    not train — is left out). The step is the log's `step` where it counts up over the whole log; a log whose
+    steps restart in each phase (or that has none) is drawn against its line number."""
     frames = []
     for model_dir in model_dirs:
-        log = pd.read_json(Path(model_dir) / "train_log.jsonl", lines=True)
-        losses = pd.DataFrame(log["loss_per_exit"].tolist(), index=log.index)
-        long = losses.assign(step=log["step"]).melt(id_vars="step", var_name="exit", value_name="loss")
+        path = Path(model_dir) / "train_log.jsonl"
+        if not path.is_file():
+            raise DataError(f"'{path}': file not found")
+        log = pd.read_json(path, lines=True)
+        if log.empty:
+            continue
+        field = next((name for name in PER_EXIT_LOSSES if name in log.columns), None)
+        if field is None:
+            raise DataError(f"'{path}': no per-exit losses (field '{PER_EXIT_LOSSES[0]}' or '{PER_EXIT_LOSSES[1]}')")
+        losses = pd.DataFrame(log[field].tolist(), index=log.index)
+        steps = log["step"] if "step" in log.columns else None
+        if steps is None or steps.isna().any() or not steps.is_monotonic_increasing or not steps.is_unique:
+            steps = pd.Series(np.arange(1, len(log) + 1), index=log.index)
+        long = losses.assign(step=steps).melt(id_vars="step", var_name="exit", value_name="loss")
         run = parse_run(model_dir)
         long["exit"] = long["exit"] + 1
+        long["loss"] = pd.to_numeric(long["loss"], errors="coerce")
         frames.append(long.assign(panel=f"{run['backbone']} / {run['strategy']}", seed=run["seed"]))
+    if not frames:
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
     return pd.concat(frames, ignore_index=True).dropna(subset=["loss"])
 
 
@@ -269,7 +337,8 @@ def aggregate_task(
     policies left out of the grid (backbone, strategy, policy, reason), shown as rows with the reason. The
     leaderboard opens the task's Markdown, followed by the "Paper vs eebench" section (paper_claims.py; `cost_paths`
     are the runs' costs.json, for the claims about FLOPs) and `extra_sections` ((title, Markdown) pairs)."""
-    from .charts import exit_histogram_chart, exit_histograms, save_chart, speedup_chart, write_check_charts
+    from .charts import (exit_histogram_chart, exit_histograms, notice_chart, save_chart, speedup_chart,
+                         write_check_charts)
     from .leaderboard import task_leaderboard, write_leaderboard
     from .paper_claims import paper_comparison, paper_html, paper_markdown, read_measurements, task_setting
     from .published import load_published
@@ -284,6 +353,7 @@ def aggregate_task(
         raise DataError(f"task {task!r}: results of policies {unknown} that --policies does not list ({policies})")
     table = with_skipped(summary_table(results, policies), list(skipped), policies)
     info = read_json(Path(data_dir) / "info.json")
+    sequence = is_sequence_task(records, info)
     data = data_summary(info)
     checks = checks_table(check_paths)
     latency = latency_table(list(latency_paths))
@@ -301,7 +371,9 @@ def aggregate_task(
     write_text(out["data_page"], table_page(f"{task}: data", [("Splits", data)]))
     write_text(out["checks_page"], table_page(f"{task}: checks per run", [("Runs", checks)],
                                               "Per-exit errors on val and test, monotonicity, degenerate exits (val: "
-                                              "closed by default; test; each test domain), ECE, sample categories."))
+                                              "closed by default; test; each test domain), ECE, sample categories."
+                                              + (" Units are generated tokens; an exit's error is the share of tokens "
+                                                 "where its token differs from the full model's." if sequence else "")))
     write_text(out["latency_page"], table_page(f"{task}: real early-exit latency", [("Runs", latency)]))
     latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
     domain_section = (
@@ -324,9 +396,13 @@ def aggregate_task(
         + latency_section,
     )
     save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), out["chart"], out["image"])
-    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies), out["exits"], out["exits_image"])
+    unit = "tokens" if sequence else "samples"
+    save_chart(exit_histogram_chart(exit_histograms(test_paths), policies, unit), out["exits"], out["exits_image"])
     write_check_charts(check_paths, out)
-    save_chart(training_chart(training_curves(model_dirs)), out["training"], out["training_image"])
+    curves_of_training = training_curves(model_dirs)
+    save_chart(training_chart(curves_of_training) if len(curves_of_training)
+               else notice_chart("no per-exit training losses in the runs' train_log.jsonl"),
+               out["training"], out["training_image"])
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..io import atomic_path, read_json
 from .aggregate import HINDSIGHT, parse_cell, parse_run
-from .leaderboard import LIMIT, curve_function, model_name
+from .leaderboard import LIMIT, curve_function, metric_label, model_name
 
 # Okabe & Ito (2008) without black, which the oracle's mark uses.
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442"]
@@ -127,7 +127,7 @@ def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str,
     )
     labelled = point_labels(fitted, x_domain, y_domain)
     x = alt.X("layer_speedup:Q", title="layer speed-up (×)", scale=alt.Scale(domain=x_domain, nice=False))
-    y = alt.Y("metric:Q", title=f"test {metric_name}", scale=alt.Scale(domain=y_domain, nice=False))
+    y = alt.Y("metric:Q", title=f"test {metric_label(metric_name)}", scale=alt.Scale(domain=y_domain, nice=False))
     enc = policy_encodings(methods)
     pick = alt.selection_point(fields=["policy"], bind="legend", name="highlight")
     opacity = alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.12))
@@ -190,7 +190,8 @@ def _reference_marks(panel, finals, oracle, static, tolerance, x, y) -> list:
 
 
 def exit_histograms(test_paths: list[Path]) -> pd.DataFrame:
-    """Share of test samples exiting at each exit, per model and policy (seeds pooled), from test.json."""
+    """Share of test samples (a caption task: generated tokens) exiting at each exit, per model and policy (seeds
+    pooled), from test.json's exit_histogram."""
     rows = []
     for path in test_paths:
         cell = parse_cell(path)
@@ -204,13 +205,14 @@ def exit_histograms(test_paths: list[Path]) -> pd.DataFrame:
     return frame
 
 
-def exit_histogram_chart(histograms: pd.DataFrame, policy_order: list[str]):
+def exit_histogram_chart(histograms: pd.DataFrame, policy_order: list[str], unit: str = "samples"):
+    """One small panel per policy: the share of test `unit` (samples, or a caption task's tokens) at each exit."""
     alt = _alt()
     policies = [p for p in policy_order if p in set(histograms["policy"])]
     several = histograms["panel"].nunique() > 1
     bars = alt.Chart(histograms).mark_bar().encode(
         x=alt.X("exit:O", title="exit layer", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("share:Q", title="share of test samples", axis=alt.Axis(format="%")),
+        y=alt.Y("share:Q", title=f"share of test {unit}", axis=alt.Axis(format="%")),
         color=alt.Color("panel:N", title="model", scale=alt.Scale(range=PALETTE)),
         tooltip=["panel:N", "policy:N", "exit:O", "count:Q", alt.Tooltip("share:Q", format=".1%")],
         **({"xOffset": "panel:N"} if several else {}),
@@ -300,12 +302,20 @@ def error_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
             errors = report["errors"][split]
             name = "error_rate" if "error_rate" in errors else "mean_absolute_error"
             rows += [{"panel": _panel(run), "seed": f"seed{run['seed']}", "split": split, "exit": i + 1, "error": e,
-                      "measure": name.replace("_", " ")} for i, e in enumerate(errors[name])]
+                      "measure": _measure(name, report)} for i, e in enumerate(errors[name])]
         test = report["errors"]["test"]
         verdicts.setdefault(_panel(run), []).append(f"seed{run['seed']}: {monotonicity_verdict(test)}")
     frame = pd.DataFrame(rows)
     frame["title"] = frame["panel"].map(lambda p: f"{p} — test error {'; '.join(verdicts[p])}")
     return frame
+
+
+def _measure(name: str, report: dict) -> str:
+    """The error's axis title: a caption run's (checks.json `unit` "token") is the share of generated tokens where
+    the exit's token differs from the full model's."""
+    if report.get("unit") == "token":
+        return "token error (≠ full model's token)"
+    return name.replace("_", " ")
 
 
 def monotonicity_verdict(errors: dict) -> str:
@@ -348,7 +358,8 @@ def category_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
             continue
         label = f"{_panel(run)} · seed{run['seed']} (overthinking {categories['overthinking_share']:.1%})"
         rows += [{"run": label, "category": name.replace("_", "-"), "order": CATEGORIES.index(name),
-                  "share": categories["shares"][name], "threshold": categories.get("confidence_threshold")}
+                  "share": categories["shares"][name], "threshold": categories.get("confidence_threshold"),
+                  "unit": "tokens" if report.get("unit") == "token" else "samples"}
                  for name in CATEGORIES]
     return pd.DataFrame(rows)
 
@@ -358,11 +369,12 @@ def category_chart(frame: pd.DataFrame):
     if frame.empty:
         return notice_chart("no sample categories in checks.json (regression outputs have no confidence)")
     threshold = frame["threshold"].iloc[0]
+    unit = frame["unit"].iloc[0] if "unit" in frame else "samples"
     return (
         alt.Chart(frame).mark_bar()
         .encode(y=alt.Y("run:N", title=None, axis=alt.Axis(labelLimit=400)),
                 x=alt.X("share:Q",
-                        title=f"share of test samples (confident = max prob ≥ {threshold:g} at an early exit)",
+                        title=f"share of test {unit} (confident = max prob ≥ {threshold:g} at an early exit)",
                         axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
                 color=alt.Color("category:N", sort=[c.replace("_", "-") for c in CATEGORIES],
                                 scale=alt.Scale(range=["#009E73", "#999999", "#D55E00"])),
@@ -387,7 +399,8 @@ def pcee_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
 def pcee_chart(frame: pd.DataFrame):
     alt = _alt()
     if frame.empty:
-        return notice_chart("no PCEE targets in checks.json (regression outputs have no confidence)")
+        return notice_chart("no PCEE targets in checks.json (regression outputs have no confidence; a caption "
+                            "task's δ would be on tokens, not on its metric)")
     low = float(min(frame["delta"].min(), frame["accuracy"].min())) - 0.02
     scale = alt.Scale(domain=[low, 1.0], nice=False)
     colour = alt.Color("panel:N", title="model", scale=alt.Scale(range=PALETTE))

@@ -24,6 +24,15 @@ so every speed-up stays >= 1× and every metric inside its range. Comparisons ar
 speed-up over the same resamples, against the best baseline (the better-ranked of the non-adaptive `final` and
 `static-k`) and the leader; a difference is beyond noise when its interval excludes 0, and the two-sided
 bootstrap p is 2 × the smaller tail share.
+
+**Sequence tasks (captions).** The unit of an exit decision is a generated token, but the metric (CIDEr-D) scores
+whole captions, so the unit resampled is the image: a test.json whose samples carry `sample_id` (the image of each
+token) and `image_scores` (each image's CIDEr-D) is resampled by image. On a draw of images (with multiplicity) a
+policy's metric is the mean of its drawn images' scores (the corpus CIDEr-D is the mean of the per-image scores; the
+IDF stays the one of the whole test split's references) and its layer speed-up is L × (tokens of the drawn images)
+/ (sum of those tokens' exit layers) — the token-level L / mean exit layer on that draw. Every policy gets the same
+draw. For such a metric the oracle's least depth within the tolerance is found token by token and CIDEr-D is no sum
+over tokens, so it is no proven bound: it is labelled a reference, and a method may pass it.
 """
 
 from __future__ import annotations
@@ -51,8 +60,22 @@ CONFIDENCE = 0.95
 RESAMPLES = 1000  # bootstrap resamples per group
 BOOTSTRAP_SEED = 0
 FEW_RUNS = 3  # fewer seeds than this cannot show seed-to-seed spread: the verdict says so
-INTERVAL_NAME = "95 % paired bootstrap percentile interval (seeds and test samples resampled)"
+INTERVAL_NAME = "95 % paired bootstrap percentile interval (seeds and {unit} resampled)"
 EXACT_LIMIT_METRICS = ("accuracy",)  # metrics for which the limit is a proven bound (a sum over samples)
+SAMPLE_UNIT, IMAGE_UNIT = "test samples", "test images"  # what the bootstrap resamples within a run
+# How a report names a metric: the caption metrics by the COCO protocol's names; any other metric by its own name.
+METRIC_LABELS = {"cider": "CIDEr-D", "bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4",
+                 "meteor": "METEOR", "rouge_l": "ROUGE-L", "spice": "SPICE"}
+
+
+def metric_label(name: str) -> str:
+    """The name a table or chart shows for a metric ("cider" → "CIDEr-D"; others unchanged)."""
+    return METRIC_LABELS.get(str(name), str(name))
+
+
+def limit_is_bound(metric: str) -> bool:
+    """Whether the oracle's least depth within the tolerance bounds every method for `metric`."""
+    return metric in EXACT_LIMIT_METRICS
 
 
 def model_name(frame: pd.DataFrame) -> pd.Series:
@@ -103,27 +126,65 @@ def swept_methods(curves: pd.DataFrame) -> list[str]:
 
 @dataclass
 class RunSamples:
-    """One run's test samples: labels [N], the number of exits, and per policy its exit layers and predictions."""
+    """One run's test samples: labels [N], the number of exits, and per policy its exit layers and predictions.
+
+    A sequence task's run (captions) also has `sample_ids` [N] (the image of each token, 0..n_images − 1) and per
+    policy its `image_scores` [n_images]: the bootstrap then resamples images (`units`), not tokens."""
 
     labels: np.ndarray
     n_exits: int
     exits: dict[str, np.ndarray]
     predictions: dict[str, np.ndarray]
+    sample_ids: np.ndarray | None = None
+    image_scores: dict[str, np.ndarray] | None = None
+
+    @property
+    def sequence(self) -> bool:
+        return self.sample_ids is not None
+
+    @property
+    def units(self) -> int:
+        """How many units a bootstrap draw picks from: images for a sequence task, samples otherwise."""
+        return len(next(iter(self.image_scores.values()))) if self.sequence else len(self.labels)
 
 
 def runs_of(samples: dict[tuple, dict[str, np.ndarray]], tolerance: float) -> dict[str, RunSamples]:
     """`aggregate.collect_samples`' records grouped by run (named as `task_leaderboard` names runs); a limit
-    computed for another tolerance than the leaderboard's is left out."""
+    computed for another tolerance than the leaderboard's is left out. A run is a sequence run when its records
+    carry `sample_id` and `image_scores`; then every policy of the run must, over the same tokens and images."""
     runs: dict[str, RunSamples] = {}
     for (backbone, strategy, seed, policy), record in samples.items():
         if policy == LIMIT and not math.isclose(float(record.get("tolerance", math.nan)), tolerance, abs_tol=1e-12):
             continue
         name = f"{backbone} / {strategy} / seed{seed}"
-        run = runs.setdefault(name, RunSamples(record["label"], int(record["n_exits"]), {}, {}))
+        sequence = "sample_id" in record and "image_scores" in record
+        run = runs.setdefault(name, RunSamples(record["label"], int(record["n_exits"]), {}, {},
+                                               record["sample_id"] if sequence else None, {} if sequence else None))
         if not np.array_equal(run.labels, record["label"]):
             raise DataError(f"run {name!r}: policy {policy!r} was evaluated on other test labels than the rest")
+        if sequence != run.sequence:
+            raise DataError(f"run {name!r}: policy {policy!r}'s test.json {'has' if sequence else 'lacks'} the "
+                            f"samples' sample_id and image_scores, unlike the run's other policies (rerun its cell)")
+        if sequence:
+            _check_images(name, policy, run, record)
+            run.image_scores[policy] = np.asarray(record["image_scores"], dtype=float)
         run.exits[policy], run.predictions[policy] = record["exit_layer"], record["prediction"]
     return runs
+
+
+def _check_images(name: str, policy: str, run: RunSamples, record: dict) -> None:
+    """A sequence record's tokens must belong to the run's images: the same sample_id list, ids 0..n_images − 1."""
+    ids, scores = np.asarray(record["sample_id"]), np.asarray(record["image_scores"])
+    if not np.array_equal(ids, run.sample_ids):
+        raise DataError(f"run {name!r}: policy {policy!r} was evaluated on other test tokens (sample_id) than the rest")
+    if run.image_scores:
+        expected = run.units
+        if len(scores) != expected:
+            raise DataError(f"run {name!r}: policy {policy!r} has {len(scores)} image_scores, the run's other "
+                            f"policies {expected}")
+    if len(ids) and (ids.min() < 0 or ids.max() >= len(scores)):
+        raise DataError(f"run {name!r}: policy {policy!r}'s sample_id runs from {ids.min()} to {ids.max()}, outside "
+                        f"its {len(scores)} image_scores (images 0..{len(scores) - 1})")
 
 
 @dataclass
@@ -136,33 +197,62 @@ class RunMatrices:
     exits: np.ndarray
     predictions: np.ndarray
 
+    # sequence runs: per present policy and image, its tokens' exit-layer sum and score; tokens per image
+    depth_sums: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    tokens: np.ndarray | None = None
+
     @classmethod
     def of(cls, run: RunSamples, policies: list[str]) -> "RunMatrices":
         present = [i for i, policy in enumerate(policies) if policy in run.exits]
-        return cls(run, len(policies), present, np.stack([run.exits[policies[i]] for i in present]),
-                   np.stack([run.predictions[policies[i]] for i in present]))
+        exits = np.stack([run.exits[policies[i]] for i in present])
+        matrices = cls(run, len(policies), present, exits, np.stack([run.predictions[policies[i]] for i in present]))
+        if run.sequence:
+            n_images, ids = run.units, np.asarray(run.sample_ids, dtype=np.int64)
+            matrices.tokens = np.bincount(ids, minlength=n_images).astype(float)
+            matrices.depth_sums = np.stack([np.bincount(ids, weights=row.astype(float), minlength=n_images)
+                                            for row in exits])
+            matrices.scores = np.stack([run.image_scores[policies[i]] for i in present])
+        return matrices
 
     def figures(self, metric: str, rows=None) -> tuple[np.ndarray, np.ndarray]:
-        """Layer speed-up and metric [P] of each policy on the samples `rows` (all when None); NaN where a policy
-        has no results in the run."""
+        """Layer speed-up and metric [P] of each policy on the units `rows` (all when None; samples, or images of
+        a sequence run); NaN where a policy has no results in the run."""
         speedups, metrics = np.full(self.n_policies, np.nan), np.full(self.n_policies, np.nan)
+        if self.run.sequence:
+            speedups[self.present], metrics[self.present] = image_figures(
+                self.run.n_exits, self.tokens, self.depth_sums, self.scores, rows)
+            return speedups, metrics
         rows = slice(None) if rows is None else rows
         speedups[self.present] = self.run.n_exits / self.exits[:, rows].mean(axis=1)
         metrics[self.present] = task_metrics.primary_rows(metric, self.run.labels[rows], self.predictions[:, rows])
         return speedups, metrics
 
 
+def image_figures(n_exits: int, tokens: np.ndarray, depth_sums: np.ndarray, scores: np.ndarray,
+                  images=None) -> tuple[np.ndarray, np.ndarray]:
+    """A sequence task's layer speed-up and metric [P] on a draw of images (indices, with multiplicity; all when
+    None): L × (tokens of the drawn images) / (sum of those tokens' exit layers), and the mean of the drawn images'
+    scores. `tokens` [n_images], `depth_sums` and `scores` [P, n_images]."""
+    if images is not None:
+        images = np.asarray(images, dtype=np.int64)
+        tokens, depth_sums, scores = tokens[images], depth_sums[:, images], scores[:, images]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speedups = n_exits * tokens.sum() / depth_sums.sum(axis=1)
+    return speedups, scores.mean(axis=1)
+
+
 def bootstrap(runs: list[RunMatrices], metric: str, resamples: int = RESAMPLES,
               seed: int = BOOTSTRAP_SEED) -> tuple[np.ndarray, np.ndarray]:
     """Per resample and drawn run, the speed-up and metric of every policy: arrays [B, R, P]. Each resample draws R
-    runs with replacement and, in each, its test samples with replacement — one draw shared by every policy, so
-    differences between policies are paired."""
+    runs with replacement and, in each, its test samples (a sequence run: its images) with replacement — one draw
+    shared by every policy, so differences between policies are paired."""
     rng = np.random.default_rng(seed)
     shape = (resamples, len(runs), runs[0].n_policies)
     speedups, metrics = np.empty(shape), np.empty(shape)
     for b in range(resamples):
         for slot, chosen in enumerate(rng.integers(0, len(runs), len(runs))):
-            n = len(runs[chosen].run.labels)
+            n = runs[chosen].run.units
             speedups[b, slot], metrics[b, slot] = runs[chosen].figures(metric, rng.integers(0, n, n))
     return speedups, metrics
 
@@ -248,7 +338,9 @@ def group_leaderboard(results: pd.DataFrame, curves: pd.DataFrame, runs: dict[st
         for key in ("diff", "diff_low", "diff_high", "p", "n_pairs"):
             board[f"{prefix}_{key}"] = [c.get(key, math.nan) for c in compared]
     board = pd.concat([board, references.assign(rank=pd.NA)], ignore_index=True)
-    return board.assign(resamples=resamples).reset_index(drop=True)
+    sequence = any(run.run.sequence for run in group)
+    return board.assign(resamples=resamples, resampled=IMAGE_UNIT if sequence else SAMPLE_UNIT, metric_name=metric,
+                        limit_bound=limit_is_bound(metric)).reset_index(drop=True)
 
 
 def oracle_shares(policies, speedups, runs_within, n_runs) -> list[float]:
@@ -351,15 +443,29 @@ def _tolerance_cell(row: pd.Series) -> str:
     return f"{'yes' if row['within_tolerance'] else 'NO'} ({row['runs_within_tolerance']} of {row['n_runs']} runs)"
 
 
+def _bound(board: pd.DataFrame) -> bool:
+    """Whether the group's limit row is a proven bound (boards written before the column existed: accuracy's)."""
+    return bool(board["limit_bound"].iloc[0]) if "limit_bound" in board and len(board) else True
+
+
+def _unit(board: pd.DataFrame) -> str:
+    return str(board["resampled"].iloc[0]) if "resampled" in board and len(board) else SAMPLE_UNIT
+
+
+def _limit_rank(board: pd.DataFrame) -> str:
+    return "limit" if _bound(board) else "reference (no bound)"
+
+
 def display_table(board: pd.DataFrame, metric_name: str, tolerance: float) -> pd.DataFrame:
     """One group's leaderboard as text cells (the Markdown and HTML tables)."""
+    metric_name = metric_label(metric_name)
     low, high = board["area_low_speedup"].iloc[0], board["area_high_speedup"].iloc[0]
     area_header = (f"test sweep: mean {metric_name} over {low:.2f}–{high:.2f}×" if high > low
                    else "test sweep: area (no speed-up range common to all methods)")
     baseline = board["vs_baseline"].dropna().iloc[0] if board["vs_baseline"].notna().any() else "baseline"
     leader = board["vs_leader"].dropna().iloc[0] if board["vs_leader"].notna().any() else "leader"
     return pd.DataFrame({
-        "rank": ["limit" if policy == LIMIT else "reference" if pd.isna(r) else str(r)
+        "rank": [_limit_rank(board) if policy == LIMIT else "reference" if pd.isna(r) else str(r)
                  for r, policy in zip(board["rank"], board["policy"])],
         "policy": board["policy"],
         "speed-up (fitted on val)": [_interval(m, lo, hi, 2, "×") for m, lo, hi in
@@ -414,34 +520,54 @@ def verdict(board: pd.DataFrame, tolerance: float) -> str:
                  f"(paired bootstrap, {_p_value(leader['vs_baseline_p'], leader['resamples'])}): {_noise(leader, 'vs_baseline')}")
     text += f". {runs} run{'s' if runs != 1 else ''}"
     if runs < FEW_RUNS:
-        text += (f": too few seeds to show seed-to-seed spread (the intervals resample the test samples"
+        text += (f": too few seeds to show seed-to-seed spread (the intervals resample the {_unit(board)}"
                  f"{' of the one run' if runs == 1 else ' and these runs'})")
     limit = board[board["policy"] == LIMIT]
-    if len(limit) and pd.notna(leader["oracle_share"]):
+    if len(limit) and not _bound(board):
+        text += (f". The oracle's least depth within the tolerance (found token by token) reaches "
+                 f"{limit['speedup'].iloc[0]:.2f}×: a reference, not a bound, since "
+                 f"{metric_label(board['metric_name'].iloc[0])} is no sum over tokens")
+        if pd.notna(leader["oracle_share"]):
+            text += f"; the leader saves {leader['oracle_share']:.0%} of the layers it saves"
+    elif len(limit) and pd.notna(leader["oracle_share"]):
         text += (f". The oracle's least depth within the tolerance reaches {limit['speedup'].iloc[0]:.2f}×; the "
                  f"leader saves {leader['oracle_share']:.0%} of the layers it saves")
     return text + "."
 
 
-def notes(tolerance: float) -> str:
-    return (
+def notes(tolerance: float, board: pd.DataFrame | None = None) -> str:
+    """The protocol in a paragraph; `board` says what the bootstrap resampled and whether the limit is a bound."""
+    board = pd.DataFrame() if board is None else board
+    unit, bound = _unit(board), _bound(board)
+    text = (
         f"Headline figures: each method's knobs fitted on val, evaluated on test — speed-up is the layer speed-up "
         f"(L / mean exit layer), drop is the final exit's metric minus the method's. Ranked: methods whose mean drop "
-        f"is at most {tolerance:g} first, by speed-up. Intervals: {INTERVAL_NAME}, so speed-ups stay >= 1× and "
-        f"metrics in range. Comparisons: mean paired difference in speed-up over the same resamples; beyond noise "
-        f"when the interval excludes 0. The limit is the oracle's least mean depth whose test metric stays within "
-        f"{tolerance:g} of the final exit's (it reads the labels: not ranked); the share of its saved layers is shown "
-        f"for methods within the tolerance in every run. The oracle's earliest correct exit is a second reference. "
-        f"The test-sweep columns read each method's knob sweep on test with hindsight (optimistic); they never enter "
-        f"the ranking."
+        f"is at most {tolerance:g} first, by speed-up. Intervals: {INTERVAL_NAME.format(unit=unit)}, so speed-ups "
+        f"stay >= 1× and metrics in range. Comparisons: mean paired difference in speed-up over the same resamples; "
+        f"beyond noise when the interval excludes 0. "
     )
+    if unit == IMAGE_UNIT:
+        text += ("A caption task decides per generated token but scores whole captions: each resample draws test "
+                 "images, a method's metric is the mean of its drawn images' scores and its speed-up L × tokens / "
+                 "summed exit layers of those images' tokens. ")
+    if bound:
+        text += (f"The limit is the oracle's least mean depth whose test metric stays within {tolerance:g} of the "
+                 f"final exit's (it reads the labels: not ranked); the share of its saved layers is shown for methods "
+                 f"within the tolerance in every run. ")
+    else:
+        text += (f"The row 'oracle · least depth within tolerance' is the oracle's least mean depth, chosen token by "
+                 f"token, whose test metric stays within {tolerance:g} of the final exit's: for this metric it is a "
+                 f"reference, not a proven bound (the metric is no sum over tokens), so a method may pass it and its "
+                 f"share of saved layers may exceed 100 %. ")
+    return text + ("The oracle's earliest correct exit is a second reference. The test-sweep columns read each "
+                   "method's knob sweep on test with hindsight (optimistic); they never enter the ranking.")
 
 
 def leaderboard_markdown(board: pd.DataFrame, metric_name: str, tolerance: float, level: str = "##") -> str:
     """The notes, then per group (heading `level`) the verdict and the ranked table."""
     if board.empty:
         return NO_LEADERBOARD + "\n"
-    parts = [notes(tolerance) + "\n"]
+    parts = [notes(tolerance, board) + "\n"]
     for group, rows in board.groupby("group", sort=False):
         parts.append(f"{level} {group}\n\n{verdict(rows, tolerance)}\n\n"
                      f"{display_table(rows, metric_name, tolerance).to_markdown(index=False)}\n")
@@ -480,7 +606,7 @@ def leaderboard_html(board: pd.DataFrame, task: str, metric_name: str, tolerance
         table = display_table(rows, metric_name, tolerance)
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
         body = "".join(
-            f'<tr class="{"limit" if r in ("limit", "reference") else "leader" if r == "1" else ""}">'
+            f'<tr class="{"limit" if str(r).startswith(("limit", "reference")) else "leader" if r == "1" else ""}">'
             + "".join(f"<td>{html.escape(str(v))}</td>" for v in values) + "</tr>"
             for r, values in zip(table["rank"], table.itertuples(index=False))
         )
@@ -488,4 +614,4 @@ def leaderboard_html(board: pd.DataFrame, task: str, metric_name: str, tolerance
         sections.append(f"<h2>{html.escape(group)}</h2><p>{sentence}</p><table><tr>{head}</tr>{body}</table>")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(task)} leaderboard</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(task)}: which method wins</h1>"
-            + "".join(sections) + f"<p class='note'>{html.escape(notes(tolerance))}</p></body></html>\n")
+            + "".join(sections) + f"<p class='note'>{html.escape(notes(tolerance, board))}</p></body></html>\n")

@@ -42,6 +42,11 @@ def train_run(
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise DataError(f"'{out_dir}': is a file; expected the path of a model folder")
     opts = training_options(training)
+    if get_backbone(backbone).kind == "captioner":  # an encoder-decoder that generates captions token by token
+        from ..captioning.train import train_captioner
+
+        return train_captioner(data_dir, out_dir, backbone, backbone_options, strategy, strategy_options,
+                               opts.to_dict(), seed)
     strat = make_strategy(strategy, strategy_options)
     resolved_backbone = resolve_backbone_options(backbone, backbone_options)
     device = select_device(opts.device)

@@ -9,7 +9,7 @@ checkpoint)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import catalogue
@@ -71,16 +71,21 @@ def _values(losses: torch.Tensor, trained: list[bool]) -> list[torch.Tensor | No
     return [v if t else None for v, t in zip(losses.detach(), trained)]
 
 
+CLASSIFIER_MODALITIES = ("text", "text-pair", "image")
+CAPTION_MODALITY = "image-caption"  # captioners (eebench.captioning.train) train with joint-kl or heads-only
+
+
 class Strategy:
     name: ClassVar[str]
     params: ClassVar[dict[str, Option]] = {}
     trains_lte: ClassVar[bool] = False  # whether the model gets learning-to-exit heads (its outputs: lte_scores)
+    modalities: ClassVar[tuple[str, ...]] = CLASSIFIER_MODALITIES  # the tasks' modalities it can train for
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:  # an intermediate class without a name of its own is not a strategy
             catalogue.register("strategy", cls.name, cls.params, (cls.__doc__ or "").split("\n")[0], target=cls,
-                               outputs=("lte_scores",) if cls.trains_lte else ())
+                               outputs=("lte_scores",) if cls.trains_lte else (), modalities=cls.modalities)
 
     def __init__(self, options: dict | None = None):
         self.options = catalogue.get("strategy", self.name).check(options)
@@ -123,6 +128,7 @@ class JointKL(Strategy):
     distribution at temperature T; the model's loss is the mean over exits (the final exit has CE only)."""
 
     name = "joint-kl"
+    modalities = (*CLASSIFIER_MODALITIES, CAPTION_MODALITY)
     params = {
         "ce_weight": number("weight of each exit's cross-entropy", default=1.0, minimum=0),
         "kl_weight": number("weight of each exit's KL to the final exit", default=1.0, minimum=0),
@@ -352,6 +358,19 @@ def _per_head(grads, heads) -> list[list[torch.Tensor]]:
         split.append([g.detach() for g in grads[start:start + len(params)]])
         start += len(params)
     return split
+
+
+# CapEEN's recipe for captioners, trained by eebench.captioning.train (declared here with the other strategies):
+# fine-tune the captioner on its LM loss, then train exits 1..L-1 on the frozen model with 0.5·CE + 0.5·KL.
+HEADS_ONLY_OPTIONS = {
+    "ce_weight": replace(JointKL.params["ce_weight"], default=0.5),
+    "kl_weight": replace(JointKL.params["kl_weight"], default=0.5),
+    "backbone_epochs": number("epochs fine-tuning the captioner on its LM loss; null = the training epochs "
+                              "(0 with a pretrained captioner)", default=None, minimum=0, nullable=True),
+    "head_epochs": TwoStage.params["head_epochs"],
+}
+catalogue.register("strategy", "heads-only", HEADS_ONLY_OPTIONS, "CapEEN: fine-tune the captioner, then train the "
+                   "exit heads on it frozen (0.5 CE + 0.5 KL)", outputs=(), modalities=(CAPTION_MODALITY,))
 
 
 def make_strategy(name: str, options: dict | None = None) -> Strategy:

