@@ -167,9 +167,8 @@ def validate_config(config: Any, source: str = "config", files: Sequence[str | P
 
 
 class FieldError(Exception):
-    """A problem at one field of a config (e.g. `tasks.sst2.max_length`), before the file is known; a grid's
-    validator (this module's, the captioning grid's) raises it and turns it into one ConfigError line with
-    `in_file`."""
+    """A problem at one field of a config (e.g. `tasks.sst2.max_length`), before the file is known; the validator
+    raises it and turns it into one ConfigError line with `in_file`."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)

@@ -1,8 +1,9 @@
 """Caption metrics with pycocoevalcap (the COCO caption evaluation code): BLEU-1..4, METEOR, ROUGE-L, CIDEr-D.
 
 The reported metrics follow the COCO protocol: references and candidates go through the PTB tokenizer
-(Stanford CoreNLP, Java), then each scorer. Java is needed by the tokenizer and by METEOR; without it the stage
-stops with one message naming what is missing. SPICE needs the Stanford CoreNLP models, which pycocoevalcap
+(Stanford CoreNLP, Java), then each scorer. Java is needed by the tokenizer and by METEOR; without it these
+metrics are `null` with the reason (`protocol_missing`) — the CIDEr-D that fitting and the tables use needs no
+Java. SPICE needs the Stanford CoreNLP models, which pycocoevalcap
 downloads on first use (internet); when they are not in its `spice/lib` folder SPICE is reported as missing
 (`null`, with the reason), never as 0.
 
@@ -19,20 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
 
 # The punctuation pycocoevalcap's PTBTokenizer drops after tokenizing.
 PUNCTUATION = ["''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":", "-", "--", "...",
                ";"]
-JAVA_HELP = ("pycocoevalcap needs Java for its PTB tokenizer and METEOR, and 'java' is not on PATH: install a "
-             "Java runtime (Debian/Ubuntu: apt-get install -y default-jre-headless; conda: conda install openjdk)")
-
-
-def require_java() -> str:
-    java = shutil.which("java")
-    if java is None:
-        raise ConfigError(JAVA_HELP)
-    return java
+PROTOCOL_METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider", "spice")
+JAVA_HELP = ("not computed: pycocoevalcap needs Java for its PTB tokenizer and METEOR, and 'java' is not on PATH; "
+             "install a Java runtime (Debian/Ubuntu: apt-get install -y default-jre-headless; conda: conda install openjdk)")
 
 
 def simple_tokenize(caption: str) -> str:
@@ -53,14 +47,15 @@ def spice_missing_reason() -> str | None:
 
 def caption_metrics(references: dict, candidates: dict, spice: bool = True, meteor: bool = True) -> dict:
     """COCO metrics of `candidates` {id: caption} against `references` {id: [captions]} (same ids). A metric turned
-    off is `null` with the reason (`*_missing`), never 0."""
+    off or not computable here is `null` with the reason (`*_missing`), never 0."""
+    if shutil.which("java") is None:
+        return {**dict.fromkeys(PROTOCOL_METRICS), "protocol_missing": JAVA_HELP}
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.meteor.meteor import Meteor
     from pycocoevalcap.rouge.rouge import Rouge
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
-    require_java()
     tokenizer = PTBTokenizer()
     gts = tokenizer.tokenize({k: [{"caption": c} for c in refs] for k, refs in references.items()})
     res = tokenizer.tokenize({k: [{"caption": candidates[k]}] for k in references})
