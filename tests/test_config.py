@@ -23,7 +23,8 @@ def config() -> dict:
 def test_default_config_is_valid_and_has_its_tasks_and_seeds():
     config = load_config(DEFAULT)
     grid = runs(config)
-    assert {run.task for run in grid} == {"digits", "synth-sentiment", "uci-sentiment"}  # uci: real text, shipped
+    # uci: real text, shipped; shapes-captions: captioning, generated offline
+    assert {run.task for run in grid} == {"digits", "synth-sentiment", "uci-sentiment", "shapes-captions"}
     assert len(config["seeds"]) >= 2
     assert config["policy_fit"]["tolerance"] == 0.01
     assert grid[0].path == "digits/cnn/joint/seed0"
@@ -131,3 +132,38 @@ def test_the_config_check_applies_fits_own_val_size_rule(n_val, tolerance):
             validate_config(grid)
     else:
         validate_config(grid)
+
+
+def _with_variants(config: dict, backbones: dict) -> dict:
+    changed = copy.deepcopy(config)
+    changed["backbones"] = {**changed["backbones"], **backbones}
+    changed["experiments"][0]["backbones"] = list(backbones)
+    return changed
+
+
+def test_backbone_variants_configure_one_catalogue_backbone_twice(config):
+    """PCEE's larger-vs-smaller claim needs two sizes of one family in one grid: each variant is a run folder of
+    its own and trains the catalogue backbone it names with its own options."""
+    from eebench.config import backbone_id, backbone_params
+
+    checked = validate_config(_with_variants(config, {"cnn-large": {"backbone": "cnn", "channels": 32},
+                                                      "cnn-small": {"backbone": "cnn", "channels": 8}}))
+    assert list(dict.fromkeys(run.backbone for run in runs(checked) if run.task == "digits")) == ["cnn-large",
+                                                                                                "cnn-small"]
+    assert backbone_id(checked, "cnn-small") == "cnn" and backbone_params(checked, "cnn-small") == {"channels": 8}
+    assert backbone_id(checked, "minilm-l6") == "minilm-l6"
+
+
+@pytest.mark.parametrize("backbones, field, expected", [
+    ({"cnn-big": {"backbone": "cnnn"}}, "backbones.cnn-big.backbone", "cnnn"),
+    ({"cnn-big": {"backbone": "cnn", "channels": -1}}, "backbones.cnn-big.channels", "channels"),
+    ({"cnn-big": {"backbone": "cnn", "hidden_size": 8}}, "backbones.cnn-big.hidden_size", "allowed options"),
+    ({"mlp": {"backbone": "cnn"}}, "backbones.mlp", "catalogue backbone"),
+    ({"Big CNN": {"backbone": "cnn"}}, "backbones.Big CNN", "folder"),
+    ({"cnn-big": {"backbone": 3}}, "backbones.cnn-big", "names the catalogue backbone"),
+])
+def test_a_bad_backbone_variant_is_one_line_naming_its_field(config, backbones, field, expected):
+    with pytest.raises(ConfigError) as error:
+        validate_config(_with_variants(config, backbones), source="grid.yaml")
+    message = str(error.value)
+    assert "\n" not in message and f"field '{field}'" in message and expected in message

@@ -12,6 +12,7 @@ import copy
 import functools
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,10 @@ LATENCY_SAMPLES = integer("test samples timed (the first ones of the split)", de
 LATENCY_PASSES = integer("timed passes over them; latency.json gives the min and median pass", default=5)
 # Component sections of the config: section -> catalogue kind.
 SECTIONS = {"tasks": "task", "backbones": "backbone", "strategies": "strategy"}
+# `backbones: {cnn-large: {backbone: cnn, channels: 32}}`: several configurations of one catalogue backbone in one
+# grid, each a name of its own (its runs' folder), as `method` lets policies share an id.
+VARIANT_KEY = "backbone"
+VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 # Snakemake renders a YAML config whose top level sets `__use_yte__: true` as a YTE template, running the Python
 # inside it: such a file is code. Refused unless this environment variable is 1 (the opt-in must not be in the file).
 YTE_KEY = "__use_yte__"
@@ -218,20 +223,28 @@ def _check_catalogue(config: dict) -> None:
     for index, seed in enumerate(config["seeds"]):
         if seed > MAX_SEED:
             raise FieldError(f"seeds[{index}]", f"got {seed}, expected an integer from 0 to {MAX_SEED}")
+    for name, options in config["backbones"].items():  # first: the experiments name variants
+        checked_at(f"backbones.{name}", _check_variant_name, name, options)
+        if VARIANT_KEY in options:
+            checked_at(f"backbones.{name}.{VARIANT_KEY}", catalogue.get, "backbone", options[VARIANT_KEY])
     for index, experiment in enumerate(config["experiments"]):
         where = f"experiments[{index}]"
         modality = checked_at(f"{where}.task", catalogue.get, "task", experiment["task"]).facts["modality"]
         for kind, key in (("backbone", "backbones"), ("strategy", "strategies")):
             for position, name in enumerate(experiment[key]):
-                component = checked_at(f"{where}.{key}[{position}]", catalogue.get, kind, name)
+                component_id = backbone_id(config, name) if kind == "backbone" else name
+                component = checked_at(f"{where}.{key}[{position}]", catalogue.get, kind, component_id)
                 checked_at(f"{where}.{key}[{position}]", _check_modality, kind, component, experiment["task"], modality)
         checked_at(f"{where}.training", _check_training, experiment.get("training"))
     for section, kind in SECTIONS.items():
         for name, options in config[section].items():
-            component = checked_at(f"{section}.{name}", catalogue.get, kind, name)
+            component_id, options = (backbone_id(config, name), backbone_params(config, name)) if kind == "backbone" \
+                else (name, options)
+            field = f"{section}.{name}" + (".backbone" if component_id != name else "")
+            component = checked_at(field, catalogue.get, kind, component_id)
             checked_at(f"{section}.{name}", component.check, options)
     for name in config["backbones"]:
-        checked_at(f"backbones.{name}", _check_backbone, name, config["backbones"][name])
+        checked_at(f"backbones.{name}", _check_backbone, backbone_id(config, name), backbone_params(config, name))
     checked_at("training", _check_training, config["training"])
     for name in config["policies"]:
         if len(name.encode()) > NAME_MAX:
@@ -252,6 +265,32 @@ def _check_catalogue(config: dict) -> None:
     for key, option in (("batch_sizes", BATCH_SIZES), ("samples", LATENCY_SAMPLES), ("passes", LATENCY_PASSES)):
         latency[key] = checked_at(f"latency.{key}", check_value, option, latency.get(key, option.default), key)
     config["latency"] = latency
+
+
+def _check_variant_name(name: str, options: dict) -> None:
+    """A backbone variant (`cnn-large: {backbone: cnn, …}`) names a folder of its runs: a plain name that is not a
+    catalogue backbone itself (which would make `backbone:` ambiguous)."""
+    if VARIANT_KEY not in options:
+        return
+    if not isinstance(options[VARIANT_KEY], str):
+        raise ConfigError(f"'{VARIANT_KEY}' names the catalogue backbone this variant configures; got "
+                          f"{options[VARIANT_KEY]!r}")
+    if name in catalogue.components("backbone") and name != options[VARIANT_KEY]:
+        raise ConfigError(f"{name!r} is a catalogue backbone; a variant of {options[VARIANT_KEY]!r} needs a name of its "
+                          f"own (e.g. {options[VARIANT_KEY]}-large)")
+    if not VARIANT_NAME.fullmatch(name) or len(name.encode()) > NAME_MAX:
+        raise ConfigError(f"the variant name {name[:24]!r} names the folder of its runs: use lower-case letters, digits, "
+                          f"'.' and '-' (starting with a letter or digit), at most {NAME_MAX} bytes")
+
+
+def backbone_id(config: dict, name: str) -> str:
+    """The catalogue backbone that the config's backbone `name` is: itself, or a variant's `backbone`."""
+    return config.get("backbones", {}).get(name, {}).get(VARIANT_KEY, name)
+
+
+def backbone_params(config: dict, name: str) -> dict:
+    """The options the config gives backbone `name` (a variant's, without its `backbone` key)."""
+    return {k: v for k, v in config.get("backbones", {}).get(name, {}).items() if k != VARIANT_KEY}
 
 
 def _check_modality(kind: str, component, task: str, modality: str) -> None:
@@ -314,10 +353,11 @@ def _check_runs(config: dict) -> None:
                         f"{strategy!r} is already trained by experiments[{seen[key]}]; each run may appear once"
                     )
                 seen[key] = index
-                if catalogue.get("backbone", backbone).target.kind == "captioner":
+                if catalogue.get("backbone", backbone_id(config, backbone)).target.kind == "captioner":
                     from .models.backbones.captioners import check_combination
 
-                    options = catalogue.get("backbone", backbone).check(config["backbones"].get(backbone))
+                    options = catalogue.get("backbone", backbone_id(config, backbone)).check(
+                        backbone_params(config, backbone))
                     checked_at(f"experiments[{index}].strategies", check_combination, backbone, options, strategy)
 
 

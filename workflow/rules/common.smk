@@ -7,6 +7,8 @@ from snakemake.exceptions import WorkflowError
 
 from eebench import layout
 from eebench.config import (
+    backbone_id,
+    backbone_params,
     cells,
     options_json,
     policy_method,

@@ -4,7 +4,8 @@ rule train:
     output:
         model=directory(results(layout.MODEL)),
     params:
-        backbone_options=lambda w: as_json(config["backbones"].get(w.backbone, {})),
+        backbone=lambda w: backbone_id(config, w.backbone),
+        backbone_options=lambda w: as_json(backbone_params(config, w.backbone)),
         strategy_options=lambda w: as_json(config["strategies"].get(w.strategy, {})),
         training=lambda w: as_json(training_options(config, w.task, w.backbone, w.strategy)),
     benchmark:
@@ -14,7 +15,7 @@ rule train:
     conda:
         CONDA_ENV
     shell:
-        "eebench train --data {input.data:q} --backbone {wildcards.backbone:q}"
+        "eebench train --data {input.data:q} --backbone {params.backbone:q}"
         " --backbone-options {params.backbone_options:q} --strategy {wildcards.strategy:q}"
         " --strategy-options {params.strategy_options:q} --training {params.training:q}"
         " --seed {wildcards.seed} --out {output.model:q} 2>&1 | tee {log:q}"
