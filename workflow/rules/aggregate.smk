@@ -36,10 +36,10 @@ rule aggregate:
         training_image=results(layout.PLOTS["training_image"]),
         latency=results(layout.TABLES["latency"]),
         latency_page=task_report(results(layout.TABLES["latency_page"]), "latency", "8. Latency"),
-    benchmark:
-        results(layout.benchmark("aggregate", "{task}"))
     log:
         results(layout.AGGREGATE_LOG),
+    benchmark:
+        results(layout.benchmark("aggregate", "{task}"))
     conda:
         CONDA_ENV
     params:

@@ -5,10 +5,10 @@ rule check:
         data=results(layout.DATA),
     output:
         results(layout.CHECKS),
-    benchmark:
-        results(layout.benchmark("check", layout.RUN))
     log:
         results(layout.log("check", ".log")),
+    benchmark:
+        results(layout.benchmark("check", layout.RUN))
     conda:
         CONDA_ENV
     shell:

@@ -84,8 +84,10 @@ def configured(kind: str, name: str, names) -> str:
     """`name` when the config has it; a target path naming another (a typo, a policy taken out of the config) is a
     WorkflowError naming it and the configured ones, not a KeyError traceback from an input function."""
     if name not in names:
-        raise WorkflowError(f"{kind} {name!r} (from the requested target path) is not in the configuration; "
-                            f"configured {kind} names: {', '.join(names)}")
+        raise WorkflowError(
+            f"{kind} {name!r} (from the requested target path) is not in the configuration; "
+            f"configured {kind} names: {', '.join(names)}"
+        )
     return name
 
 
@@ -114,9 +116,7 @@ def tasks() -> list[str]:
 
 def targets() -> list[str]:
     """Everything `all` builds: the tables and charts of every task (which gather every other output)."""
-    return [
-        results(layout.aggregate_outputs(task)[name]) for task in tasks() for name in layout.TARGETS
-    ]
+    return [results(layout.aggregate_outputs(task)[name]) for task in tasks() for name in layout.TARGETS]
 
 
 # Every rule's software, for --software-deployment-method conda (a path relative to the rule files).

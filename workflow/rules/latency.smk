@@ -8,16 +8,16 @@ rule latency:
         fit=results(layout.FIT),
     output:
         results(layout.LATENCY),
+    log:
+        results(os.path.join(layout.log("latency", ""), "{policy}.log")),
+    benchmark:
+        results(layout.benchmark("latency", layout.CELL))
+    conda:
+        CONDA_ENV
     params:
         batch_sizes=config["latency"]["batch_sizes"],
         samples=config["latency"]["samples"],
         passes=config["latency"]["passes"],
-    benchmark:
-        results(layout.benchmark("latency", layout.CELL))
-    log:
-        results(os.path.join(layout.log("latency", ""), "{policy}.log")),
-    conda:
-        CONDA_ENV
     shell:
         "eebench latency --model {input.model:q} --data {input.data:q} --fit {input.fit:q}"
         " --batch-sizes {params.batch_sizes} --samples {params.samples} --passes {params.passes}"

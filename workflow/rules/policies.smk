@@ -15,14 +15,14 @@ rule policy_cell:
         fit=results(layout.FIT),
         test=results(layout.TEST),
         curve=results(layout.CURVE),
-    benchmark:
-        results(layout.benchmark("policy_cell", layout.CELL))
     log:
         results(os.path.join(layout.log("policy_cell", ""), "{policy}.log")),
-    params:
-        options=policy_cell_options_of,
+    benchmark:
+        results(layout.benchmark("policy_cell", layout.CELL))
     conda:
         CONDA_ENV
+    params:
+        options=policy_cell_options_of,
     shell:
         "eebench policy-cell --val {input.val:q} --test {input.test:q} --costs {input.costs:q} {params.options}"
         " --data {input.data:q} --model {input.model:q}"

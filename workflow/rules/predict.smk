@@ -9,10 +9,10 @@ rule predict_run:
         val=results(layout.EXITS.replace("{split}", "val")),
         test=results(layout.EXITS.replace("{split}", "test")),
         costs=results(layout.COSTS),
-    benchmark:
-        results(layout.benchmark("predict_run", layout.RUN))
     log:
         results(layout.log("predict", ".log")),
+    benchmark:
+        results(layout.benchmark("predict_run", layout.RUN))
     conda:
         CONDA_ENV
     shell:
