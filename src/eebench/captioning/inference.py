@@ -109,7 +109,6 @@ def caption_latency(policy, model_dir, data_dir, out_path, batch_sizes, samples:
     from ..inference.latency import timing_summary
     from .decode import compare_with_simulation, early_exit_decode
     from .scoring import CaptionMetric
-    from .text import load_tokenizer
 
     if policy.sample_inputs:
         raise DataError(f"policy '{policy.id}' reads {', '.join(policy.sample_inputs)} (the full model's tokens) and "
