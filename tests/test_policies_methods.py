@@ -75,6 +75,26 @@ def test_beem_default_weights():
         make_policy("beem-c", cost_scale=2.0)
 
 
+def test_beem_c_released_weight_scheme_is_the_authors_code_at_any_depth():
+    """Div290/BEEM1 e3bert/modeling_albert.py weighs exit i by 0.4·(i − 1). With restart zero, one sample whose
+    exits 1-3 agree with max-probabilities 0.9, 0.8, 0.7 (binary logits): S_1 = 0, S_2 = 0.4·0.8 = 0.32,
+    S_3 = 0.32 + 0.8·0.7 = 0.88; so α = 0.3 exits at 2 and α = 0.5 at 3, whatever the exits' costs."""
+    costs = np.array([10.0, 30.0, 60.0, 100.0])
+    for n_exits in (4, 6, 12):
+        logits, labels = synthetic_exits(n=50, n_exits=n_exits)
+        fitted = make_policy("beem-c", alpha=1.0, weight_scheme="released").fit(logits, labels)
+        assert fitted.weights_.tolist() == pytest.approx([0.4 * i for i in range(n_exits)])
+        by_index = make_policy("beem-c", alpha=1.0, weight_scheme="index").fit(logits, labels, np.geomspace(1, 9, n_exits))
+        assert by_index.weights_.tolist() == pytest.approx([(i + 1) / n_exits for i in range(n_exits)])
+    logits = logits_from_probs(np.array([[[0.1, 0.9], [0.2, 0.8], [0.3, 0.7], [0.4, 0.6]]]))
+    for alpha, exit_layer in ((0.3, 2), (0.5, 3)):
+        policy = make_policy("beem-c", alpha=alpha, restart="zero", weight_scheme="released")
+        fitted = policy.fit(logits, np.array([1]), costs, keep_degenerate_exits=True)  # one sample: one class
+        assert exits_of(fitted, logits) == [exit_layer]
+    with pytest.raises(ConfigError, match="weight_scheme"):
+        make_policy("beem-c", weight_scheme="papers")
+
+
 def test_beem_error_rate_rule():
     # Weights 1, so S_1 = C_1. P(class 1) per exit and labels (all 1): the second sample is wrong at exits 1 and
     # 3, so the final exit's error rate p_t = 1/4. Exit 1 sorted by S_1: 0.95 (right), 0.9 (wrong), 0.8 (right),

@@ -14,7 +14,9 @@ and the earliest exit is exit 2). A sample exits at the first exit i < L with S_
 
 Weights. ``beem-c`` (cost): w_i = c_i / c_L with c_i the cumulative cost to exit i (costs.json FLOPs; the layer
 index i when no costs are given). ``beem-a`` (accuracy): w_i = the val accuracy of exit i. ``weights=[...]``
-overrides either scheme (the released code's cost weights are 0.4·(i − 1); pass them to reproduce it exactly).
+overrides either scheme. ``beem-c``'s ``weight_scheme`` names the others for any number of exits (a paper grid
+then needs no per-depth list): ``"index"``, w_i = i / L (the paper's example), and ``"released"``, the released
+code's 0.4·(i − 1).
 There is no cost scale λ: S is linear in w, so a factor λ on every w_i only rescales α, and α is either given
 or fitted, so λ could change no decision. The accuracy-for-speed trade-off is the fitting tolerance (grid rule)
 or the error-rate rule's confidence and minimum count below.
@@ -178,11 +180,30 @@ def lowest_threshold_within(scores, wrong, target, min_exit_samples=1, confidenc
     return float(sorted_scores[feasible[-1]])
 
 
+WEIGHT_SCHEMES = ("cost", "index", "released")
+# Div290/BEEM1 e3bert/modeling_albert.py: exit i's weight is 0.4·(i − 1) (0 at the first exit), at any depth
+RELEASED_WEIGHT_STEP = 0.4
+
+
 class BeemCostPolicy(BeemPolicy):
     id = "beem-c"
+    params = {
+        **BeemPolicy.params,
+        "weight_scheme": choice("default weights: cost = c_i / c_L, each exit's cumulative cost (costs.json); index = "
+                                "i / L (the paper's example); released = 0.4·(i − 1) as in the authors' code; for "
+                                "any number of exits; `weights` overrides them", WEIGHT_SCHEMES),
+    }
+
+    def __init__(self, alpha=None, restart="score", weights=None, threshold_rule="grid", min_exit_samples=20,
+                 error_confidence=0.9, weight_scheme="cost"):
+        super().__init__(alpha, restart, weights, threshold_rule, min_exit_samples, error_confidence)
+        self.weight_scheme = weight_scheme
 
     def default_weights(self, logits, labels, costs):
-        cumulative = np.arange(1, logits.shape[1] + 1, dtype=np.float64) if costs is None else costs
+        if self.weight_scheme == "released":
+            return RELEASED_WEIGHT_STEP * np.arange(logits.shape[1], dtype=np.float64)
+        by_index = self.weight_scheme == "index" or costs is None
+        cumulative = np.arange(1, logits.shape[1] + 1, dtype=np.float64) if by_index else costs
         return cumulative / cumulative[-1]
 
 
