@@ -53,3 +53,17 @@ def test_snakemake_lint_finds_nothing_but_the_lint_kept_by_design():
 def test_ruff_finds_nothing_in_src_and_tests():
     result = run("ruff", "check", "--no-cache", "--output-format", "concise", "src", "tests", timeout=120)
     assert result.returncode == 0, "ruff check src tests:\n" + result.stdout + result.stderr
+
+
+def test_the_slurm_profile_without_the_plugin_fails_with_one_line_naming_the_extra():
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None:
+        pytest.skip("the SLURM executor plugin is installed here: the profile's check passes")
+    result = run("snakemake", "--profile", "slurm", "-n", timeout=120)
+    # Snakemake itself prints "Using profile slurm for setting default command line arguments." first, always.
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("Using profile")]
+    assert result.returncode == 1 and len(lines) == 1, result.stdout + result.stderr
+    assert "eebench[slurm]" in lines[0] and "pip install -e '.[slurm]'" in lines[0], lines[0]
