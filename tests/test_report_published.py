@@ -12,7 +12,7 @@ HEADER = "paper,source,kind,backbone,task,split,method,metric,value,speedup,note
 
 def test_shipped_claims_all_have_a_resolved_source():
     claims = load_published()
-    assert len(claims) == 45 and "same" not in set(claims["source"]) and (claims["source"] != "").all()
+    assert len(claims) == 48 and "same" not in set(claims["source"]) and (claims["source"] != "").all()
     assert set(claims["kind"]) <= set(KINDS)
     pabee = claims[(claims["paper"].str.startswith("PABEE")) & (claims["task"] == "rte") & (claims["method"] == "patience")]
     assert pabee["source"].iloc[0].startswith("huggingface/transformers examples/research_projects/bert-loses-patience")
@@ -22,6 +22,20 @@ def test_shipped_claims_all_have_a_resolved_source():
     assert (branchy["method"], branchy["value"], branchy["speedup"]) == ("entropy", "99.25", "5.4")
     readme = (published_path().parent / "README.md").read_text()
     assert "What is known about each source" in readme
+
+
+def test_shipped_caption_claims_name_their_abstracts():
+    claims = load_published()
+    captions = claims[claims["task"] == "coco-captions"]
+    assert len(captions) == 3 and set(captions["kind"]) == {"claim"}
+    beem = captions[captions["paper"].str.startswith("BEEM")]
+    assert set(beem["source"]) == {"arXiv 2502.00745 abstract (https://arxiv.org/abs/2502.00745)"}
+    assert set(beem["metric"]) == {"speedup vs final layer", "comparable to final layer"}
+    assert (beem["value"] == "").all()  # the abstract prints no COCO number; none is invented
+    capeen = captions[captions["paper"].str.startswith("CapEEN")].iloc[0]
+    assert capeen["source"].startswith("arXiv 2410.04433 abstract") and capeen["speedup"] == "1.77"
+    readme = (published_path().parent / "README.md").read_text()
+    assert "Div290/CapEEN" in readme and "no COCO figure is included" in readme
 
 
 def test_same_is_resolved_to_the_row_above(tmp_path):
