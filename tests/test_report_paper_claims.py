@@ -413,7 +413,7 @@ def test_aggregate_writes_the_section_after_the_leaderboard(tmp_path):
     assert list(section["rule"]) == ["monotone"] and section["source"].iloc[0] == "arXiv 2502.00745 abstract"
     markdown = (tables / f"{TASK}.md").read_text()
     assert markdown.index("## Leaderboard") < markdown.index("## Paper vs eebench") < markdown.index("## Exit policies")
-    assert "44 other published rows are not comparable" in markdown
+    assert f"{len(load_published()) - 1} other published rows are not comparable" in markdown
     page = (tables / f"{TASK}_paper.html").read_text()
     assert "arXiv 2502.00745 abstract" in page and "<table" in page
 

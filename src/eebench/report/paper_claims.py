@@ -3,8 +3,10 @@ the closest setting, with a verdict (holds / does not hold / not comparable) and
 
 Which claims a task can answer: a published task names an eebench task id (`sst2`, `cola`, …), `glue` (every GLUE
 task), `text classification` (every text classification task), `domain shift` (a task whose test holds domains
-that train does not), an image dataset or `image classification` (every image task), or `any`. Everything else
-is counted as not comparable to the task.
+that train does not), an image dataset or `image classification` (every image task), a caption dataset
+(`coco-captions`, `image captioning`: every caption task), or `any`. Everything else is counted as not comparable
+to the task. A caption claim on another caption task than its own (COCO's claims on the offline shapes-captions)
+is shown with our figures as a reference, verdict "not comparable" (different data).
 
 One rule per claim kind (RULE_TEXT, printed in the section and in docs/report.md by reference). Our metrics are shown in points
 (× 100, as the papers print GLUE); "1 point" is 0.01 of a 0–1 metric. Speed-ups are layer counts on both sides,
@@ -62,6 +64,13 @@ RULE_TEXT = {
     "beem-accuracy": "BEEM at least as accurate as the final layer: each beem policy's val-fitted point on test, which "
                      "spends fewer layers than the final exit (so the cost favours the final exit); holds when its Δ "
                      "against the final exit ≥ 0; not comparable when it exits no sample early",
+    "beem-comparable": "BEEM comparable to the final layer (captioning): each beem policy's val-fitted point on test; "
+                       "holds when its drop against the final exit ≤ 1 point (CIDEr-D × 100); not comparable when it "
+                       "exits no token early",
+    "close-at-speedup": "a method at a published speed-up with a metric close to the final layer's: per seed, the "
+                        "method's test curve interpolated at the published speed-up (the low end of a range; matched "
+                        "cost); holds when its drop against the final exit there ≤ 1 point; not comparable where the "
+                        "curve does not reach that speed-up",
     "monotone": "BEEM's assumption: exit error falls monotonically with depth on test (checks.json, significant "
                 "rises only); holds when it holds on every run",
     "pcee-target": "PCEE accuracy ≥ δ: checks.json's PCEE targets over every δ the final exit can reach, every run; "
@@ -87,6 +96,9 @@ RULE_TEXT = {
 }
 
 
+CAPTION_MODALITY = "image-caption"  # a caption task's modality (tasks.captions)
+
+
 @dataclass
 class TaskSetting:
     """What the claims need to know of the task being aggregated."""
@@ -106,9 +118,17 @@ class TaskSetting:
     def classification(self) -> bool:
         return self.n_classes is None or self.n_classes > 1
 
+    @property
+    def captions(self) -> bool:
+        return self.modality == CAPTION_MODALITY
+
 
 def task_setting(task: str, info: dict) -> TaskSetting:
-    """From the task's info.json: modality, classes, train size, and the test domains that train does not have."""
+    """From the task's info.json: modality, classes, train size, and the test domains that train does not have
+    (a caption task's info.json: ``"kind": "captioning"`` and images per split under ``sizes``)."""
+    if info.get("kind") == "captioning" or info.get("modality") == CAPTION_MODALITY:
+        return TaskSetting(task, CAPTION_MODALITY, 0, info.get("sizes", {}).get("train"), [],
+                           bool(info.get("options", {}).get("max_train")))
     splits = info.get("splits", {})
 
     def domains(split: str) -> list[str]:
@@ -127,6 +147,11 @@ def glue_tasks() -> set[str]:
 
 
 IMAGE_DATASETS = re.compile(r"image classification|cifar|imagenet|mnist", re.IGNORECASE)
+CAPTION_DATASETS = re.compile(r"caption|coco|flickr", re.IGNORECASE)
+
+
+def caption_claim(published_task: str) -> bool:
+    return bool(CAPTION_DATASETS.search(published_task))
 
 
 def comparable(published_task: str, task: TaskSetting) -> bool:
@@ -140,6 +165,8 @@ def comparable(published_task: str, task: TaskSetting) -> bool:
         return task.text and task.classification
     if name.startswith("domain shift"):
         return bool(task.shifted_domains)
+    if caption_claim(name):
+        return task.captions
     if IMAGE_DATASETS.search(name):
         return task.modality == "image"
     return False
@@ -156,7 +183,9 @@ def rule_of(row: pd.Series) -> str | None:
         return "relative"
     if method == "beem":
         return {"speedup vs final layer": "beem-speedup", "accuracy vs final layer": "beem-accuracy",
-                "assumption": "monotone"}.get(metric)
+                "comparable to final layer": "beem-comparable", "assumption": "monotone"}.get(metric)
+    if metric == "speedup vs final layer" and row["speedup"]:
+        return "close-at-speedup"
     if method == "pcee":
         return {"accuracy >= delta": "pcee-target", "error at equal flops": "larger-vs-smaller"}.get(metric)
     if metric.startswith("share of 'confident'"):
@@ -198,8 +227,18 @@ def paper_comparison(published: pd.DataFrame, task: TaskSetting, measured: Measu
         outcomes = RULES[rule](claim, task, measured, published) if rule else [
             _outcome("–", "", NOT_COMPARABLE, "eebench has no comparison rule for this claim")]
         outcomes = outcomes or [_outcome("–", "", NOT_COMPARABLE, "this grid has no run with the policies the rule needs")]
+        if caption_claim(claim["task"]) and claim["task"].strip().lower() != task.name:
+            outcomes = [_other_data(outcome, claim, task) for outcome in outcomes]
         rows += [{**base, **outcome} for outcome in outcomes]
     return pd.DataFrame(rows, columns=COLUMNS), skipped
+
+
+def _other_data(outcome: dict, claim: pd.Series, task: TaskSetting) -> dict:
+    """A caption claim read on another caption task: ours stays as a reference, never judged."""
+    judged = outcome["verdict"] if outcome["verdict"] != NOT_COMPARABLE else "none"
+    return {**outcome, "verdict": NOT_COMPARABLE,
+            "why / setting": f"different data: published on {claim['task']}, ours on {task.name} — ours shown as a "
+                             f"reference (the rule on these figures: {judged}). {outcome['why / setting']}"}
 
 
 def claim_text(claim: pd.Series) -> str:
@@ -355,7 +394,8 @@ def _finals(model: pd.DataFrame) -> pd.Series:
 
 
 def _setting(claim: pd.Series, backbone: str, task: TaskSetting) -> str:
-    size = f"ours trained on {task.train_size} examples" if task.train_size else "our train size not recorded"
+    unit = "images" if task.captions else "examples"
+    size = f"ours trained on {task.train_size} {unit}" if task.train_size else "our train size not recorded"
     size += " (a seeded subset of train)" if task.train_capped else ""
     if task.name in glue_tasks():
         split = f"published {claim['split'] or 'not stated'}, ours test = the GLUE dev set"
@@ -456,9 +496,49 @@ def _beem_policies(results: pd.DataFrame) -> list[str]:
     return [p for p in dict.fromkeys(results["policy"]) if p.startswith("beem")]
 
 
-def rule_beem(claim, task, measured, published, speedup_bound: float | None) -> list[dict]:
+def _low_end(speedup: str) -> float:
+    """The published speed-up, or the low end of a range ("1.5-2.1" → 1.5); NaN when none is printed."""
+    return _number(re.split(r"\s*[-–]\s*", speedup.strip())[0]) if speedup and speedup.strip() else math.nan
+
+
+def rule_close_at(claim, task, measured, published) -> list[dict]:
+    """A method (the claim's policy id) close to the final layer at the published speed-up."""
+    method = claim["method"]
+    policies = [method] if method in set(measured.results["policy"]) else []
+    return rule_beem(claim, task, measured, published, speedup_bound=_low_end(claim["speedup"]), policies=policies)
+
+
+def rule_beem_comparable(claim, task, measured, published) -> list[dict]:
+    """BEEM comparable to the final layer: each beem policy's val-fitted point drops ≤ 1 point."""
     outcomes = []
     policies = _beem_policies(measured.results)
+    for (backbone, strategy), model in _models(measured.results):
+        for policy in policies:
+            fitted = _paired(model, policy)
+            if fitted.empty:
+                continue
+            setting, where = _setting(claim, backbone, task), f"{backbone}/{strategy}/{policy}"
+            if (fitted["speedup"] <= 1 + 1e-9).all():
+                outcomes.append(_outcome(f"fitted on val: {_fitted_text(fitted)}", where, NOT_COMPARABLE,
+                                         "exits nothing early on test (1.00×): Δ = 0 says nothing of early exit. "
+                                         f"{setting}", len(fitted)))
+                continue
+            deltas = (fitted["method"] - fitted["final"]) / POINT
+            mean, std = _mean_std(deltas)
+            verdict, noise = judge(Margin("1 point − drop", 1 + deltas))
+            why = (f"val-fitted point on test, at fewer layers than the final exit: drop {(-mean) or 0.0:.2f} "
+                   f"{'≤' if -mean <= 1 else '>'} 1 point; {noise}; the abstract reads 'comparable' with no "
+                   f"number: 1 point is eebench's reading. {setting}")
+            outcomes.append(_outcome(_fitted_text(fitted), where, verdict, why, len(fitted), mean, std))
+    if not policies:
+        outcomes.append(_outcome("–", "", NOT_COMPARABLE, "no beem policy in this grid"))
+    return outcomes
+
+
+def rule_beem(claim, task, measured, published, speedup_bound: float | None, policies=None) -> list[dict]:
+    outcomes = []
+    named = policies is not None
+    policies = _beem_policies(measured.results) if policies is None else policies
     for (backbone, strategy), model in _models(measured.results):
         for policy in policies:
             fitted = _paired(model, policy)
@@ -488,12 +568,13 @@ def rule_beem(claim, task, measured, published, speedup_bound: float | None) -> 
                 continue
             drop, std = _mean_std(-deltas)
             verdict, noise = judge(Margin("1 point − drop", 1 + deltas))
-            why = (f"at {speedup_bound}× on the test curve (the claim's low end): drop {drop:.2f} "
-                   f"{'≤' if drop <= 1 else '>'} 1 point; {noise}; {fitted_text}. {setting}")
+            why = (f"at {speedup_bound}× on the test curve (the published speed-up, a range's low end): drop "
+                   f"{drop:.2f} {'≤' if drop <= 1 else '>'} 1 point; {noise}; {fitted_text}. {setting}")
             outcomes.append(_outcome(f"drop {drop:.1f} ± {std:.1f} points at {speedup_bound}× (test curve); "
                                      f"{fitted_text}", where, verdict, why, len(deltas), -drop, std))
     if not policies:
-        outcomes.append(_outcome("–", "", NOT_COMPARABLE, "no beem policy in this grid"))
+        outcomes.append(_outcome("–", "", NOT_COMPARABLE,
+                                 f"no {claim['method'] if named else 'beem'} policy in this grid"))
     return outcomes
 
 
@@ -785,6 +866,8 @@ RULES = {
     "relative": rule_relative,
     "beem-speedup": lambda *args: rule_beem(*args, speedup_bound=BEEM_SPEEDUP),
     "beem-accuracy": lambda *args: rule_beem(*args, speedup_bound=None),
+    "beem-comparable": rule_beem_comparable,
+    "close-at-speedup": rule_close_at,
     "monotone": rule_monotone,
     "pcee-target": rule_pcee_target,
     "larger-vs-smaller": rule_larger_vs_smaller,
