@@ -64,7 +64,7 @@ INTERVAL_NAME = "95 % paired bootstrap percentile interval (seeds and {unit} res
 EXACT_LIMIT_METRICS = ("accuracy",)  # metrics for which the limit is a proven bound (a sum over samples)
 SAMPLE_UNIT, IMAGE_UNIT = "test samples", "test images"  # what the bootstrap resamples within a run
 # How a report names a metric: the caption metrics by the COCO protocol's names; any other metric by its own name.
-METRIC_LABELS = {"cider": "CIDEr-D", "bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4",
+METRIC_LABELS = {"cider": "CIDEr-D", "cider_ptb": "CIDEr-D (COCO PTB tokenizer)", "bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4",
                  "meteor": "METEOR", "rouge_l": "ROUGE-L", "spice": "SPICE"}
 
 

@@ -235,10 +235,11 @@ def paper_comparison(published: pd.DataFrame, task: TaskSetting, measured: Measu
 
 def _other_data(outcome: dict, claim: pd.Series, task: TaskSetting) -> dict:
     """A caption claim read on another caption task: ours stays as a reference, never judged."""
-    judged = outcome["verdict"] if outcome["verdict"] != NOT_COMPARABLE else "none"
+    reading = ("" if outcome["verdict"] == NOT_COMPARABLE
+               else f" (on these figures the rule reads: {outcome['verdict']})")
     return {**outcome, "verdict": NOT_COMPARABLE,
             "why / setting": f"different data: published on {claim['task']}, ours on {task.name} — ours shown as a "
-                             f"reference (the rule on these figures: {judged}). {outcome['why / setting']}"}
+                             f"reference{reading}. {outcome['why / setting']}"}
 
 
 def claim_text(claim: pd.Series) -> str:
