@@ -107,6 +107,26 @@ def test_every_chart_page_draws_without_console_errors(browser, screenshots, tmp
     assert not console_problems(browser)
 
 
+def test_a_caption_task_draws_its_charts_and_leaderboard(browser, screenshots, tmp_path):
+    """A caption task's cells (test_report_captioning's tree, written to the caption contract) give chart pages
+    that draw offline and a leaderboard page whose oracle row is a reference, not a bound."""
+    from test_report_captioning import aggregate, caption_tree
+
+    results = tmp_path / "captions"
+    aggregate(results, caption_tree(results))
+    for suffix in CHART_PAGES:
+        page = results / "plots" / f"shapes-captions{suffix}.html"
+        browser.get(page.as_uri())
+        drawn = wait_for(browser, DRAWN)
+        browser.save_screenshot(str(screenshots / f"captions{suffix or '_speedup'}.png"))
+        assert drawn, f"{page.name}: no chart drawn"
+        assert not console_problems(browser), f"{page.name}: {console_problems(browser)}"
+    browser.get((results / "tables" / "shapes-captions_leaderboard.html").as_uri())
+    text = browser.find_element("tag name", "body").text
+    assert "CIDEr-D" in text and "reference (no bound)" in text and "test images resampled" in text
+    assert not console_problems(browser)
+
+
 FADED = "return document.querySelectorAll('#vis svg [opacity=\"0.12\"]').length"
 
 
