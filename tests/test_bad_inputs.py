@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -97,8 +98,19 @@ BASE_CONFIG = {
 }
 
 
-def config_with(**changes) -> dict:
-    config = json.loads(json.dumps(BASE_CONFIG))
+# A caption task's grid: results_dir must be refused or quoted for it exactly as for the main tasks.
+CAPTION_CONFIG = {
+    "results_dir": "results",
+    "seeds": [0],
+    "experiments": [{"task": "shapes-captions", "backbones": ["caption-small"], "strategies": ["joint-kl"]}],
+    "tasks": {"shapes-captions": {"train_size": 20, "val_size": 100, "test_size": 10, "meteor": False}},
+    "policies": {"maxprob": {}},
+}
+BASES = {"digits": BASE_CONFIG, "shapes-captions": CAPTION_CONFIG}
+
+
+def config_with(base: dict = BASE_CONFIG, **changes) -> dict:
+    config = json.loads(json.dumps(base))
     for dotted, value in changes.items():
         *parents, last = dotted.split("__")
         node = config
@@ -925,11 +937,12 @@ def test_snakemake_stops_on_a_yte_config_and_says_it_was_run(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def results_dir_case(tmp_path, value) -> Case:
-    case = config_case(tmp_path, config_with(results_dir=value))
+def results_dir_case(tmp_path, value, base: str = "digits") -> Case:
+    case = config_case(tmp_path, config_with(BASES[base], results_dir=value))
     return Case(case.argv, (*case.needles, "results_dir"))
 
 
+@pytest.mark.parametrize("base", list(BASES))
 @pytest.mark.parametrize("value, needles", [
     ("/", ["filesystem root"]),
     ("~/x", ["'~' is not expanded"]),
@@ -937,40 +950,91 @@ def results_dir_case(tmp_path, value) -> Case:
     (".", ["working directory"]),
     ("./", ["working directory"]),
     (str(REPO), ["repository's root"]),
+    ("$(touch pwned)", []),
+    ("; touch pwned;", []),
+    ("`touch pwned`", []),
+    ("", []),
+    ("-rf", []),
 ])
-def test_results_dir_refused(tmp_path, capsys, monkeypatch, value, needles):
+def test_results_dir_refused(tmp_path, capsys, monkeypatch, value, needles, base):
     monkeypatch.chdir(tmp_path)
-    case = results_dir_case(tmp_path, value)
+    case = results_dir_case(tmp_path, value, base)
     check_user_error(Case(case.argv, (*case.needles, *needles)), capsys)
-    assert not (tmp_path / "~").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]  # no '~', no 'pwned'
 
 
-def test_results_dir_holding_other_files_is_refused(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("base", list(BASES))
+def test_results_dir_holding_other_files_is_refused(tmp_path, capsys, monkeypatch, base):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("...")
     (tmp_path / "mine" / "runs").mkdir()
-    check_user_error(Case(results_dir_case(tmp_path, "mine").argv, ("results_dir", "'mine'", "thesis.tex")), capsys)
+    check_user_error(Case(results_dir_case(tmp_path, "mine", base).argv, ("results_dir", "'mine'", "thesis.tex")),
+                     capsys)
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["runs", "thesis.tex"]
 
 
-def test_results_dir_that_is_a_file_is_refused(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("base", list(BASES))
+def test_results_dir_that_is_a_file_is_refused(tmp_path, capsys, monkeypatch, base):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "out").write_text("")
-    check_user_error(Case(results_dir_case(tmp_path, "out").argv, ("results_dir", "'out'", "file")), capsys)
+    check_user_error(Case(results_dir_case(tmp_path, "out", base).argv, ("results_dir", "'out'", "file")), capsys)
 
 
-def test_existing_results_folders_are_accepted(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("base", list(BASES))
+def test_existing_results_folders_are_accepted(tmp_path, capsys, monkeypatch, base):
     """A folder of eebench's own names, one holding other grids' results folders (results/paper-*), or one holding
-    the lock a real run leaves (whatever else it holds) is an eebench results folder."""
+    the lock a real run leaves (whatever else it holds) is an eebench results folder; a space or a single quote in
+    the name is allowed (the rules quote every path: test_results_dir_with_a_space_and_a_quote_is_quoted_...)."""
     monkeypatch.chdir(tmp_path)
     for folder in ("results/runs/x", "results/tables", "results/paper-survey/runs", "results/captioning/data",
                    "marked/notes"):
         (tmp_path / folder).mkdir(parents=True)
     (tmp_path / "results" / "report.html").write_text("")
     (tmp_path / "marked" / ".eebench.lock").write_text("")
-    for value in ("results", "results/paper-survey", "marked", "new/folder", str(tmp_path / "results")):
-        assert main(results_dir_case(tmp_path, value).argv) == 0, capsys.readouterr().err
+    for value in ("results", "results/paper-survey", "marked", "new/folder", str(tmp_path / "results"),
+                  "my results", "it's mine"):
+        assert main(results_dir_case(tmp_path, value, base).argv) == 0, capsys.readouterr().err
+
+
+HOSTILE_BUT_ALLOWED = "my res'ults"  # a space and a single quote: allowed, so every rule must quote it
+
+
+@pytest.mark.parametrize("base", list(BASES))
+def test_results_dir_with_a_space_and_a_quote_is_quoted_in_every_shell_command(tmp_path, base):
+    """Every command the DAG would run (`snakemake -n -p`: printed, nothing runs) gets each path under results_dir
+    as one word: split as the shell splits it, no word holds a piece of the folder's name."""
+    config = config_with(BASES[base], results_dir=HOSTILE_BUT_ALLOWED, latency={"policies": ["maxprob"]})
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(tmp_path, "-n", "-p")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    commands = [line.split("Shell command:", 1)[1] for line in output.splitlines() if "Shell command:" in line]
+    commands = [command for command in commands if command.strip() != "None"]  # the target rule `all`
+    rules = {shlex.split(command)[1] for command in commands}
+    assert {"prepare", "train", "predict-run", "policy-cell", "check", "latency", "aggregate"} <= rules, rules
+    for command in commands:
+        words = shlex.split(command)
+        paths = [word for word in words if "ults" in word]
+        assert paths, command
+        assert all(word == HOSTILE_BUT_ALLOWED or word.startswith(HOSTILE_BUT_ALLOWED + "/") for word in paths), \
+            command
+        assert "my" not in words and "res" not in words, command
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".snakemake") == ["config.yaml"]
+
+
+@pytest.mark.parametrize("base", list(BASES))
+@pytest.mark.parametrize("value", ["~/eebench-test-{}", "$(touch pwned)"])
+def test_snakemake_refuses_a_hostile_results_dir_before_any_job(tmp_path, base, value):
+    """`~` is not expanded by Snakemake but would be by the shell (outputs in $HOME while Snakemake waits for a
+    literal '~' folder): the run stops at the config check, naming the field, and nothing is written anywhere."""
+    value = value.format(tmp_path.name)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config_with(BASES[base], results_dir=value)))
+    result = run_snakemake(tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "field 'results_dir'" in output and "Traceback" not in output, output[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".snakemake") == ["config.yaml"]
+    assert not (Path.home() / f"eebench-test-{tmp_path.name}").exists()
 
 
 def text_task_case(tmp_path, files: dict[str, str], **options) -> Case:
@@ -1145,12 +1209,25 @@ def test_second_snakemake_on_a_locked_results_folder_refuses_but_a_dry_run_proce
     assert not (results / "data").exists()
 
 
-def test_captioning_rules_quote_every_path():
-    text = (REPO / "workflow" / "rules" / "captioning.smk").read_text()
-    shell = "".join(re.findall(r"shell:\n((?:\s+\".*\"\n)+)", text))
-    assert shell.count("{CAP_CLI}") == 9
-    unquoted = re.findall(r"\{(?:input|output|log|wildcards)[^}:]*\}", shell)
-    assert not unquoted, unquoted
+def test_every_rule_quotes_every_path():
+    """One set of rules for every task, caption tasks included (no second Snakefile of their own): every input,
+    output, log and name wildcard in a `shell:` command is quoted (`:q`); only the seed, digits by its wildcard
+    constraint, goes unquoted."""
+    rules = REPO / "workflow" / "rules"
+    assert not (REPO / "workflow" / "captioning.smk").exists() and not (rules / "captioning.smk").exists()
+    shells = {}
+    for path in sorted(rules.glob("*.smk")):
+        # a shell: block is its string lines (comment lines may sit between them)
+        for block in re.findall(r"shell:\n((?:[ \t]+(?:\".*\"|#.*)\n)+)", path.read_text()):
+            shells.setdefault(path.name, []).append("".join(re.findall(r"\"(.*)\"", block)))
+    assert {"prepare.smk", "train.smk", "predict.smk", "policies.smk", "checks.smk", "latency.smk",
+            "aggregate.smk"} <= set(shells), sorted(shells)
+    for name, commands in shells.items():
+        for command in commands:
+            placeholders = re.findall(r"\{((?:input|output|log|wildcards)[^}]*)\}", command)
+            assert placeholders, (name, command)
+            unquoted = [p for p in placeholders if not p.endswith(":q") and p != "wildcards.seed"]
+            assert not unquoted, (name, unquoted)
 
 
 # -- property tests of the label and domain-name rules ---------------------------------------------------------------
