@@ -64,7 +64,7 @@ def caption_metrics(references: dict, candidates: dict, spice: bool = True, mete
     if meteor:
         scores["meteor"] = float(Meteor().compute_score(gts, res)[0])
     else:
-        scores["meteor"], scores["meteor_missing"] = None, "METEOR turned off (metrics.meteor: false)"
+        scores["meteor"], scores["meteor_missing"] = None, "METEOR turned off (the task's option meteor: false)"
     scores["rouge_l"] = float(Rouge().compute_score(gts, res)[0])
     scores["cider"] = float(Cider().compute_score(gts, res)[0])
     reason = spice_missing_reason() if spice else "SPICE turned off"
