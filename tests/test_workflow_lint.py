@@ -67,3 +67,22 @@ def test_the_slurm_profile_without_the_plugin_fails_with_one_line_naming_the_ext
     lines = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("Using profile")]
     assert result.returncode == 1 and len(lines) == 1, result.stdout + result.stderr
     assert "eebench[slurm]" in lines[0] and "pip install -e '.[slurm]'" in lines[0], lines[0]
+
+
+def test_the_workflow_catalog_settings_and_the_container_recipes_hold_what_they_point_to():
+    import yaml
+
+    settings = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert settings["software-stack-deployment"]["conda"] is True and settings["report"] is True
+    # the catalog's "standardized usage" needs these beside the settings file
+    assert (REPO / "workflow" / "Snakefile").is_file() and (REPO / "config" / "README.md").is_file()
+    # one torch version everywhere the software is described
+    versions = {
+        "scripts/setup.sh": re.search(r"EEBENCH_TORCH_VERSION:-([\d.]+)", (REPO / "scripts/setup.sh").read_text()),
+        "environment.yml": re.search(r"torch==([\d.]+)", (REPO / "environment.yml").read_text()),
+        "workflow/envs/eebench.yaml": re.search(r"torch==([\d.]+)", (REPO / "workflow/envs/eebench.yaml").read_text()),
+        "workflow/envs/Dockerfile": re.search(r"TORCH_VERSION=([\d.]+)", (REPO / "workflow/envs/Dockerfile").read_text()),
+        "workflow/envs/eebench.def": re.search(r'"torch==([\d.]+)"', (REPO / "workflow/envs/eebench.def").read_text()),
+    }
+    found = {name: match and match.group(1) for name, match in versions.items()}
+    assert len(set(found.values())) == 1 and None not in found.values(), found
