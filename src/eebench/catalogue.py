@@ -360,7 +360,9 @@ def policy_skip_reason(method: str, task: str, strategy: str) -> str | None:
         return f"needs class probabilities; {task} is a regression task"
     missing = [name for name in facts["needs_outputs"] if name not in get("strategy", strategy).facts["outputs"]]
     if missing:
-        trainers = [name for name, c in components("strategy").items() if set(missing) <= set(c.facts["outputs"])]
+        modality = get("task", task).facts["modality"]
+        trainers = [name for name, c in components("strategy").items()
+                    if set(missing) <= set(c.facts["outputs"]) and modality in c.facts["modalities"]]
         return (f"needs the model output {', '.join(missing)}, which strategy {strategy} does not train "
                 f"(strategies that do: {', '.join(trainers) or 'none'})")
     return None

@@ -24,6 +24,7 @@ from . import catalogue, layout
 from .catalogue import OptionError, check_options, check_value, integer, number_list, path
 from .errors import ConfigError
 from .io import file_problem, one_line
+from .metrics.task_metrics import SEQUENCE_METRICS
 
 SCHEMA_RESOURCE = "config.schema.yaml"
 RESULTS_DIR = path("folder that receives every output", default="results")
@@ -333,6 +334,8 @@ def _check_val_sizes(config: dict) -> None:
     tolerance = config["policy_fit"]["tolerance"]
     for task in dict.fromkeys(experiment["task"] for experiment in config["experiments"]):
         options = checked_at(f"tasks.{task}", catalogue.get("task", task).check, config["tasks"].get(task))
+        if catalogue.get("task", task).target.metric in SEQUENCE_METRICS:
+            continue  # a corpus metric (CIDEr-D): its tolerance is no share of changed samples
         for key in VAL_SIZE_OPTIONS:
             problem = None if options.get(key) is None else val_size_problem(options[key], tolerance)
             if problem:

@@ -70,12 +70,11 @@ TARGETS = ("table", "markdown", "chart", "image", "training_image", "latency")
 # names that run's PID and host. Every real run leaves it, so it also marks the folder as an eebench results folder.
 LOCK = ".eebench.lock"
 REPORT = "report.html"  # `snakemake --report` (scripts/run.sh)
-CAPTIONING = "captioning"  # the captioning track's default results folder lives inside the main one
 # A folder holding these and nothing else (or other results folders, as the paper grids' `results/paper-*`) was
 # written by eebench.
 TOP_LEVEL = frozenset(
     {template.split("/")[0] for template in (DATA, RUN, PREPARE_LOG, RUN_LOGS, BENCHMARKS, *TABLES.values(),
-                                             *PLOTS.values())} | {LOCK, REPORT, CAPTIONING}
+                                             *PLOTS.values())} | {LOCK, REPORT}
 )
 
 

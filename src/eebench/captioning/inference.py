@@ -25,12 +25,9 @@ def is_captioner(model_dir) -> bool:
 
 
 def _loaded(model_dir, data_dir, split: str, limit: int | None = None):
-    import torch
-
     from . import model as captioner_model
     from .train import PixelCache
 
-    torch.set_grad_enabled(False)
     captioner, tokenizer, meta = captioner_model.load(model_dir)
     rows = data.read_split(data_dir, split)[:limit]
     processor = captioner_model.image_processor(meta["backbone"], meta["options"])
@@ -62,27 +59,12 @@ def measure_token_costs(model_dir, data_dir, out_path) -> None:
     """Cumulative FLOPs to each exit for one generated token (embedding, blocks 1..l, exit heads 1..l), measured
     with FlopCounterMode at every position of the full model's captions of a few test images and averaged."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from .decode import DecoderPass
 
     captioner, tokenizer, rows, pixels = _loaded(model_dir, data_dir, "test", COST_IMAGES)
     per_token = []
-    for index in range(len(rows)):
-        run = DecoderPass(captioner, pixels([index]))
-        token = torch.tensor([tokenizer.bos_id])
-        for position in range(captioner.max_length):
-            totals = []
-            with FlopCounterMode(display=False) as counter:
-                hidden = run.embed(token, position)
-                for layer in range(1, captioner.n_exits + 1):
-                    hidden = run.block(layer, hidden)
-                    logits = captioner.exit_logits(layer, hidden[:, -1])
-                    totals.append(counter.get_total_flops())
-            per_token.append(totals)
-            token = logits.argmax(dim=-1)
-            if int(token) == tokenizer.eos_id:
-                break
+    with torch.no_grad():
+        for index in range(len(rows)):
+            per_token.extend(_token_flops(captioner, tokenizer, pixels([index])))
     flops = np.mean(per_token, axis=0)
     write_json(out_path, {
         "flops": [float(f) for f in flops], "n_exits": captioner.n_exits, "per_sample": True, "unit": "token",
@@ -92,6 +74,31 @@ def measure_token_costs(model_dir, data_dir, out_path) -> None:
                    "cross-attention with the key/value cache) and every exit head up to l; the image encoder runs "
                    "once per caption whatever the exits and is not counted",
     })
+
+
+def _token_flops(captioner, tokenizer, pixel_values) -> list[list[int]]:
+    """Cumulative FLOPs to each exit at every position of the full model's caption of one image."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .decode import DecoderPass
+
+    run = DecoderPass(captioner, pixel_values)
+    token = torch.tensor([tokenizer.bos_id])
+    per_token = []
+    for position in range(captioner.max_length):
+        totals = []
+        with FlopCounterMode(display=False) as counter:
+            hidden = run.embed(token, position)
+            for layer in range(1, captioner.n_exits + 1):
+                hidden = run.block(layer, hidden)
+                logits = captioner.exit_logits(layer, hidden[:, -1])
+                totals.append(counter.get_total_flops())
+        per_token.append(totals)
+        token = logits.argmax(dim=-1)
+        if int(token) == tokenizer.eos_id:
+            break
+    return per_token
 
 
 def predict_caption_run(model_dir, data_dir, val_out, test_out, costs_out) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from ..models.multi_exit import MultiExitOutput
+from ..models.runtime import threads_for
 from ..training.checkpoint import (checkpoint_root, latest_checkpoint, read_state, remove_checkpoints,
                                    restore_checkpoint, save_checkpoint, trainer_lock)
 from ..training.optim import adamw, clipped_step
@@ -109,11 +110,6 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
     strat = catalogue.get("strategy", strategy).check(strategy_opts)
     train_opts = training
     check_combination(backbone, options, strategy)
-    if not downloads(options):
-        # One thread for the small captioners: their ops are tiny, and a second OpenMP thread mostly spin-waits on a
-        # busy machine (measured on a loaded 2-core machine: each thread burnt over 1 s of CPU per step, against
-        # 0.17 s alone).
-        torch.set_num_threads(1)
     torch.manual_seed(seed)
     rows = data.read_split(data_dir, "train")
     captioner, tokenizer = captioner_model.build(backbone, options, [c for r in rows for c in r["captions"]])
@@ -123,7 +119,8 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
     out_dir = Path(out_dir)
     root = checkpoint_root(out_dir)
     plan = phases(strategy, strat, train_opts["epochs"], bool(options.get("pretrained")))
-    with trainer_lock(root):  # held until the model is written and the checkpoints are gone
+    with trainer_lock(root), threads_for(catalogue.get("backbone", backbone).facts["family"], small=not downloads(options)):
+        # the lock is held until the model is written and the checkpoints are gone
         log = _train_phases(captioner, tokenizer, pixels, examples, plan, strategy, strat, train_opts, seed, root)
         _write_model(captioner, tokenizer, out_dir, backbone, options, strategy, strat, train_opts, seed, log)
         remove_checkpoints(root)
