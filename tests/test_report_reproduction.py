@@ -32,3 +32,44 @@ def test_a_task_without_tables_is_named(tmp_path):
     (tmp_path / "tables").mkdir()
     (tmp_path / "tables" / "digits.md").write_text("# digits\n\n## Leaderboard\n\ntext\n")
     assert task_section(tmp_path, "digits") == "## digits\n\n### Leaderboard\n\ntext"
+
+
+def _grid(root, name: str, task: str):
+    import yaml
+
+    results = root / f"results-{name}"
+    (results / "tables").mkdir(parents=True)
+    (results / "tables" / f"{task}.md").write_text(f"# {task}\n\n## Leaderboard\n\n{name} text\n")
+    config = root / f"{name}.yaml"
+    config.write_text(yaml.safe_dump({"results_dir": str(results), "seeds": [0], "policies": {"final": {}},
+                                      "experiments": [{"task": task, "backbones": ["mlp"], "strategies": ["joint"]}]}))
+    return results, config
+
+
+def test_several_grids_make_one_document_with_each_grids_stamps_and_tasks(tmp_path):
+    """The CPU reproduction is its main grid and BranchyNet's own: one document, each grid's command, wall time,
+    setting and tasks in order."""
+    from eebench.report.reproduction import reproduction_report
+
+    grids = [_grid(tmp_path, "main", "digits"), _grid(tmp_path, "branchynet", "mnist")]
+    benchmark(grids[1][0], "train", "a", 60.0, 1060.0)
+    document = reproduction_report(grids)
+    assert document.startswith("# Reproduction: main + branchynet\n")
+    for name in ("main", "branchynet"):
+        assert f"| command ({name}) " in document and f"--configfile {tmp_path / name}.yaml" in document
+        assert f"## Setting: {name}" in document and f"## Per-rule times: {name}" in document
+    assert "| wall time (main) " in document and "no job of this grid has run" in document
+    assert "1.0 min over 1 jobs" in document
+    assert document.index("## digits") < document.index("## Setting: branchynet") < document.index("## mnist")
+
+
+def test_the_stage_pairs_each_results_folder_with_its_config(tmp_path):
+    from eebench.errors import ConfigError
+    from eebench.stages import STAGES
+
+    (results, config), (other, _) = _grid(tmp_path, "main", "digits"), _grid(tmp_path, "more", "mnist")
+    with pytest.raises(ConfigError, match="2 results folders but 1 --config files"):
+        STAGES["reproduction-report"]([results, other], config=[config])
+    out = tmp_path / "REPRODUCTION.md"
+    STAGES["reproduction-report"]([results], config=[config], out=out, title="One grid")
+    assert out.read_text().startswith("# One grid\n") and "| command " in out.read_text()
