@@ -190,16 +190,22 @@ def rule_times(results_dir: Annotated[Path, "a grid's results folder"], /) -> No
 
 
 @stage("reproduction-report")
-def reproduction_report(results_dir: Annotated[Path, "a finished grid's results folder"], /,
-                        config: Annotated[Path, "the grid's config, as given to snakemake --configfile"],
+def reproduction_report(results_dirs: Annotated[list[Path], "finished grids' results folders"], /,
+                        config: Annotated[list[Path], "each grid's config, as given to snakemake --configfile, in the "
+                                                      "order of the results folders"],
                         out: Annotated[Path | None, "the Markdown file to write; default: print it"] = None,
                         title: Annotated[str | None, "the document's title"] = None) -> None:
-    """Write a reproduction document from a finished grid: stamps (date, commit, machine, command, wall time), the
-    setting, per-rule times and every task's tables and verdicts"""
+    """Write a reproduction document from finished grids run as one reproduction: stamps (date, commit, machine,
+    each grid's command and wall time), each grid's setting and per-rule times, and every task's tables and
+    verdicts"""
+    from .errors import ConfigError
     from .io import write_text
     from .report.reproduction import reproduction_report as generate
 
-    document = generate(results_dir, config, title)
+    if len(results_dirs) != len(config):
+        raise ConfigError(f"reproduction-report: {len(results_dirs)} results folders but {len(config)} --config "
+                          f"files; give one config per results folder, in the same order")
+    document = generate(list(zip(results_dirs, config)), title)
     if out is None:
         print(document, end="")
     else:
@@ -232,22 +238,14 @@ def smoke_config(config: Annotated[Path, "a grid, e.g. config/paper/beem-glue.ya
                  results_dir: Annotated[str | None, "results folder of the smoke run; default results/smoke-NAME"]
                  = None) -> None:
     """Shrink a grid for a smoke run: same tasks, strategies and policies; tiny random-init backbones of the same
-    families, tiny data files in the real layouts, one seed, one epoch (a captioning grid too)"""
+    families, tiny data files in the real layouts, one seed, one epoch"""
     import yaml
 
-    from .config import load_config, read_yaml_strict
+    from .config import load_config
     from .io import write_text
     from .smoke import smoke_config as shrink
-    from .smoke.captioning import is_captioning_config, smoke_captioning_config
 
     results_dir = results_dir or f"results/smoke-{config.stem}"
-    raw = read_yaml_strict(config) if config.is_file() else None
-    if is_captioning_config(raw):
-        from .captioning.grid import validate
-
-        smoke = smoke_captioning_config(validate(raw, str(config)), data, results_dir, source=str(config))
-        workflow = "-s workflow/captioning.smk "
-    else:
-        smoke, workflow = shrink(load_config(config), data, results_dir, source=str(config)), ""
+    smoke = shrink(load_config(config), data, results_dir, source=str(config))
     write_text(out, f"# smoke version of {config} (eebench smoke-config)\n" + yaml.safe_dump(smoke, sort_keys=False))
-    print(f"{out}: smoke grid of {config}; data in {data}; run: snakemake {workflow}--cores 2 --configfile {out}")
+    print(f"{out}: smoke grid of {config}; data in {data}; run: snakemake --cores 2 --configfile {out}")
