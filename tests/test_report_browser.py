@@ -179,6 +179,42 @@ def test_snakemake_report_opens_a_task_page(browser, screenshots, tmp_path):
     assert not console_problems(browser)
 
 
+@pytest.mark.slow
+def test_the_main_report_shows_a_caption_tasks_leaderboard_chart_and_paper_section(browser, screenshots, tmp_path):
+    """Captioning is one of the tasks of the one report: a tiny caption grid through the main Snakefile, its
+    `snakemake --report`, then the caption task's leaderboard, Paper vs eebench and chart as a reader clicks to them
+    (offline: every chart inlines its scripts)."""
+    import yaml
+    from test_captioning_workflow import TINY as CAPTION_GRID
+    from test_workflow import snakemake
+
+    config = {**CAPTION_GRID, "results_dir": "captions"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(tmp_path)
+    report = tmp_path / "captions" / "report.html"
+    snakemake(tmp_path, "--report", str(report))
+    browser.get(report.as_uri())
+    click_text(browser, "Results")
+    for entry, path, expected in (
+            ("1. Leaderboard", "captions/tables/shapes-captions_leaderboard.html", "CIDEr-D"),
+            ("1b. Paper vs eebench", "captions/tables/shapes-captions_paper.html", "not comparable")):
+        click_text(browser, entry)
+        open_result(browser, path)
+        browser.switch_to.frame(browser.find_element("tag name", "iframe"))
+        assert wait_for(browser, f"return document.body.innerText.includes({expected!r})"), f"{path}: {expected!r}"
+        browser.switch_to.default_content()
+        browser.save_screenshot(str(screenshots / f"report_captions_{Path(path).stem}.png"))
+        click_text(browser, "shapes-captions") if browser.find_elements(
+            "xpath", "//*[normalize-space(text())='shapes-captions']") else click_text(browser, "Results")
+    click_text(browser, "2. Speed-up vs metric")
+    open_result(browser, "captions/plots/shapes-captions.html")
+    browser.switch_to.frame(browser.find_element("tag name", "iframe"))
+    assert wait_for(browser, DRAWN), "the caption task's speed-up chart draws inside the report"
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(screenshots / "report_captions_chart.png"))
+    assert not console_problems(browser)
+
+
 def open_result(driver, path: str) -> None:
     """Press the eye button of the report's result `path` and wait for it to show."""
     click_text(driver, path, then="/ancestor::tr//a[@iconname='eye']")
