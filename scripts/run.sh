@@ -3,7 +3,6 @@
 # the HTML report. Extra arguments go to snakemake (e.g. a target file, --configfile, -n).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-results_dir() { python -c "import yaml,sys; print(yaml.safe_load(open(sys.argv[1])).get('results_dir', sys.argv[2]))" "$@"; }
 # Snakemake renders a --configfile that sets `__use_yte__: true` (running the Python in it) before the workflow's own
 # check can refuse it, so every config file named in the arguments is checked first (config/README.md).
 configs=() taking=0
