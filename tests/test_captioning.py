@@ -38,11 +38,13 @@ SAME = {0: "a red circle", 1: "two blue squares"}
 
 
 def test_python_tokenized_cider_matches_hand_computation():
-    rows = [SAME, {0: "green triangles", 1: "two blue squares"}, {0: "a green circle", 1: "two blue squares"}]
-    cider = scoring.cider_rows(REFERENCES, rows)
-    assert cider[0] == pytest.approx(7.5)
-    assert cider[1] == pytest.approx(7.5 / 2)  # one image right (7.5), one wrong (0)
-    assert cider[2] == pytest.approx((5 / 3 + 7.5) / 2)
+    split = scoring.SplitCider([REFERENCES[0], REFERENCES[1]])
+    assert split.scores(["a red circle", "two blue squares"]).tolist() == pytest.approx([7.5, 7.5])
+    assert split.scores(["green triangles", "two blue squares"]).tolist() == pytest.approx([0.0, 7.5])
+    assert split.scores(["a green circle", "two blue squares"]).tolist() == pytest.approx([5 / 3, 7.5])
+    # a fresh scorer, and the captions in another order, give the same per-image scores (nothing stale is reused)
+    assert scoring.SplitCider([REFERENCES[0], REFERENCES[1]]).scores(
+        ["a green circle", "green triangles"]).tolist() == pytest.approx([5 / 3, 0.0])
     assert scoring.simple_tokenize("A red circle, on the LEFT.") == "a red circle on the left"
 
 

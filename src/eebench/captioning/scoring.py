@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from pycocoevalcap.cider.cider_scorer import CiderScorer, cook_refs, cook_test
 
 
 # The punctuation pycocoevalcap's PTBTokenizer drops after tokenizing.
@@ -77,14 +78,38 @@ def caption_metrics(references: dict, candidates: dict, spice: bool = True, mete
     return scores
 
 
-def cider_rows(references: dict, candidate_rows: list[dict]) -> np.ndarray:
-    """CIDEr-D of each candidate set {id: caption} (Python tokenization, no Java): [K]."""
-    from pycocoevalcap.cider.cider import Cider
+class _SplitWeights(CiderScorer):
+    """A CiderScorer whose log corpus size stays the whole split's while it scores a few of its images
+    (`compute_cider` would set it from the images it is given)."""
 
-    gts = {k: [simple_tokenize(c) for c in refs] for k, refs in references.items()}
-    scorer = Cider()
-    return np.array([scorer.compute_score(gts, {k: [simple_tokenize(row[k])] for k in gts})[0]
-                     for row in candidate_rows])
+    def __init__(self, n_images: int):
+        self._log_images = float(np.log(float(n_images)))
+        super().__init__(n=4, sigma=6.0)
+
+    ref_len = property(lambda self: self._log_images, lambda self, value: None)
+
+
+class SplitCider:
+    """pycocoevalcap's CIDEr-D of one split, its n-gram weights (document frequencies over every image's
+    references) computed once: `scores(captions)` gives each image's score exactly as `Cider().compute_score` over
+    the whole split does, and a caption already scored for its image is not scored again (a knob sweep changes
+    few images' captions from one value to the next)."""
+
+    def __init__(self, references: list[list[str]]):
+        self._scorer = _SplitWeights(len(references))
+        self._scorer.crefs = [cook_refs(refs) for refs in references]
+        self._scorer.compute_doc_freq()
+        self._cooked_refs = self._scorer.crefs
+        self._scored: dict[tuple[int, str], float] = {}
+
+    def scores(self, captions: list[str]) -> np.ndarray:
+        """Per-image CIDEr-D [n_images] of one tokenized caption per image, in image order."""
+        new = [(image, caption) for image, caption in enumerate(captions) if (image, caption) not in self._scored]
+        if new:
+            self._scorer.crefs = [self._cooked_refs[image] for image, _ in new]
+            self._scorer.ctest = [cook_test(caption) for _, caption in new]
+            self._scored.update(zip(new, self._scorer.compute_cider()))
+        return np.array([self._scored[image, caption] for image, caption in enumerate(captions)])
 
 
 class CaptionMetric:
@@ -104,7 +129,7 @@ class CaptionMetric:
                              f"{len(references)} images")
         starts = np.flatnonzero(np.r_[True, np.diff(self.sample_ids) != 0])
         self._segment_start = np.repeat(starts, np.diff(np.r_[starts, len(self.sample_ids)]))
-        self._tokenized = {k: [simple_tokenize(c) for c in refs] for k, refs in self.references.items()}
+        self._cider = SplitCider([[simple_tokenize(c) for c in refs] for refs in references])
         self._cache: dict[bytes, np.ndarray] = {}
 
     @classmethod
@@ -143,16 +168,12 @@ class CaptionMetric:
 
     def image_scores(self, preds) -> np.ndarray:
         """Per-image CIDEr-D [K, n_images] of each row of token predictions [K, T] (Python tokenization)."""
-        from pycocoevalcap.cider.cider import Cider
-
         rows = []
         for row in np.atleast_2d(np.asarray(preds)):
             key = row.tobytes()
             if key not in self._cache:  # many knob values of a sweep give the same tokens
                 captions = self.captions(row)
-                _, scores = Cider().compute_score(self._tokenized,
-                                                  {k: [simple_tokenize(captions[k])] for k in self._tokenized})
-                self._cache[key] = np.asarray(scores, dtype=float)
+                self._cache[key] = self._cider.scores([simple_tokenize(captions[k]) for k in self.references])
             rows.append(self._cache[key])
         return np.stack(rows)
 
