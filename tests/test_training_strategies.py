@@ -13,8 +13,9 @@ from safetensors.torch import load_file
 from eebench.errors import ConfigError
 from eebench.exits import load_exit_outputs
 from eebench.inference import predict_split
+from eebench import catalogue
 from eebench.tasks import prepare_task
-from eebench.training import STRATEGIES, train_run
+from eebench.training import train_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -63,7 +64,12 @@ def train_and_predict(data: Path, out: Path, backbone, options, strategy, strate
 FAMILIES = ["bert-small", "roberta-small", "distilbert-small", "albert-small", "vit-small"]
 
 
-@pytest.mark.parametrize("strategy", list(STRATEGIES))
+# every strategy that trains classifiers (heads-only trains captioners only: tests/test_captioning.py)
+CLASSIFIER_STRATEGIES = [name for name, component in catalogue.components("strategy").items()
+                         if "text" in component.facts["modalities"]]
+
+
+@pytest.mark.parametrize("strategy", CLASSIFIER_STRATEGIES)
 @pytest.mark.parametrize("backbone", FAMILIES)
 def test_every_strategy_trains_and_predicts_on_every_family(tmp_path, sentiment, digits, strategy, backbone):
     data = digits if backbone == "vit-small" else sentiment
@@ -132,7 +138,7 @@ def test_same_seed_gives_identical_exit_logits_and_another_seed_differs(tmp_path
          "'fp16'"),
         ({"training": {"precision": "fp16", "device": "cpu"}}, "fp16 needs a CUDA GPU"),
         ({"training": {"device": "tpu"}}, "option 'device': got 'tpu', expected a string matching auto"),
-        ({"backbone": "bert-small"}, "takes text or text-pair inputs, but the task's modality is 'image'"),
+        ({"backbone": "bert-small"}, "backbone 'bert-small' takes text or text-pair tasks"),
     ],
 )
 def test_bad_training_settings_are_one_clear_config_error(tmp_path, digits, kwargs, message):
@@ -146,3 +152,17 @@ def test_bad_training_settings_are_one_clear_config_error(tmp_path, digits, kwar
 def test_bf16_on_cpu_trains(tmp_path, sentiment):
     outputs = train_and_predict(sentiment, tmp_path, "bert-small", TINY, "joint", training={**FAST, "precision": "bf16"})
     assert np.isfinite(outputs.logits).all()
+
+
+@pytest.mark.parametrize("backbone, strategy, refused", [("mlp", "heads-only", "strategy 'heads-only'"),
+                                                         ("caption-small", "joint", "backbone 'caption-small'")])
+def test_train_refuses_what_cannot_take_the_tasks_inputs_in_one_line(tmp_path, digits, backbone, strategy, refused):
+    """`eebench train` by hand with a caption-only strategy or a captioner on a classification task: one line
+    naming it and the task's modality (the config check says the same before a grid starts)."""
+    from eebench.errors import ConfigError
+
+    with pytest.raises(ConfigError) as error:
+        train_run(digits, tmp_path / "model", backbone, {}, strategy, {}, FAST, 0)
+    message = str(error.value)
+    assert refused in message and "\n" not in message and "holds a task of modality image" in message
+    assert not (tmp_path / "model").exists()

@@ -19,6 +19,7 @@ from ..io import atomic_folder, write_json
 from . import coco, shapes
 
 SPLIT_NAMES = ("train", "val", "test")
+MODALITY = "image-caption"  # the catalogue's modality of the caption tasks (tasks/captions.py)
 
 
 def prepare_captions(task: str, options: dict, out: str | Path, seed: int) -> None:
@@ -52,6 +53,7 @@ def _info(task: str, options: dict, splits: dict[str, list[dict]]) -> dict:
     return {
         "task": task,
         "kind": "captioning",
+        "modality": MODALITY,
         "metric": "cider",
         "options": options,
         "sizes": {name: len(rows) for name, rows in splits.items()},

@@ -32,6 +32,7 @@ from ..metrics.checks import calibration, metric_checks, read_difficulty
 from .registry import make_policy
 from .simulation import simulate
 from .temperature import fit_temperatures
+from ..captioning.data import MODALITY as CAPTION_MODALITY
 
 PCEE_TARGETS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
@@ -86,7 +87,7 @@ def is_caption_data(data_dir) -> bool:
     if not info.is_file():
         return False
     record = read_json(info)
-    return isinstance(record, dict) and (record.get("kind") == "captioning" or record.get("modality") == "image-caption")
+    return isinstance(record, dict) and (record.get("kind") == "captioning" or record.get("modality") == CAPTION_MODALITY)
 
 
 def caption_difficulty(data_dir: Path, sample_ids: np.ndarray) -> np.ndarray | None:

@@ -20,6 +20,7 @@ from ..io import atomic_path, read_json, write_text
 from ..layout import PLOTS, TABLES, parse_cell, parse_run
 from ..metrics.checks import checks_row
 from ..policies.stages import DOMAIN_SEPARATOR, LIMIT_FIELD, SAMPLES_FIELD, outcome_row
+from ..captioning.data import MODALITY as CAPTION_MODALITY
 
 FIGURES = ["metric", "layer_speedup", "flops_speedup", "mean_exit_layer"]
 HINDSIGHT = " · best fixed in hindsight"  # suffix of the row an online policy's best fixed knob in hindsight gets
@@ -97,7 +98,7 @@ def collect_samples(records: list[tuple[Path, dict, str, dict]]) -> dict[tuple, 
 def is_sequence_task(records: list[tuple[Path, dict, str, dict]], info: dict | None = None) -> bool:
     """Whether the task's unit of an exit decision is a generated token (a caption task): its info.json says so,
     or its test.json samples carry each token's image."""
-    if info and (info.get("kind") == "captioning" or info.get("modality") == "image-caption"):
+    if info and (info.get("kind") == "captioning" or info.get("modality") == CAPTION_MODALITY):
         return True
     return any("sample_id" in record.get(SAMPLES_FIELD, {}) for _, _, _, record in records)
 

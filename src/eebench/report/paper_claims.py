@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from ..policies.stages import DOMAIN_SEPARATOR
+from ..captioning.data import MODALITY as CAPTION_MODALITY
 
 HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
 NOISE = " — within seed noise"  # appended to holds / does not hold when the seeds cannot separate the margin
@@ -95,8 +96,6 @@ RULE_TEXT = {
     "replication": "someone else's run, not the paper's: shown beside ours as a reference, never judged",
 }
 
-
-CAPTION_MODALITY = "image-caption"  # a caption task's modality (tasks.captions)
 
 
 @dataclass

@@ -35,6 +35,7 @@ from ..config import VARIANT_KEY, validate_config
 from ..errors import ConfigError
 from ..models.backbones import captioners
 from . import files
+from ..captioning.data import MODALITY as CAPTION_MODALITY
 
 # Layers (= exits) of each hub checkpoint, so the random-init stand-in keeps them: a pretrained backbone's by its
 # name, a hub captioner's by its decoder (option `decoder`).
@@ -65,7 +66,7 @@ TRAINING = {"epochs": 1, "batch_size": 16, "max_length": 24}
 # measured on the coco-captions files below with beem-coco's other training options: batch 8 at lr 0.01 gave 4-11
 # tokens per val caption on average and 5-9 distinct tokens for seeds 0-5 and both of its strategies (batch 16 at
 # lr 0.01 gave end-of-caption only for seed 0 of joint-kl, at lr 0.03 two distinct tokens for three seeds).
-MODALITY_TRAINING = {"image-caption": {"lr": 0.01, "batch_size": 8}}
+MODALITY_TRAINING = {CAPTION_MODALITY: {"lr": 0.01, "batch_size": 8}}
 PHASE_EPOCHS = "_epochs"  # strategy options ending so set a phase's length: one epoch each
 POLICY_FIT = {"tolerance": 0.1, "curve_points": 5}
 LATENCY_BATCH_SIZES = [1, 8]

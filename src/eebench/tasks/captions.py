@@ -8,10 +8,10 @@ cells, checks, latency, the report — is the one pipeline every task goes throu
 from __future__ import annotations
 
 from ..catalogue import boolean, choice, integer, path, text
+from ..captioning.data import MODALITY
 from ..captioning.shapes import REGIONS
 from .spec import TaskSpec
 
-MODALITY = "image-caption"
 METRIC = "cider"
 
 _METEOR = boolean("score METEOR on test (its Java process takes seconds to start in every policy cell); false = "

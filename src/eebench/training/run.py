@@ -42,6 +42,7 @@ def train_run(
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise DataError(f"'{out_dir}': is a file; expected the path of a model folder")
     opts = training_options(training)
+    check_trainable(data_dir, backbone, strategy)
     if get_backbone(backbone).kind == "captioner":  # an encoder-decoder that generates captions token by token
         from ..captioning.train import train_captioner
 
@@ -55,6 +56,23 @@ def train_run(
     train = load_split(data_dir, "train")
     with threads_for(get_backbone(backbone).family):
         _train(data_dir, Path(out_dir), backbone, resolved_backbone, strategy, strat, opts, device, info, train, seed)
+
+
+def check_trainable(data_dir, backbone: str, strategy: str) -> None:
+    """The backbone and the strategy take the prepared task's modality (the config check says the same before a
+    grid starts; this is for `eebench train` called by hand): one line, not a failure deep inside training."""
+    from .. import catalogue
+    from ..io import read_json
+
+    info = read_json(Path(data_dir) / "info.json")  # a caption task's folder has its own format (captioning.data)
+    modality = info.get("modality") if isinstance(info, dict) else None
+    if modality is None:
+        raise DataError(f"'{data_dir}/info.json': no field 'modality' (is this folder made by `eebench prepare`?)")
+    for kind, name in (("backbone", backbone), ("strategy", strategy)):
+        allowed = catalogue.get(kind, name).facts["modalities"]
+        if modality not in allowed:
+            raise ConfigError(f"train: {kind} {name!r} takes {' or '.join(allowed)} tasks, and '{data_dir}' holds "
+                              f"a task of modality {modality}")
 
 
 def _train(data_dir, out_dir, backbone, resolved_backbone, strategy, strat, opts, device, info, train, seed) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import catalogue
 from ..catalogue import Option, choice, number
+from ..captioning.data import MODALITY
 from ..lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -72,7 +73,6 @@ def _values(losses: torch.Tensor, trained: list[bool]) -> list[torch.Tensor | No
 
 
 CLASSIFIER_MODALITIES = ("text", "text-pair", "image")
-CAPTION_MODALITY = "image-caption"  # captioners (eebench.captioning.train) train with joint-kl or heads-only
 
 
 class Strategy:
@@ -128,7 +128,7 @@ class JointKL(Strategy):
     distribution at temperature T; the model's loss is the mean over exits (the final exit has CE only)."""
 
     name = "joint-kl"
-    modalities = (*CLASSIFIER_MODALITIES, CAPTION_MODALITY)
+    modalities = (*CLASSIFIER_MODALITIES, MODALITY)
     params = {
         "ce_weight": number("weight of each exit's cross-entropy", default=1.0, minimum=0),
         "kl_weight": number("weight of each exit's KL to the final exit", default=1.0, minimum=0),
@@ -370,7 +370,7 @@ HEADS_ONLY_OPTIONS = {
     "head_epochs": TwoStage.params["head_epochs"],
 }
 catalogue.register("strategy", "heads-only", HEADS_ONLY_OPTIONS, "CapEEN: fine-tune the captioner, then train the "
-                   "exit heads on it frozen (0.5 CE + 0.5 KL)", outputs=(), modalities=(CAPTION_MODALITY,))
+                   "exit heads on it frozen (0.5 CE + 0.5 KL)", outputs=(), modalities=(MODALITY,))
 
 
 def make_strategy(name: str, options: dict | None = None) -> Strategy:

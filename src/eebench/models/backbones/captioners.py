@@ -5,11 +5,12 @@ after every decoder layer — for the caption tasks (modality `image-caption`; `
 
 from __future__ import annotations
 
+from ...captioning.data import MODALITY
 from ...catalogue import choice, integer, text
 from ...errors import ConfigError
 from . import BackboneSpec, register_backbone
 
-CAPTION = ("image-caption",)
+CAPTION = (MODALITY,)
 EXIT_HEADS = choice("exit heads: linear = a Linear(hidden, vocab) per exit (CapEEN); shared = ln_f + the LM head",
                     ("linear", "shared"), default="linear")
 SMALL = {
