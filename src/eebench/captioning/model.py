@@ -10,7 +10,7 @@ vocabulary projection tied to the token embeddings). Exits 1..L-1 (`exit_heads`)
 - `shared`: the model's `ln_f` + tied LM head on every block (CALM's choice; no new parameters, so it needs a
   strategy that trains the decoder, not `heads-only`).
 
-Backbones (`backbone` ids of the captioning track):
+Backbones (the captioner `backbone` ids, declared in eebench.models.backbones.captioners):
 - `caption-small`: the same architecture, randomly initialised and small (ViT 2×64, GPT-2 4×64) with a word
   vocabulary from the training captions — for the offline task on CPU. `caption-small-swin`: the same with a
   one-stage Swin encoder (smoke mode's stand-in for `swin-gpt2`).
