@@ -225,7 +225,7 @@ def tiny(one_thread):
     torch.manual_seed(0)
     options = catalogue.get("backbone", "caption-small").check(
         {"image_size": 16, "hidden_size": 32, "decoder_layers": 3, "max_length": 8})
-    captioner, tokenizer = model.build("caption-small", options, ["a red circle", "two blue squares on the left"])
+    captioner, tokenizer = model.build(options, ["a red circle", "two blue squares on the left"])
     return captioner.eval(), tokenizer, torch.randn(3, 3, 16, 16)
 
 

@@ -15,7 +15,6 @@ from . import data
 
 COST_IMAGES = 8  # images whose decoding FLOPs are averaged
 PREDICT_BATCH_SIZE = 32  # images decoded at once when recording exits
-EXTRAS = ("positions", "eos_id")  # the token exits' fields besides logits, labels and sample_ids
 
 
 def is_captioner(model_dir) -> bool:
@@ -30,7 +29,7 @@ def _loaded(model_dir, data_dir, split: str, limit: int | None = None):
 
     captioner, tokenizer, meta = captioner_model.load(model_dir)
     rows = data.read_split(data_dir, split)[:limit]
-    processor = captioner_model.image_processor(meta["backbone"], meta["options"])
+    processor = captioner_model.image_processor(meta["options"])
     return captioner, tokenizer, rows, PixelCache(rows, processor, keep=False)
 
 

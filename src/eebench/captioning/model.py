@@ -71,7 +71,7 @@ class Captioner(nn.Module):
         return torch.stack(exits + [out.logits], dim=2)
 
 
-def build(backbone: str, options: dict, train_captions: list[str]):
+def build(options: dict, train_captions: list[str]):
     """A new captioner and its tokenizer (the small one's vocabulary comes from the training captions)."""
     from transformers import GPT2Config, GPT2LMHeadModel, VisionEncoderDecoderModel
 
@@ -111,7 +111,7 @@ def _small_encoder(options: dict):
         intermediate_size=4 * options["hidden_size"]))
 
 
-def image_processor(backbone: str, options: dict):
+def image_processor(options: dict):
     """Resizing and normalisation of the encoder (the hub encoder's own processor for hub backbones)."""
     from transformers import AutoImageProcessor, ViTImageProcessor
 

@@ -137,16 +137,15 @@ class CaptionMetric:
         """The metric of a caption run's token exits `outputs` (read from `source`) of `split`: the references
         from the task's prepared folder `data_dir`, the tokenizer from the model folder `model_dir`, METEOR as the
         task's option says (info.json)."""
-        import json
-
         from ..errors import DataError
+        from ..io import read_json
         from .data import read_split
         from .text import load_tokenizer
 
         if "eos_id" not in outputs.extras:
             raise DataError(f"'{source}': missing field 'eos_id': not the token exits of a caption run")
         references = [row["captions"] for row in read_split(data_dir, split)]
-        info = json.loads((Path(data_dir) / "info.json").read_text())
+        info = read_json(Path(data_dir) / "info.json")
         try:
             return cls(outputs.sample_ids, int(outputs.extras["eos_id"]), references,
                        load_tokenizer(model_dir).decode, meteor=info.get("options", {}).get("meteor", True))
