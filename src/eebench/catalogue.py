@@ -368,6 +368,13 @@ def policy_skip_reason(method: str, task: str, strategy: str) -> str | None:
     return None
 
 
+def modality_problem(kind: str, name: str, modality: str) -> str | None:
+    """Why backbone or strategy `name` cannot take a task of `modality` (a classifier on a caption task, a text
+    encoder on images), or None: what the config check and `eebench train` both say."""
+    allowed = get(kind, name).facts["modalities"]
+    return None if modality in allowed else f"{kind} {name!r} takes {' or '.join(allowed)} tasks"
+
+
 def describe(kinds: Iterable[str] = KINDS) -> str:
     """The catalogue as text: every component with its options, defaults and what each allows (`eebench list`)."""
     lines = []

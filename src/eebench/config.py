@@ -234,8 +234,9 @@ def _check_catalogue(config: dict) -> None:
         for kind, key in (("backbone", "backbones"), ("strategy", "strategies")):
             for position, name in enumerate(experiment[key]):
                 component_id = backbone_id(config, name) if kind == "backbone" else name
-                component = checked_at(f"{where}.{key}[{position}]", catalogue.get, kind, component_id)
-                checked_at(f"{where}.{key}[{position}]", _check_modality, kind, component, experiment["task"], modality)
+                checked_at(f"{where}.{key}[{position}]", catalogue.get, kind, component_id)
+                checked_at(f"{where}.{key}[{position}]", _check_modality, kind, component_id, experiment["task"],
+                           modality)
         checked_at(f"{where}.training", _check_training, experiment.get("training"))
     for section, kind in SECTIONS.items():
         for name, options in config[section].items():
@@ -294,13 +295,13 @@ def backbone_params(config: dict, name: str) -> dict:
     return {k: v for k, v in config.get("backbones", {}).get(name, {}).items() if k != VARIANT_KEY}
 
 
-def _check_modality(kind: str, component, task: str, modality: str) -> None:
-    """A backbone or strategy that cannot take the task's inputs (a classifier on a caption task, a text encoder on
-    images) is refused now, not when its training job starts."""
-    if modality not in component.facts["modalities"]:
-        fitting = [name for name, c in catalogue.components(kind).items() if modality in c.facts["modalities"]]
-        raise ConfigError(f"{kind} {component.name!r} takes {' or '.join(component.facts['modalities'])} tasks, and "
-                          f"task {task!r} is {modality}; {catalogue.PLURALS[kind]} for it: {', '.join(fitting)}")
+def _check_modality(kind: str, name: str, task: str, modality: str) -> None:
+    """A backbone or strategy that cannot take the task's inputs is refused now, not when its training job starts."""
+    problem = catalogue.modality_problem(kind, name, modality)
+    if problem:
+        fitting = [other for other in catalogue.components(kind) if not catalogue.modality_problem(kind, other, modality)]
+        raise ConfigError(f"{problem}, and task {task!r} is {modality}; {catalogue.PLURALS[kind]} for it: "
+                          f"{', '.join(fitting)}")
 
 
 def _check_training(options: dict | None) -> None:

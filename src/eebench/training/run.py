@@ -69,10 +69,9 @@ def check_trainable(data_dir, backbone: str, strategy: str) -> None:
     if modality is None:
         raise DataError(f"'{data_dir}/info.json': no field 'modality' (is this folder made by `eebench prepare`?)")
     for kind, name in (("backbone", backbone), ("strategy", strategy)):
-        allowed = catalogue.get(kind, name).facts["modalities"]
-        if modality not in allowed:
-            raise ConfigError(f"train: {kind} {name!r} takes {' or '.join(allowed)} tasks, and '{data_dir}' holds "
-                              f"a task of modality {modality}")
+        problem = catalogue.modality_problem(kind, name, modality)
+        if problem:
+            raise ConfigError(f"train: {problem}, and '{data_dir}' holds a task of modality {modality}")
 
 
 def _train(data_dir, out_dir, backbone, resolved_backbone, strategy, strat, opts, device, info, train, seed) -> None:
