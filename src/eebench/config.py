@@ -278,11 +278,11 @@ def _check_variant_name(name: str, options: dict) -> None:
         raise ConfigError(f"'{VARIANT_KEY}' names the catalogue backbone this variant configures; got "
                           f"{options[VARIANT_KEY]!r}")
     if name in catalogue.components("backbone") and name != options[VARIANT_KEY]:
-        raise ConfigError(f"{name!r} is a catalogue backbone; a variant of {options[VARIANT_KEY]!r} needs a name of its "
-                          f"own (e.g. {options[VARIANT_KEY]}-large)")
+        raise ConfigError(f"{name!r} is a catalogue backbone; a variant of {options[VARIANT_KEY]!r} needs a name of "
+                          f"its own (e.g. {options[VARIANT_KEY]}-large)")
     if not VARIANT_NAME.fullmatch(name) or len(name.encode()) > NAME_MAX:
-        raise ConfigError(f"the variant name {name[:24]!r} names the folder of its runs: use lower-case letters, digits, "
-                          f"'.' and '-' (starting with a letter or digit), at most {NAME_MAX} bytes")
+        raise ConfigError(f"the variant name {name[:24]!r} names the folder of its runs: use lower-case letters, "
+                          f"digits, '.' and '-' (starting with a letter or digit), at most {NAME_MAX} bytes")
 
 
 def backbone_id(config: dict, name: str) -> str:
@@ -299,7 +299,8 @@ def _check_modality(kind: str, name: str, task: str, modality: str) -> None:
     """A backbone or strategy that cannot take the task's inputs is refused now, not when its training job starts."""
     problem = catalogue.modality_problem(kind, name, modality)
     if problem:
-        fitting = [other for other in catalogue.components(kind) if not catalogue.modality_problem(kind, other, modality)]
+        fitting = [other for other in catalogue.components(kind)
+                   if not catalogue.modality_problem(kind, other, modality)]
         raise ConfigError(f"{problem}, and task {task!r} is {modality}; {catalogue.PLURALS[kind]} for it: "
                           f"{', '.join(fitting)}")
 
