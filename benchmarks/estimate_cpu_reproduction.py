@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eebench.config import load_config, policy_applies, runs, training_options
+from eebench.config import load_config, cells, runs, training_options
 from eebench.exits import ExitOutputs
 from eebench.models import build_model
 from eebench.tasks import load_info, load_split, prepare_task
@@ -125,7 +125,7 @@ def main() -> None:
                     rows.append((task, backbone, strategy, opts["max_length"], sizes["train"], opts["epochs"],
                                  1 / train_s, 1 / predict_s, per_run, seeds))
         job_s = job_seconds(tmp)
-    n_jobs = sum(3 for run in grid for policy in config["policies"] if policy_applies(config, policy, run.strategy))
+    n_jobs = 3 * len(cells(config, grid))
     n_jobs += len(grid) * 2 + len({r.task for r in grid}) * 2  # check, costs per run; prepare, aggregate per task
     total += n_jobs * job_s
     print(f"{'task':8} {'backbone':10} {'strategy':12} {'max_len':>7} {'train':>6} {'epochs':>6} "
