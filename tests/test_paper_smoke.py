@@ -169,6 +169,13 @@ def test_paper_grid_runs_end_to_end_in_smoke_mode(config_file, tmp_path):
                     assert notes[row].item() == f"left out: {reason}", (task, run, policy)
                 else:
                     assert table.loc[row, "n_seeds"].item() == 1 and notes[row].item() == "", (task, run, policy)
+        claims = pd.read_csv(results / outputs["paper_table"], keep_default_na=False)
+        branchynet = claims[claims["rule"] == "branchynet"]["eebench setting"]
+        if config_file.stem == "branchynet-mnist":  # their T and the val-fitted T, each with its timing read
+            assert {"b-lenet/branchynet/entropy-t0025 (their T = 0.025)",
+                    "b-lenet/branchynet/entropy (T fitted on val)"} <= set(branchynet), list(branchynet)
+            timed = claims[claims["eebench setting"].str.contains("T = 0.025")]["eebench"].item()
+            assert "× at batch 1" in timed, timed
     for run in runs(smoke):  # a stand-in records every exit of the checkpoint it replaces
         kind = catalogue.get("backbone", backbone_id(smoke, run.backbone)).target.kind
         depth = smoke["backbones"].get(run.backbone, {}).get(DEPTH_OPTIONS.get(kind))

@@ -438,3 +438,65 @@ def test_judge_says_when_seeds_cannot_separate():
     # a failed condition beyond noise decides, whatever the other one says
     assert judge(Margin("a", [-1.0, 2.0]), Margin("b", [-1.0, -1.1, -0.9]))[0] == FAILS
     assert judge(Margin("a", [3.0, 3.0]), Margin("b", [-3.0, 2.0]))[0] == FAILS + NOISE
+
+
+def branchynet_rows() -> pd.DataFrame:
+    """The shipped BranchyNet MNIST rows (LeNet, B-LeNet at T = 0.025), as the aggregate reads them."""
+    rows = load_published()
+    return rows[rows["paper"].str.startswith("BranchyNet") & (rows["task"] == "mnist")].reset_index(drop=True)
+
+
+def branchynet_measured(gains) -> Measurements:
+    """Two seeds of b-lenet: final 98 / 99 %, the entropy policy at their T and fitted on val, a third entropy
+    policy at another fixed T (not the paper's: left out); exits of 4 test samples; wall-clock gains at batch 1."""
+    rows = [*result_rows("final", [0.98, 0.99], [1.0, 1.0], backbone="b-lenet", strategy="branchynet"),
+            *result_rows("entropy-t0025", [0.97, 0.985], [2.0, 1.5], backbone="b-lenet", strategy="branchynet"),
+            *result_rows("entropy", [0.975, 0.98], [1.8, 1.6], backbone="b-lenet", strategy="branchynet"),
+            *result_rows("entropy-t05", [0.9, 0.9], [3.0, 3.0], backbone="b-lenet", strategy="branchynet")]
+    exits = {0: np.array([1, 1, 1, 2]), 1: np.array([1, 1, 2, 2])}
+    exit_layers = {("b-lenet", "branchynet", seed, policy): layers for seed, layers in exits.items()
+                   for policy in ("entropy-t0025", "entropy", "entropy-t05")}
+    latency = pd.DataFrame([{"backbone": "b-lenet", "strategy": "branchynet", "seed": seed, "policy": policy,
+                             "batch_size": batch, "wall_clock_speedup": gain}
+                            for seed, gain in enumerate(gains) for policy in ("entropy-t0025", "entropy")
+                            for batch in (1, 32)])
+    params = {"final": ("final", {}), "entropy-t0025": ("entropy", {"threshold": 0.025}),
+              "entropy": ("entropy", {"threshold": None}), "entropy-t05": ("entropy", {"threshold": 0.5})}
+    data = measured(rows)
+    data.exit_layers, data.latency, data.policy_params = exit_layers, latency, params
+    return data
+
+
+MNIST = TaskSetting("mnist", "image", 10, train_size=7200)
+
+
+def test_branchynet_lenet_accuracy_is_a_reference_never_judged():
+    table = compare(branchynet_rows(), MNIST, branchynet_measured([2.0, 2.2]))
+    lenet = table[table["published"] == "99.20"].iloc[0]
+    assert lenet["eebench"] == "final 98.50 ± 0.50" and lenet["verdict"] == NOT_COMPARABLE
+    assert "60,000 training images" in lenet["why / setting"] and "7200" in lenet["why / setting"]
+
+
+def test_branchynet_gain_below_the_published_does_not_hold_at_their_t_and_at_the_fitted_t():
+    table = compare(branchynet_rows(), MNIST, branchynet_measured([2.0, 2.2]))
+    blenet = table[table["published"] == "99.25 at 5.4×"].set_index("eebench setting")
+    assert list(blenet.index) == ["b-lenet/branchynet/entropy-t0025 (their T = 0.025)",
+                                  "b-lenet/branchynet/entropy (T fitted on val)"]
+    fixed = blenet.loc["b-lenet/branchynet/entropy-t0025 (their T = 0.025)"]
+    # margins 2.0 − 5.4 and 2.2 − 5.4: t-interval over 2 seeds −3.3 ± 12.71·0.1414/√2 = [−4.57, −2.03], below 0
+    assert fixed["verdict"] == FAILS and fixed["eebench mean"] == pytest.approx(2.1)
+    assert fixed["eebench"] == ("accuracy 97.75 ± 0.75, exit 1 62.50 ± 12.50 %, MACs 1.75 ± 0.25×, "
+                                "CPU 2.10 ± 0.10× at batch 1")
+    assert "published 94.3 %" in fixed["why / setting"] and "branch's own compute" in fixed["why / setting"]
+
+
+def test_branchynet_gain_above_the_published_holds_and_a_missing_timing_is_not_comparable():
+    # margins 0.6 and 0.7: 0.65 ± 12.71·0.0707/√2 = [0.015, 1.29], above 0 — while 6.0 and 7.0 would be within noise
+    table = compare(branchynet_rows(), MNIST, branchynet_measured([6.0, 6.1]))
+    assert set(table[table["published"] == "99.25 at 5.4×"]["verdict"]) == {HOLDS}
+    noisy = compare(branchynet_rows(), MNIST, branchynet_measured([6.0, 7.0]))
+    assert set(noisy[noisy["published"] == "99.25 at 5.4×"]["verdict"]) == {HOLDS + NOISE}
+    untimed = branchynet_measured([6.0, 7.0])
+    untimed.latency = untimed.latency.iloc[0:0]
+    rows = compare(branchynet_rows(), MNIST, untimed)
+    assert set(rows[rows["published"] == "99.25 at 5.4×"]["verdict"]) == {NOT_COMPARABLE}

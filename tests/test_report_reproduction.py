@@ -19,11 +19,21 @@ def benchmark(root, rule, name, seconds, ended_at):
 
 
 def test_wall_time_spans_the_first_start_to_the_last_end(tmp_path):
-    # train ran 100 s and ended at t = 1100 (start 1000); a policy cell ran 2 s and ended at 1300: 300 s in all
+    # train ran 100 s and ended at t = 1100 (start 1000); a policy cell ran 2 s and ended at 1130: 130 s in all
     benchmark(tmp_path, "train", "a", 100.0, 1100.0)
-    benchmark(tmp_path, "policy_cell", "b", 2.0, 1300.0)
-    assert grid_wall_time(tmp_path) == (pytest.approx(300.0), 2)
+    benchmark(tmp_path, "policy_cell", "b", 2.0, 1130.0)
+    assert grid_wall_time(tmp_path) == (pytest.approx(130.0), 2, 1)
     assert grid_wall_time(tmp_path / "empty") is None
+
+
+def test_wall_time_leaves_out_the_time_between_invocations(tmp_path):
+    # the grid: jobs 1000–1100, 1050–1300 and 1310–1312 (10 s after the last ended: scheduling, same invocation);
+    # an aggregate rerun an hour later, 5000–5030: 312 + 30 s over two invocations, not 4,030
+    benchmark(tmp_path, "train", "a", 100.0, 1100.0)
+    benchmark(tmp_path, "train", "b", 250.0, 1300.0)
+    benchmark(tmp_path, "policy_cell", "c", 2.0, 1312.0)
+    benchmark(tmp_path, "aggregate", "d", 30.0, 5030.0)
+    assert grid_wall_time(tmp_path) == (pytest.approx(342.0), 4, 2)
 
 
 def test_a_task_without_tables_is_named(tmp_path):

@@ -384,7 +384,7 @@ def aggregate_task(
     curves = collect_curves(curve_paths)
     board = task_leaderboard(results, curves, collect_samples(records), tolerance)
     leaderboard = write_leaderboard(board, task, metric_name, tolerance, out)
-    measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance)
+    measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance, records, latency)
     claims, not_comparable = paper_comparison(load_published(), task_setting(task, info), measured)
     _write_csv(claims, out["paper_table"])
     write_text(out["paper"], paper_html(claims, not_comparable, task))

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..policies.stages import DOMAIN_SEPARATOR
+from ..policies.stages import DOMAIN_SEPARATOR, SAMPLES_FIELD
 from ..captioning.data import MODALITY as CAPTION_MODALITY
 
 HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
@@ -51,6 +51,9 @@ SURVEY_SAVED = 0.40  # the low end of "40–80 % saved"
 SAVED_SPEEDUP = 1 / (1 - SURVEY_SAVED)  # 40 % of the layers saved = a layer speed-up of 1.67×
 NOT_A_METHOD = ("final", "static-k", "oracle")  # the full model, a fixed shallower model, the label-reading limit
 DYNAMIC, STATIC_THRESHOLD = "ucb", "maxprob"  # the domain-shift claim: bandit thresholds vs a threshold fitted on val
+BRANCHYNET = "BranchyNet"  # the paper whose MNIST rows the branchynet rule reads
+BRANCHYNET_T = re.compile(r"threshold T = ([0-9.]+)")  # in the B-LeNet row's note: their entropy threshold
+BRANCHYNET_SHARE = re.compile(r"([0-9.]+) % of test samples leave at exit 1")  # and the share leaving at the branch
 
 RULE_TEXT = {
     "final": "final-exit figure: our final exit's test metric per seed; holds when ours ≥ published − 1 point, judged "
@@ -94,6 +97,12 @@ RULE_TEXT = {
                     "smaller than maxprob's; without per-domain curves (b) is not comparable at matched cost, and "
                     "only a failed (a) is judged",
     "replication": "someone else's run, not the paper's: shown beside ours as a reference, never judged",
+    "branchynet": "BranchyNet's MNIST row (LeNet; B-LeNet at the entropy threshold T): accuracy levels are shown as a "
+                  "reference, never judged (the authors trained on MNIST's 60,000 training images); per seed and "
+                  "entropy policy (their fixed T, and T fitted on val), the share of test samples leaving at the "
+                  "branch, the MAC speed-up and the CPU wall-clock gain of real early exit at batch size 1 against "
+                  "the plain network (latency.json); holds when our gain ≥ the published gain (ours includes the "
+                  "branch's own compute, theirs did not)",
 }
 
 
@@ -176,6 +185,8 @@ def rule_of(row: pd.Series) -> str | None:
     method, metric = row["method"].lower(), row["metric"].lower()
     if row["kind"] == "replication":
         return "replication"
+    if row["paper"].startswith(BRANCHYNET):
+        return "branchynet"
     if method.startswith("final"):
         return "final"
     if method == "patience" and row["speedup"]:
@@ -206,6 +217,9 @@ class Measurements:
     checks: list[tuple[dict, dict]]  # (run, checks.json)
     full_model_flops: dict[tuple, float]
     tolerance: float
+    exit_layers: dict[tuple, np.ndarray] = field(default_factory=dict)  # (backbone, strategy, seed, policy) → test
+    latency: pd.DataFrame = field(default_factory=pd.DataFrame)  # aggregate.latency_table's rows
+    policy_params: dict[str, tuple[str, dict]] = field(default_factory=dict)  # policy name → (method, params)
 
 
 COLUMNS = ["paper", "source", "claim", "published", "eebench setting", "eebench", "seeds", "verdict", "why / setting",
@@ -860,6 +874,84 @@ def rule_replication(claim, task, measured, published) -> list[dict]:
                                  len(pairs), mean, std))
     return outcomes or [_outcome("–", "", NOT_COMPARABLE, f"no {claim['method']} policy in this grid")]
 
+def rule_branchynet(claim, task, measured, published) -> list[dict]:
+    """BranchyNet's MNIST rows: LeNet (the final exit alone) as a reference; B-LeNet's entropy row read at their
+    T and at the val-fitted T, judged on the CPU wall-clock gain of real early exit at batch size 1."""
+    data = (f"the authors trained on MNIST's 60,000 training images, ours on {task.train_size} "
+            f"({'a seeded subset' if task.train_capped else 'carved from the 10,000 test images'}), so the accuracy "
+            f"level is not comparable")
+    if claim["method"] == "final":
+        outcomes = []
+        for (backbone, strategy), model in _models(measured.results):
+            finals = _finals(model) / POINT
+            if len(finals):
+                mean, std = _mean_std(finals)
+                outcomes.append(_outcome(f"final {mean:.2f} ± {std:.2f}", f"{backbone}/{strategy}/final",
+                                         NOT_COMPARABLE, f"a reference: {data}; their LeNet is the main network "
+                                         f"without the branch, ours the final exit of {backbone} alone",
+                                         len(finals), mean, std))
+        return outcomes
+    fixed_t = BRANCHYNET_T.search(claim["note"])
+    share = BRANCHYNET_SHARE.search(claim["note"])
+    published_gain = _number(claim["speedup"])
+    outcomes = []
+    for name, (method, params) in measured.policy_params.items():
+        if method != claim["method"]:
+            continue
+        threshold = params.get("threshold")
+        if threshold is not None and not (fixed_t and math.isclose(threshold, float(fixed_t.group(1)))):
+            continue  # a fixed threshold other than the paper's
+        reading = f"their T = {threshold:g}" if threshold is not None else "T fitted on val"
+        for (backbone, strategy), model in _models(measured.results):
+            outcome = _branchynet_outcome(measured, backbone, strategy, model, name)
+            if outcome is None:
+                continue
+            figures, gains = outcome
+            where = f"{backbone}/{strategy}/{name} ({reading})"
+            published_share = f"{share.group(1)} %" if share else "not printed"
+            why = (f"exit 1 (the branch) takes {figures['share']} of test samples against the published "
+                   f"{published_share}; accuracy {figures['accuracy']} against the published {claim['value']}: {data}. "
+                   f"MAC speed-up {figures['macs']} (the gain real early exit could reach if compute-bound). ")
+            if gains.empty:
+                verdict, why = NOT_COMPARABLE, why + "No latency.json at batch size 1 for this policy: no wall-clock gain."
+                ours, mean, std = f"accuracy {figures['accuracy']}, exit 1 {figures['share']}", math.nan, math.nan
+            else:
+                mean, std = _mean_std(gains)
+                verdict, noise = judge(Margin("our gain − published gain", gains - published_gain))
+                why += (f"CPU wall-clock gain at batch size 1 {mean:.2f}× {'≥' if mean >= published_gain else '<'} "
+                        f"published {published_gain:g}×; {noise}. Ours times the branch's own compute and runs on "
+                        f"this machine's CPU; their timer left the branch out, on 2016 hardware.")
+                ours = (f"accuracy {figures['accuracy']}, exit 1 {figures['share']}, MACs {figures['macs']}, "
+                        f"CPU {mean:.2f} ± {std:.2f}× at batch 1")
+            outcomes.append(_outcome(ours, where, verdict, why, len(gains) or figures["seeds"], mean, std))
+    return outcomes
+
+
+def _branchynet_outcome(measured, backbone, strategy, model, policy):
+    """Per-seed figures of one entropy policy: accuracy, share at exit 1, MAC speed-up (text, mean ± std), and the
+    wall-clock gains at batch size 1 (a Series by seed); None when the policy has no row on this model."""
+    rows = model[model["policy"] == policy].set_index("seed")
+    if rows.empty:
+        return None
+    shares = [float(np.mean(measured.exit_layers[key] == 1)) for seed in rows.index
+              if (key := (backbone, strategy, seed, policy)) in measured.exit_layers]
+    latency = measured.latency
+    gains = pd.Series(dtype=float)
+    if len(latency):
+        at_one = latency[(latency["backbone"] == backbone) & (latency["strategy"] == strategy)
+                         & (latency["policy"] == policy) & (latency["batch_size"] == 1)]
+        gains = at_one.set_index("seed")["wall_clock_speedup"].astype(float)
+
+    def text(values, scale=1.0, unit=""):
+        if not len(values):
+            return "not recorded"
+        mean, std = _mean_std(np.asarray(values, dtype=float) * scale)
+        return f"{mean:.2f} ± {std:.2f}{unit}"
+
+    figures = {"accuracy": text(rows["metric"], 1 / POINT), "share": text(shares, 100, " %"),
+               "macs": text(rows["flops_speedup"], unit="×"), "seeds": len(rows)}
+    return figures, gains
+
 
 RULES = {
     "final": rule_final,
@@ -875,6 +967,7 @@ RULES = {
     "saved": rule_saved,
     "domain-shift": rule_domain_shift,
     "replication": rule_replication,
+    "branchynet": rule_branchynet,
 }
 
 SHOWN = ["paper", "source", "claim", "published", "eebench setting", "eebench", "seeds", "verdict", "why / setting"]
@@ -893,9 +986,12 @@ def paper_markdown(table: pd.DataFrame, skipped: int) -> str:
            f"modality or data)."
 
 
-def read_measurements(results: pd.DataFrame, curves: pd.DataFrame, check_paths, cost_paths, tolerance: float) -> Measurements:
+def read_measurements(results: pd.DataFrame, curves: pd.DataFrame, check_paths, cost_paths, tolerance: float,
+                      records=(), latency: pd.DataFrame | None = None) -> Measurements:
     """The runs' checks.json and the plain full model's FLOPs from their costs.json (files without that field are
-    left out: the larger-vs-smaller rule then says it lacks them)."""
+    left out: the larger-vs-smaller rule then says it lacks them); from the cells' outcome records
+    (aggregate.cell_records), each policy's method and parameters and every test sample's exit layer; and the
+    latency rows (aggregate.latency_table)."""
     from ..io import read_json
     from ..layout import parse_run
 
@@ -908,7 +1004,14 @@ def read_measurements(results: pd.DataFrame, curves: pd.DataFrame, check_paths, 
         costs = read_json(path)
         if costs.get("full_model_flops"):
             flops[key(parse_run(path))] = float(costs["full_model_flops"])
-    return Measurements(results, curves, checks, flops, tolerance)
+    exit_layers, params = {}, {}
+    for _, cell, policy, record in records:
+        if policy == cell["policy"]:  # the fitted knob's record, not an extra row
+            params[policy] = (record.get("policy", policy), record.get("params", {}))
+            if "exit_layer" in record.get(SAMPLES_FIELD, {}):
+                exit_layers[(*key(cell), policy)] = np.asarray(record[SAMPLES_FIELD]["exit_layer"])
+    return Measurements(results, curves, checks, flops, tolerance, exit_layers,
+                        pd.DataFrame() if latency is None else latency, params)
 
 
 def paper_html(table: pd.DataFrame, skipped: int, task: str) -> str:

@@ -5,9 +5,9 @@ uncommitted changes), machine, the command, the grid's wall time — then gives 
 the per-rule times, and for every task the tables the aggregate wrote (leaderboard, Paper vs eebench with each
 verdict's reason, the policies on test, data, checks, latency). Every figure comes from the results folder.
 
-Wall time is the span from the first job's start to the last job's end, from the benchmark file Snakemake writes
-at each job's end (its modification time) and the job's own wall seconds; a results folder filled by several
-invocations spans all of them, and the document says so."""
+Wall time comes from the benchmark file Snakemake writes at each job's end (its modification time) and the job's
+own wall seconds: the span from the first job's start to the last job's end of each invocation, summed over the
+invocations that filled the results folder (grid_wall_time), which the document counts."""
 
 from __future__ import annotations
 
@@ -28,12 +28,27 @@ from .rule_times import benchmark_jobs, format_rule_times
 TASK_HEADING = re.compile(r"^(#+) ", re.MULTILINE)
 
 
-def grid_wall_time(results_dir: Path) -> tuple[float, int] | None:
-    """Seconds from the first job's start to the last job's end, and the number of jobs; None without benchmarks."""
+IDLE_GAP_S = 60.0  # a pause between jobs longer than this is time between invocations, not the grid's
+
+
+def grid_wall_time(results_dir: Path) -> tuple[float, int, int] | None:
+    """Seconds during which the grid ran, the number of jobs and of invocations; None without benchmarks.
+
+    Each job spans its start (end − its wall seconds) to its end; spans that overlap or follow within IDLE_GAP_S
+    (Snakemake's own scheduling between jobs) make one invocation, and the wall time is the sum of the
+    invocations' spans, so a later partial rerun (e.g. an aggregate only) adds its own minutes, not the hours
+    between."""
     jobs = benchmark_jobs(results_dir)
     if jobs.empty:
         return None
-    return float(jobs["ended"].max() - (jobs["ended"] - jobs["s"]).min()), len(jobs)
+    spans = sorted(zip(jobs["ended"] - jobs["s"], jobs["ended"]))
+    total, invocations = 0.0, 1
+    start, end = spans[0]
+    for job_start, job_end in spans[1:]:
+        if job_start > end + IDLE_GAP_S:
+            total, invocations, start = total + end - start, invocations + 1, job_start
+        end = max(end, job_end)
+    return float(total + end - start), len(jobs), invocations
 
 
 def commit_of(checkout: Path) -> str:
@@ -134,6 +149,10 @@ def reproduction_report(grids: Sequence[tuple[Path, Path]], title: str | None = 
 
 def _wall_text(results_dir: Path) -> str:
     wall = grid_wall_time(results_dir)
-    return ("no benchmark files: no job of this grid has run" if wall is None else
-            f"{wall[0] / 60:.1f} min over {wall[1]} jobs (first job's start to last job's end; a folder filled by "
-            f"several invocations spans them all)")
+    if wall is None:
+        return "no benchmark files: no job of this grid has run"
+    seconds, jobs, invocations = wall
+    runs = ("one invocation, first job's start to last job's end" if invocations == 1 else
+            f"{invocations} invocations, each from its first job's start to its last job's end, the time between "
+            f"them left out")
+    return f"{seconds / 60:.1f} min over {jobs} jobs ({runs})"
