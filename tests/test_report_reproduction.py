@@ -51,7 +51,7 @@ def _grid(root, name: str, task: str):
     (results / "tables").mkdir(parents=True)
     (results / "tables" / f"{task}.md").write_text(f"# {task}\n\n## Leaderboard\n\n{name} text\n")
     config = root / f"{name}.yaml"
-    config.write_text(yaml.safe_dump({"results_dir": str(results), "seeds": [0], "policies": {"final": {}},
+    config.write_text(f"# The {name} grid:\n# - differs from the paper in\n#   its data\n\n" + yaml.safe_dump({"results_dir": str(results), "seeds": [0], "policies": {"final": {}},
                                       "experiments": [{"task": task, "backbones": ["mlp"], "strategies": ["joint"]}]}))
     return results, config
 
@@ -70,6 +70,8 @@ def test_several_grids_make_one_document_with_each_grids_stamps_and_tasks(tmp_pa
         assert f"## Setting: {name}" in document and f"## Per-rule times: {name}" in document
     assert "| wall time (main) " in document and "no job of this grid has run" in document
     assert "1.0 min over 1 jobs" in document
+    # each grid's leading comment (its setting and differences from the paper) opens its setting section
+    assert "## Setting: branchynet\n\nThe branchynet grid:\n- differs from the paper in\n  its data\n\n|" in document
     assert document.index("## digits") < document.index("## Setting: branchynet") < document.index("## mnist")
 
 

@@ -97,6 +97,17 @@ def setting_table(config: dict) -> str:
             f"{config['policy_fit']['tolerance']:g} of the final exit (`policy_fit.tolerance`).")
 
 
+def config_notes(config_path: Path) -> str:
+    """The config file's leading comment (the setting, its sources and how it differs from the papers), as
+    Markdown: the text after each `#`; empty when the file opens without one."""
+    lines = []
+    for line in config_path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[1:].removeprefix(" "))
+    return "\n".join(lines).strip()
+
+
 def task_section(results_dir: Path, task: str) -> str:
     """The task's Markdown page from the aggregate, its headings one level down."""
     path = results_dir / layout.TABLES["markdown"].format(task=task)
@@ -141,7 +152,7 @@ def reproduction_report(grids: Sequence[tuple[Path, Path]], title: str | None = 
     for results_dir, config_path, config in loaded:
         of = f": {config_path.stem}" if several else ""
         tasks = list(dict.fromkeys(experiment["task"] for experiment in config["experiments"]))
-        parts += [f"## Setting{of}", setting_table(config),
+        parts += [f"## Setting{of}", config_notes(config_path), setting_table(config),
                   f"## Per-rule times{of}", "```\n" + format_rule_times(results_dir) + "\n```",
                   *(task_section(results_dir, task) for task in tasks)]
     return "\n\n".join(parts) + "\n"
