@@ -5,17 +5,27 @@ heads, FFN 3072, MiniLM's 30k vocabulary), then one end-to-end run (train, predi
 syncs, predict and latency in the training precision.
 
     python benchmarks/gpu_smoke.py [--steps 30] [--batch-size 32] [--length 128]
+    python benchmarks/gpu_smoke.py --text-grid data/glue [--out results/gpu-text] [--seeds 0 1 2]
 
 On a machine without a CUDA GPU it says so and exits 0. Inputs are synthetic sentences of `--length` tokens (every
-batch the same shape), so the figures are the model's, not the data's."""
+batch the same shape), so the figures are the model's, not the data's.
+
+`--text-grid GLUE_FOLDER` runs the CPU reproduction's text tasks instead (config/paper/cpu-reproduction.yaml's SST-2,
+CoLA and RTE experiments with MiniLM-L6, every train sentence, its policies) through the workflow on the GPU, and
+prints the wall time, the per-rule times and each run's final-exit and val-fitted figures: the figures to set
+beside the CPU run in docs/REPRODUCTION.md. On one H100-class GPU the three tasks' training is a few minutes
+(SST-2's 60,614 sentences at bf16); the whole grid is planned to fit about 15 minutes."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 import numpy as np
 import torch
@@ -31,6 +41,9 @@ MODELS = {
 BACKBONE = {"minilm-l6": "minilm-l6", "bert-base-sized (random)": "bert-small"}
 # training.precision value → what the column measures (fp32-strict: fp32 with TF32 off; fp32: TF32 on Ampere+)
 MODES = {"fp32-strict": "fp32", "fp32": "TF32", "bf16": "bf16"}
+REPO = Path(__file__).resolve().parents[1]
+REPRODUCTION = REPO / "config" / "paper" / "cpu-reproduction.yaml"
+TEXT_TASKS = ("sst2", "cola", "rte")
 
 
 def synthetic(n: int, length: int) -> tuple[list[str], np.ndarray]:
@@ -90,14 +103,62 @@ def end_to_end(device: torch.device, steps: int) -> None:
               f"{entry['decisions_match_simulation']}")
 
 
+def text_grid_config(glue: Path, out: Path, seeds: list[int]) -> dict:
+    """The CPU reproduction's text experiments on full data, trained on the GPU, results under `out`."""
+    config = yaml.safe_load(REPRODUCTION.read_text())
+    config["results_dir"] = str(out)
+    config["seeds"] = seeds
+    config["experiments"] = [e for e in config["experiments"] if e["task"] in TEXT_TASKS]
+    config["tasks"] = {task: {**{k: v for k, v in options.items() if k != "max_train"}, "path": str(glue)}
+                       for task, options in config["tasks"].items() if task in TEXT_TASKS}
+    config["backbones"] = {name: options for name, options in config["backbones"].items()
+                           if any(name in e["backbones"] for e in config["experiments"])}
+    config["training"] = {**config["training"], "device": "cuda"}
+    return config
+
+
+def run_text_grid(glue: Path, out: Path, seeds: list[int]) -> None:
+    """Run the text grid through snakemake and print what it measured."""
+    from eebench.io import read_json
+    from eebench.layout import RUN
+
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    config_path = out / "gpu-text-grid.yaml"
+    config_path.write_text(yaml.safe_dump(text_grid_config(glue.resolve(), out, seeds), sort_keys=False))
+    started = time.perf_counter()
+    subprocess.run(["snakemake", "--cores", "all", "--configfile", str(config_path)], cwd=REPO, check=True)
+    wall = time.perf_counter() - started
+    print(f"text grid ({', '.join(TEXT_TASKS)}; seeds {seeds}) on {torch.cuda.get_device_name()}: {wall / 60:.1f} min "
+          f"wall; config {config_path}")
+    subprocess.run(["eebench", "rule-times", str(out)], check=True)
+    config = yaml.safe_load(config_path.read_text())
+    for experiment in config["experiments"]:
+        for strategy in experiment["strategies"]:
+            for seed in seeds:
+                run = out / RUN.format(task=experiment["task"], backbone="minilm-l6", strategy=strategy, seed=seed)
+                final = read_json(run / "policies" / "final" / "test.json")
+                fitted = read_json(run / "policies" / "maxprob" / "test.json")
+                print(f"  {experiment['task']:5s} {strategy:12s} seed {seed}: final exit {final['metric']} "
+                      f"{final['primary']:.4f}; maxprob fitted on val {fitted['primary']:.4f} at "
+                      f"{fitted['layer_speedup']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30, help="timed training steps per model and precision")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--length", type=int, default=128, help="tokens per synthetic sentence")
+    parser.add_argument("--text-grid", type=Path, metavar="GLUE_FOLDER",
+                        help="run the CPU reproduction's text tasks on full data on the GPU instead")
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "gpu-text", help="results of --text-grid")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of --text-grid")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print(f"gpu_smoke: no CUDA GPU on this machine (torch {torch.__version__}); nothing to measure")
+        return
+    if args.text_grid:
+        run_text_grid(args.text_grid, args.out, args.seeds)
         return
     device = torch.device("cuda")
     print(f"device: {torch.cuda.get_device_name(device)} (compute capability "
