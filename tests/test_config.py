@@ -64,6 +64,10 @@ def test_experiment_training_overrides_defaults_key_by_key(config):
         ({"strategies": {"joint-kl": {"temprature": 2}}}, ["strategies.joint-kl.temprature", "temperature"]),
         ({"latency": {"batch_sizes": [1, 0]}}, ["latency.batch_sizes", "integers >= 1"]),
         ({"results_dir": ""}, ["results_dir", "non-empty path"]),
+        ({"targets": [{"task": "qnli", "figure": "final-exit", "at_least": 0.9}]},
+         ["targets[0].task", "'qnli' is not a task of this grid's experiments", "digits"]),
+        ({"targets": [{"task": "digits", "figure": "median", "at_least": 0.9}]}, ["targets[0].figure", "final-exit"]),
+        ({"targets": [{"task": "digits", "figure": "final-exit"}]}, ["targets[0]", "at_least"]),
     ],
 )
 def test_bad_config_gives_one_clear_message(config, change, expected):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 
 from eebench.errors import DataError
@@ -85,3 +86,24 @@ def test_the_stage_pairs_each_results_folder_with_its_config(tmp_path):
     out = tmp_path / "REPRODUCTION.md"
     STAGES["reproduction-report"]([results], config=[config], out=out, title="One grid")
     assert out.read_text().startswith("# One grid\n") and "| command " in out.read_text()
+
+
+def test_targets_sit_beside_the_measured_figures_and_the_published_final_layer(tmp_path):
+    """sst2's final exit over 2 seeds 0.885 ± 0.005 against ≥ 0.88 (met); one run's exits 0.70 … 0.89 against
+    ≥ 0.75 (not met); the published final-layer figures of sst2 as references."""
+    from eebench.report.reproduction import targets_table
+
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame([{"backbone": "minilm-l6", "strategy": "joint", "policy": "final", "metric_mean": 0.885,
+                   "metric_std": 0.005, "n_seeds": 2}]).to_csv(tmp_path / "tables" / "sst2.csv", index=False)
+    (tmp_path / "data" / "sst2").mkdir(parents=True)
+    (tmp_path / "data" / "sst2" / "info.json").write_text('{"metric": "accuracy"}')
+    checks = tmp_path / "runs" / "sst2" / "minilm-l6" / "joint" / "seed0" / "checks.json"
+    checks.parent.mkdir(parents=True)
+    checks.write_text('{"errors": {"test": {"error_rate": [0.30, 0.2, 0.11]}}}')
+    table = targets_table(tmp_path, [{"task": "sst2", "figure": "final-exit", "at_least": 0.88},
+                                     {"task": "sst2", "figure": "every-exit", "at_least": 0.75}])
+    final, every = table.splitlines()[2:4]
+    assert "sst2 accuracy at the final exit (minilm-l6, joint, 2 seeds)" in final and "0.8850 ± 0.0050" in final
+    assert "| met " in final and "minilm-l6-h384 91.5 (MiniLM (Wang et al. 2020): microsoft/unilm" in final
+    assert "(minilm-l6, joint, seed 0)" in every and "0.700 0.800 0.890" in every and "**not met**" in every

@@ -167,9 +167,19 @@ def validate_config(config: Any, source: str = "config", files: Sequence[str | P
         _check_catalogue(result)
         _check_runs(result)
         _check_val_sizes(result)
+        _check_targets(result)
     except FieldError as error:
         raise error.in_file(source) from None
     return result
+
+
+def _check_targets(config: dict) -> None:
+    """Every reproduction target names a task the grid runs."""
+    tasks = list(dict.fromkeys(experiment["task"] for experiment in config["experiments"]))
+    for index, target in enumerate(config.get("targets", [])):
+        if target["task"] not in tasks:
+            raise FieldError(f"targets[{index}].task", f"{target['task']!r} is not a task of this grid's experiments; "
+                                                       f"valid: {', '.join(tasks)}")
 
 
 class FieldError(Exception):

@@ -108,6 +108,43 @@ def config_notes(config_path: Path) -> str:
     return "\n".join(lines).strip()
 
 
+def targets_table(results_dir: Path, targets: list[dict]) -> str:
+    """The config's `targets`, each beside what the run measured, its verdict, and the published final-layer figures
+    of its task (published.csv's final rows: references such as a fully fine-tuned model's, never judged)."""
+    from ..io import read_json
+    from .published import load_published
+
+    published = load_published()
+    rows = []
+    for target in targets:
+        task, goal = target["task"], target["at_least"]
+        finals = published[(published["task"] == task) & published["method"].str.startswith("final")]
+        references = "; ".join(f"{row['backbone']} {row['value']} ({row['paper']}: {row['source']})"
+                               for _, row in finals.iterrows()) or "–"
+        if target["figure"] == "final-exit":
+            table = pd.read_csv(results_dir / layout.TABLES["table"].format(task=task))
+            metric = read_json(results_dir / layout.DATA.format(task=task) / "info.json")["metric"]
+            for _, row in table[table["policy"] == "final"].iterrows():
+                mean = row["metric_mean"]
+                rows.append({"target": f"{task} {metric} at the final exit ({row['backbone']}, "
+                                       f"{row['strategy']}, {row['n_seeds']} seeds)",
+                             "goal": f"≥ {goal:g}", "measured": f"{mean:.4f} ± {row['metric_std']:.4f}",
+                             "verdict": _met(mean >= goal), "published final layer": references})
+        else:
+            for path in sorted(results_dir.glob(layout.CHECKS.format(task=task, backbone="*", strategy="*", seed="*"))):
+                run = layout.parse_run(path)
+                accuracy = [1 - error for error in read_json(path)["errors"]["test"]["error_rate"]]
+                rows.append({"target": f"{task} accuracy at every exit ({run['backbone']}, {run['strategy']}, seed "
+                                       f"{run['seed']})", "goal": f"≥ {goal:g}",
+                             "measured": " ".join(f"{value:.3f}" for value in accuracy),
+                             "verdict": _met(min(accuracy) >= goal), "published final layer": references})
+    return pd.DataFrame(rows).to_markdown(index=False) if rows else "No run of these tasks has finished."
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
 def task_section(results_dir: Path, task: str) -> str:
     """The task's Markdown page from the aggregate, its headings one level down."""
     path = results_dir / layout.TABLES["markdown"].format(task=task)
@@ -153,8 +190,10 @@ def reproduction_report(grids: Sequence[tuple[Path, Path]], title: str | None = 
         of = f": {config_path.stem}" if several else ""
         tasks = list(dict.fromkeys(experiment["task"] for experiment in config["experiments"]))
         parts += [f"## Setting{of}", config_notes(config_path), setting_table(config),
-                  f"## Per-rule times{of}", "```\n" + format_rule_times(results_dir) + "\n```",
-                  *(task_section(results_dir, task) for task in tasks)]
+                  f"## Per-rule times{of}", "```\n" + format_rule_times(results_dir) + "\n```"]
+        if config.get("targets"):
+            parts += [f"## Targets{of}", targets_table(results_dir, config["targets"])]
+        parts += [task_section(results_dir, task) for task in tasks]
     return "\n\n".join(parts) + "\n"
 
 
