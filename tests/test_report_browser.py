@@ -7,6 +7,7 @@ and say why. Screenshots go to the folder named by EEBENCH_SCREENSHOTS (default:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report_tree import TASK, make_results_tree  # noqa: E402
+
+from eebench.report.aggregate import NO_LATENCY  # noqa: E402
 
 CHART_PAGES = ["", "_exits", "_errors", "_reliability", "_categories", "_pcee", "_training"]
 
@@ -179,6 +182,33 @@ def test_snakemake_report_opens_a_task_page(browser, screenshots, tmp_path):
     browser.switch_to.default_content()
     browser.save_screenshot(str(screenshots / "report_chart.png"))
     assert not console_problems(browser)
+
+    # every entry of the task's section shows its content inside the report (a drawn chart, or a table with rows),
+    # none is only a download
+    for subcategory, template in report_entries():
+        click_text(browser, "digits")
+        click_text(browser, subcategory)
+        path = f"{TINY['results_dir']}/{template.format(task='digits')}"
+        open_result(browser, path)
+        browser.switch_to.frame(browser.find_element("tag name", "iframe"))
+        shown = wait_for(browser, SHOWN) or NO_LATENCY in browser.find_element("tag name", "body").text
+        browser.switch_to.default_content()
+        browser.save_screenshot(str(screenshots / f"report_entry_{Path(path).stem}.png"))
+        assert shown, f"{path} ({subcategory}) shows no chart or table in the report"
+
+
+SHOWN = DRAWN.replace("return view &&", "return document.querySelectorAll('table tr').length > 1 || view &&")
+REPORT_ENTRY = re.compile(r'task_report\(results\(layout\.(TABLES|PLOTS)\["(\w+)"\]\), "\w+", "([^"]+)"\)')
+
+
+def report_entries() -> list[tuple[str, str]]:
+    """(subcategory, path template) of every output the aggregate rule puts in the report, read from the rule."""
+    from eebench import layout
+
+    rule = (Path(__file__).parents[1] / "workflow" / "rules" / "aggregate.smk").read_text()
+    entries = [(subcategory, getattr(layout, kind)[name]) for kind, name, subcategory in REPORT_ENTRY.findall(rule)]
+    assert len(entries) >= 10, entries  # the pattern still matches the rule
+    return entries
 
 
 @pytest.mark.slow

@@ -193,6 +193,10 @@ def markdown_table(table: pd.DataFrame, metric_name: str, domains: bool = False)
     return display_frame(table, metric_name, domains).to_markdown(index=False)
 
 
+NO_LATENCY = ("No real early-exit timing in this grid: the config's latency.policies names none of this task's "
+              "policies (only the policies it lists are timed).")
+
+
 def table_page(title: str, sections: Sequence[tuple[str, pd.DataFrame]], note: str = "") -> str:
     """A self-contained HTML page of titled tables, for the report (which shows HTML, where a CSV only downloads)."""
     import html
@@ -302,21 +306,58 @@ def training_curves(model_dirs: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).dropna(subset=["loss"])
 
 
+TRAINING_WINDOWS = 50  # a run's rolling-mean window is 1/50 of its logged steps
+
+
+def training_bands(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per panel, exit and step: the mean over seeds of each seed's loss smoothed by a centred rolling mean over
+    1/TRAINING_WINDOWS of the run's logged steps (a minibatch's loss is too noisy to show a trend), and the seeds'
+    range."""
+    columns = ["panel", "exit", "step", "loss", "loss_min", "loss_max", "n_seeds", "window"]
+    if curves.empty:
+        return pd.DataFrame(columns=columns)
+    smoothed = []
+    for _, run in curves.sort_values("step").groupby(["panel", "seed"], sort=False):
+        # one window per run: an exit that some phases do not train is logged at fewer steps than the others
+        window = max(1, run["step"].nunique() // TRAINING_WINDOWS)
+        for _, losses in run.groupby("exit", sort=False):
+            smoothed.append(losses.assign(loss=losses["loss"].rolling(window, center=True, min_periods=1).mean(),
+                                          window=window))
+    frame = pd.concat(smoothed, ignore_index=True)
+    bands = (frame.groupby(["panel", "exit", "step"])
+             .agg(loss=("loss", "mean"), loss_min=("loss", "min"), loss_max=("loss", "max"),
+                  n_seeds=("seed", "nunique"), window=("window", "max"))
+             .reset_index())
+    return bands[columns]
+
+
 def training_chart(curves: pd.DataFrame):
+    """One panel per model: each exit's training loss, mean over seeds with the seeds' range as a band, smoothed."""
     import altair as alt
 
-    return (
-        alt.Chart(curves)
-        .mark_line(opacity=0.7)
-        .encode(
-            x=alt.X("step:Q"),
-            y=alt.Y("loss:Q", title="training loss", scale=alt.Scale(type="log")),
-            color=alt.Color("exit:O", scale=alt.Scale(scheme="viridis")),
-            strokeDash=alt.StrokeDash("seed:N"),
-        )
-        .properties(width=320, height=220)
-        .facet(facet=alt.Facet("panel:N", title=None), columns=2)
-    )
+    bands = training_bands(curves)
+    seeds = sorted(curves["seed"].unique())
+    windows = sorted(bands["window"].unique())
+    smoothing = (f"rolling mean over {windows[0]} steps" if len(windows) == 1
+                 else f"rolling means over {windows[0]}–{windows[-1]} steps")
+    subtitle = (f"seed {seeds[0]}, {smoothing}" if len(seeds) == 1 else
+                f"mean over seeds {', '.join(map(str, seeds))} of each seed's {smoothing}; band: the seeds' range")
+    # viridis without its palest yellow, which a white background swallows
+    exits = alt.Scale(scheme=alt.SchemeParams("viridis", extent=[0, 0.85]))
+    x = alt.X("step:Q")
+    log = alt.Scale(type="log", nice=False)
+    # one legend for the line and its band, drawn as opaque lines (the band's faint fill would be its symbol)
+    colour = alt.Color("exit:O", scale=exits, legend=alt.Legend(orient="bottom", symbolType="stroke",
+                                                                symbolStrokeWidth=2, symbolOpacity=1))
+    band = alt.Chart().mark_area(opacity=0.25).encode(x=x, y=alt.Y("loss_min:Q", scale=log), y2="loss_max:Q",
+                                                      color=colour)
+    line = alt.Chart().mark_line(strokeWidth=1.5).encode(
+        x=x, y=alt.Y("loss:Q", title="training loss", scale=log), color=colour,
+        tooltip=["panel:N", "exit:O", "step:Q", alt.Tooltip("loss:Q", format=".4f"), "n_seeds:Q"])
+    title = alt.TitleParams("Training loss per exit", subtitle=subtitle, anchor="start")
+    # the line first: its y title stands for both layers
+    return (alt.layer(line, band, data=bands).properties(width=320, height=220)
+            .facet(facet=alt.Facet("panel:N", title=None), columns=2).properties(title=title))
 
 
 def aggregate_task(
@@ -375,7 +416,8 @@ def aggregate_task(
                                               "closed by default; test; each test domain), ECE, sample categories."
                                               + (" Units are generated tokens; an exit's error is the share of tokens "
                                                  "where its token differs from the full model's." if sequence else "")))
-    write_text(out["latency_page"], table_page(f"{task}: real early-exit latency", [("Runs", latency)]))
+    write_text(out["latency_page"], table_page(f"{task}: real early-exit latency", [("Runs", latency)],
+                                               "" if len(latency) else NO_LATENCY))
     latency_section = f"\n## Real early-exit latency\n\n{latency.to_markdown(index=False)}\n" if len(latency) else ""
     domain_section = (
         f"## Per test domain (decisions on the whole test stream)\n\n{markdown_table(table, metric_name, domains=True)}\n\n"
