@@ -55,7 +55,7 @@ def test_dynexit_learns_sigmoid_weights_of_the_joint_loss():
     strategy = make_strategy("dynexit", {"weight_lr": 0.01})
     first = strategy.loss(0, 0, out, torch.tensor([0.0]))
     assert float(first.total) == pytest.approx(2.5)
-    assert first.info["loss_weights"] == [0.5, 0.5]
+    assert first.info["loss_weights"].tolist() == [0.5, 0.5]  # a tensor: the trainer reads it when it logs
     # ∂total/∂θ_j = w_j (1 − w_j)(L_j − 2.5) / Σ w = (−0.375, +0.375); Adam's first step moves each θ by lr
     # against the sign: θ = (+0.01, −0.01), so the lower-loss exit gains weight.
     assert strategy.theta.tolist() == pytest.approx([0.01, -0.01], abs=1e-6)
@@ -94,7 +94,7 @@ def test_leebert_loss_and_cross_level_weight_step():
     kd = 0.25 * math.log(0.5) + 0.75 * math.log(1.5)
     first = strategy.loss(0, 0, model(), labels)
     assert float(first.total.detach()) == pytest.approx(math.log(2) + math.log(4 / 3) + 0.5 * kd, rel=1e-6)
-    assert first.info["distillation_weights"] == [0.5]
+    assert first.info["distillation_weights"].tolist() == [0.5]
     # The next batch (the same sample here) is the held-out one. At exit 1's logits z: ∂KD/∂z = p_1 − p_L =
     # (1/4, −1/4), ∂CE/∂z = p_1 − onehot(1) = (1/2, −1/2); with h = (1, 0) the head's gradients are these in
     # W's first column and in the bias, so ⟨∇CE, ∇KD⟩ = 2·(1/8 + 1/8) = 1/2 > 0 (they agree): φ_1 grows by

@@ -25,9 +25,10 @@ class _TextAdapter(BackboneAdapter):
 
     def _context(self, hidden: torch.Tensor, batch: dict[str, torch.Tensor]) -> LayerContext:
         tokens = batch.get("attention_mask")
-        if tokens is None or bool(tokens.all()):
+        if tokens is None or (tokens.device.type == "cpu" and bool(tokens.all())):
             # Nothing padded (always so at batch size 1): no mask to build, and pooling is a plain mean — the
-            # masked path costs ~50 µs per call and six operations at every exit.
+            # masked path costs ~50 µs per call and six operations at every exit. Asked only of a CPU tensor: on
+            # a GPU the question would wait for the device (a host sync per call), and the mask costs less.
             return LayerContext()
         # Imported here: the CNN/MLP families load this module too and never need transformers.
         from transformers.masking_utils import create_bidirectional_mask

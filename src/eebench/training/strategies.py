@@ -276,7 +276,7 @@ class DynExit(Strategy):
         ((weights * losses.detach()).sum() / weights.sum()).backward()
         self.weight_optimizer.step()
         return StepLoss(total, _values(losses, [True] * len(losses)),
-                        {"loss_weights": [round(float(w), 6) for w in weights.detach().cpu()]})
+                        {"loss_weights": weights.detach()})  # read at the log's flush: no host sync per step
 
     def state_dict(self):
         if self.theta is None:
@@ -334,7 +334,7 @@ class LeeBERT(Strategy):
         weights = torch.sigmoid(self.phi)
         total = ce.sum() + (weights * kd).sum()
         return StepLoss(total, _values(ce, [True] * len(ce)),
-                        {"distillation_weights": [round(float(w), 6) for w in weights.cpu()]})
+                        {"distillation_weights": weights.detach()})  # read at the log's flush
 
     def step_weights(self, held_out_grads, kd_grads) -> None:
         """φ_i ← φ_i − lr·∂L_held/∂φ_i with ∂L_held/∂α_i = −⟨g_held_i, g_kd_i⟩ and ∂α_i/∂φ_i = α_i(1 − α_i)."""
