@@ -11,6 +11,7 @@ import pytest
 
 from eebench.policies.checks import check_stage
 from eebench.report import charts
+from eebench.report.aggregate import training_bands, training_chart
 
 POLICIES = ["final", "static-k", "maxprob", "patience", "oracle"]
 
@@ -44,28 +45,114 @@ def layers(spec):
 
 def test_speedup_chart_encodes_policies_by_colour_and_shape_with_a_legend_highlight(frames):
     curves, results = frames
-    spec = charts.speedup_chart(curves, results, "accuracy", 0.01, POLICIES).to_dict()
+    chart = charts.speedup_chart(curves, results, "accuracy", 0.01, POLICIES)
+    spec = chart.to_dict()
     lines = [l for l in layers(spec) if l["mark"]["type"] == "line"]
     points = [l for l in layers(spec) if l["mark"]["type"] == "point" and "shape" in l["encoding"]]
     assert lines and points
     # only the adaptive methods are curves; final, static-k and oracle are reference marks
     assert lines[0]["encoding"]["color"]["scale"]["domain"] == ["maxprob", "patience"]
-    assert lines[0]["encoding"]["color"]["scale"]["range"] == charts.PALETTE[:2]
+    assert lines[0]["encoding"]["color"]["scale"]["range"] == charts.POLICY_COLOURS[:2]
     assert points[0]["encoding"]["shape"]["field"] == "policy"
     (param,) = spec["params"]
     assert param["select"]["fields"] == ["policy"] and param["bind"] == "legend"
     assert "condition" in lines[0]["encoding"]["opacity"]
-    rules = [l for l in layers(spec) if l["mark"]["type"] == "rule"]
+    rules = [l for l in layers(spec) if l["mark"]["type"] == "rule" and "x2" not in l["encoding"]]
     assert rules, "the final exit and its tolerance are horizontal rules"
-    labels = [l for l in layers(spec) if l["mark"]["type"] == "text" and l["encoding"]["text"].get("field") == "text"]
+    labels = [l for l in layers(spec) if l["mark"]["type"] == "text"]
     assert labels, "fitted points are labelled with the policy"
+    # the legend sits below the panels; the picture names no interaction, the HTML page says it in its text
+    legend = lines[0]["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom" and legend["title"] == "policy"
+    assert "click" not in json.dumps(spec).replace(charts.HIGHLIGHT_HINT, "")
+    assert spec["description"] == charts.HIGHLIGHT_HINT
+
+
+def test_twenty_policies_get_twenty_colours_and_distinct_colour_marker_pairs():
+    styles = [charts.policy_style(i) for i in range(20)]
+    assert len({colour for colour, _, _ in styles}) == 20
+    assert len({(colour, shape) for colour, shape, _ in styles}) == 20
+    # a light colour shares its hue with the strong one ten places before: marker and dash differ from it
+    for i in range(10):
+        assert styles[i][1] != styles[i + 10][1] and styles[i][2] != styles[i + 10][2]
+    assert "cross" not in charts.SHAPES, "the oracle's mark"
+    assert len({(c, s) for c, s, _ in map(charts.policy_style, range(140))}) == 140
 
 
 def test_coinciding_fitted_points_share_one_label():
-    points = pd.DataFrame({"panel": "p", "policy": ["a", "b", "c"], "layer_speedup": [2.0, 2.001, 3.0],
-                           "metric": [0.9, 0.9, 0.9]})
-    labels = charts.point_labels(points, [1.0, 4.0], [0.8, 1.0])
-    assert list(labels["text"]) == ["a, b", "c"]
+    points = pd.DataFrame({"panel": "p", "policy": ["a", "b", "c", "d"], "layer_speedup": [2.0, 2.0, 2.001, 2.0],
+                           "metric": [0.9, 0.9, 0.9, 0.9 + 1e-15]})
+    labels = charts.coinciding_points(points)
+    # equal up to float rounding coincide; a point a pixel away is another point with a label of its own
+    assert list(labels["text"]) == ["a = b = d", "c"]
+
+
+def test_the_chart_labels_policies_whose_decisions_coincide_once(frames):
+    curves, results = frames
+    same = results[results["policy"] == "maxprob"].assign(policy="entropy")
+    results = pd.concat([results, same], ignore_index=True)
+    curves = pd.concat([curves, curves[curves["policy"] == "maxprob"].assign(policy="entropy")], ignore_index=True)
+    spec = charts.speedup_chart(curves, results, "accuracy", 0.01, [*POLICIES, "entropy"]).to_dict()
+    texts = [row["text"] for rows in spec["datasets"].values() for row in rows if "text" in row]
+    assert "maxprob = entropy" in texts and "maxprob" not in texts and "entropy" not in texts
+
+
+def rendered_boxes(screen, rows):
+    boxes = []
+    for row in rows:
+        left, top = screen.pixel(row["layer_speedup"], row["metric"])
+        width, height = charts.label_size(row["style"], row["text"])
+        boxes.append(charts.Box(left, top, left + width, top + height))
+    return boxes
+
+
+def test_labels_of_crowded_points_are_placed_apart_or_listed():
+    screen = charts.Screen((1.0, 3.0), (0.90, 1.00))
+    # seven points within a few pixels of each other, and one far away
+    groups = pd.DataFrame({"text": [f"policy-{i}" for i in range(7)] + ["alone"],
+                           "layer_speedup": [2.0 + 0.01 * i for i in range(7)] + [1.2],
+                           "metric": [0.95 + 0.002 * (i % 3) for i in range(7)] + [0.92]})
+    rules = [("final exit", 0.99), ("final − 0.01 (tolerance)", 0.98)]
+    oracle = [("oracle · least depth within tolerance: 2.80×, 0.980", 2.8, 0.98)]
+    static = [("k=2", 2.0, 0.951), ("k=3", 1.5, 0.97)]
+    rows, leaders, unplaced = charts.panel_labels(screen, groups, rules, oracle, static)
+    boxes = rendered_boxes(screen, rows)
+    markers = [charts.marker_box(*screen.pixel(x, y), charts.MARKER_RADIUS["policy"])
+               for x, y in groups[["layer_speedup", "metric"]].itertuples(index=False)]
+    panel = charts.Box(0, 0, screen.width, screen.height)
+    for i, box in enumerate(boxes):
+        assert box.inside(charts.Box(-0.01, -0.01, panel.right + 0.01, panel.bottom + 0.01))
+        assert not any(box.overlaps(other, gap=0) for other in boxes[i + 1:]), rows[i]["text"]
+        assert not any(box.overlaps(marker, gap=0) for marker in markers), rows[i]["text"]
+    # every label is drawn or listed, none twice
+    named = [row["text"] for row in rows] + [where.split(" at ")[0] for where in unplaced]
+    assert sorted(named) == sorted([*groups["text"], *(t for t, _ in rules), oracle[0][0], "k=2", "k=3"])
+    assert "alone" in [row["text"] for row in rows]
+    assert all(len(leader) == 4 for leader in leaders)
+
+
+def test_a_label_with_no_room_is_listed_under_the_title():
+    screen = charts.Screen((1.0, 2.0), (0.0, 1.0), width=60, height=40)
+    groups = pd.DataFrame({"text": ["a-policy-with-a-long-name", "b"], "layer_speedup": [1.5, 1.9],
+                           "metric": [0.5, 0.5]})
+    rows, _, unplaced = charts.panel_labels(screen, groups, [], [], [])
+    assert unplaced == ["a-policy-with-a-long-name at 1.50×, 0.500"]
+    assert [row["text"] for row in rows] == ["b"]
+
+
+def test_place_labels_takes_the_first_free_candidate():
+    obstacle = charts.Box(0, 0, 10, 10)
+    first = [charts.Box(5, 5, 15, 15), charts.Box(20, 0, 30, 10)]
+    second = [charts.Box(21, 1, 29, 9), charts.Box(0, 20, 10, 30)]
+    blocked = [charts.Box(2, 2, 8, 8)]
+    placed = charts.place_labels([first, second, blocked], [obstacle], charts.Box(0, 0, 100, 100))
+    assert placed == [first[1], second[1], None]
+
+
+def test_subtitles_wrap_to_the_panel_width():
+    lines = charts.wrap_text("no room to label: " + "; ".join(f"policy-{i} at 1.50×, 0.900" for i in range(6)),
+                             charts.PANEL_WIDTH, 10)
+    assert len(lines) > 1 and all(charts.text_width(line, 10) <= charts.PANEL_WIDTH for line in lines)
 
 
 def test_speedup_chart_focuses_the_y_axis_where_methods_operate(frames):
@@ -118,8 +205,21 @@ def test_reliability_frame_pools_bins_by_count():
     # bin 9: (3 x 0.95 + 1 x 0.91) / 4 = 0.94; accuracy (3 x 1 + 0) / 4 = 0.75; ECE mean of the seeds
     assert (row["count"], row["confidence"], row["accuracy"], row["ece"]) == pytest.approx((4, 0.94, 0.75, 0.2))
     assert row["scaling"] == "before"
+    assert row["label"] == "mlp / joint · seeds 0, 1 pooled" and row["unit"] == "samples"
     spec = charts.reliability_chart(frame).to_dict()
-    assert spec["facet"]["column"]["field"] == "exit" and spec["facet"]["row"]["field"] == "panel"
+    assert spec["facet"]["column"]["field"] == "exit" and spec["facet"]["row"]["field"] == "label"
+    # each bin's marker is as large as the samples it holds, with a legend that says so
+    (sized,) = [l for l in spec["spec"]["layer"] if "size" in l["encoding"]]
+    assert sized["encoding"]["size"]["field"] == "count"
+    assert sized["encoding"]["size"]["title"] == "test samples in bin"
+
+
+def test_a_reliability_panel_of_one_seed_names_it():
+    run = {"backbone": "mlp", "strategy": "joint", "seed": 3}
+    report = {"unit": "token", "calibration": {"test": {"ece": [0.1], "reliability": [
+        reliability([0] * 9 + [3], [None] * 9 + [0.95], [None] * 9 + [1.0])]}}}
+    frame = charts.reliability_frame([(run, report)])
+    assert set(frame["label"]) == {"mlp / joint · seed 3"} and set(frame["unit"]) == {"tokens"}
 
 
 def test_error_verdict_names_the_rises():
@@ -153,7 +253,23 @@ def test_pcee_chart_marks_targets_that_fail():
     assert list(frame["holds"]) == ["holds", "fails", "unattainable"]
     assert frame["final_accuracy"].iloc[0] == pytest.approx(0.9)
     spec = charts.pcee_chart(frame).to_dict()
-    assert any(l["mark"] == {"type": "line", "color": "#999", "strokeDash": [4, 4]} for l in spec["layer"])
+    assert spec["facet"]["field"] == "panel"
+    texts = json.dumps(spec["spec"]["layer"], ensure_ascii=False)
+    assert "accuracy = δ" in texts and "'final exit '" in texts, "the diagonal and the final exit are labelled"
+
+
+def test_pcee_axes_are_scaled_to_the_data():
+    frame = pd.DataFrame({"panel": "p", "seed": "seed0", "delta": [0.8, 0.85, 0.95], "accuracy": [0.86, 0.87, 0.88],
+                          "holds": ["holds", "holds", "fails"], "final_accuracy": 0.9})
+    x_domain, y_domain = charts.pcee_domains(frame)
+    # accuracies 0.86-0.88, the final exit 0.90 and the largest target 0.95 (where the diagonal shows): span 0.09
+    assert y_domain == pytest.approx([0.86 - 0.009, 0.95 + 0.009])
+    assert x_domain == pytest.approx([0.78, 0.97])
+    spec = charts.pcee_chart(frame).to_dict()
+    y = next(l["encoding"]["y"] for l in spec["spec"]["layer"] if l["encoding"].get("y", {}).get("field") == "accuracy")
+    assert y["scale"]["domain"] == pytest.approx(y_domain)
+    # the final exit's label goes to the end of its rule away from the points (0.86 at the left, 0.88 at the right)
+    assert charts.final_label_sides(frame).to_dict() == {"p": "left"}
 
 
 def test_checks_hold_reliability_after_temperature_scaling(tmp_path):
@@ -177,3 +293,43 @@ def test_checks_hold_reliability_after_temperature_scaling(tmp_path):
     assert scaled["temperatures"][1] == pytest.approx(1.0, rel=0.15)
     assert scaled["test"]["ece"][0] < report["calibration"]["test"]["ece"][0] / 2
     assert len(scaled["test"]["reliability"]) == 2
+
+
+def test_save_chart_tells_the_html_reader_how_to_interact_and_not_the_png(frames, tmp_path):
+    curves, results = frames
+    chart = charts.speedup_chart(curves, results, "accuracy", 0.01, POLICIES)
+    charts.save_chart(chart, tmp_path / "chart.html", tmp_path / "chart.png")
+    page = (tmp_path / "chart.html").read_text(encoding="utf-8")
+    body = page[page.rindex("<body>"):]
+    assert body.index(charts.HIGHLIGHT_HINT) < body.index('id="vis"'), "the hint is page text above the chart"
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def losses(seed, values, panel="mlp / joint"):
+    return pd.DataFrame({"step": range(1, len(values) + 1), "exit": 1, "loss": values, "panel": panel, "seed": seed})
+
+
+def test_training_bands_average_the_seeds_with_their_range():
+    curves = pd.concat([losses(0, [1.0, 2.0, 3.0]), losses(1, [3.0, 2.0, 1.0])], ignore_index=True)
+    bands = training_bands(curves)  # 3 steps: a window of one step, nothing smoothed
+    assert list(bands["loss"]) == [2.0, 2.0, 2.0]
+    assert list(bands["loss_min"]) == [1.0, 2.0, 1.0] and list(bands["loss_max"]) == [3.0, 2.0, 3.0]
+    assert set(bands["n_seeds"]) == {2} and set(bands["window"]) == {1}
+
+
+def test_training_bands_smooth_each_seed_over_a_fiftieth_of_its_steps():
+    noisy = [1.0, 3.0] * 100  # 200 steps: a window of 4, which averages the alternation away
+    bands = training_bands(losses(0, noisy))
+    assert set(bands["window"]) == {4}
+    assert bands["loss"].iloc[10:-10].to_numpy() == pytest.approx(2.0)
+
+
+def test_training_chart_draws_a_band_and_a_mean_line_per_exit():
+    curves = pd.concat([losses(0, [1.0, 0.5, 0.25]), losses(1, [1.2, 0.6, 0.3])], ignore_index=True)
+    spec = training_chart(curves).to_dict()
+    marks = {layer["mark"]["type"]: layer["encoding"] for layer in spec["spec"]["layer"]}
+    assert marks["line"]["y"]["field"] == "loss" and marks["line"]["color"]["field"] == "exit"
+    assert marks["area"]["y"]["field"] == "loss_min" and marks["area"]["y2"]["field"] == "loss_max"
+    fields = {channel.get("field") for name, channel in marks["line"].items() if name != "tooltip"}
+    assert fields == {"step", "loss", "exit"}, "one line per exit, not per seed × exit"
+    assert "mean over seeds 0, 1" in json.dumps(spec["title"])
