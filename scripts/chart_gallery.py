@@ -32,9 +32,14 @@ SCALE = 1.5  # the report's PNG scale: the docs show what the report shows
 
 
 def commit() -> str:
-    """The commit of the drawing code, marked -dirty when the working tree differs from it."""
-    return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPOSITORY, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    """The commit of the drawing code, marked -dirty where the package or this script differ from it (changes to
+    other files draw nothing)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPOSITORY, capture_output=True, text=True)
+
+    head = git("rev-parse", "--short", "HEAD").stdout.strip()
+    changed = git("diff", "--quiet", "HEAD", "--", "src/eebench", "scripts/chart_gallery.py").returncode != 0
+    return head + ("-dirty" if changed else "")
 
 
 def save_png(chart, path: Path, provenance: dict[str, str]) -> int:
