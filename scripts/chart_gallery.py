@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config)
     results = args.results or REPOSITORY / config["results_dir"]
     charts, missing = draw(results, args.task, list(config["policies"]), config["policy_fit"]["tolerance"])
-    provenance = {"Source": f"{results} task {args.task}", "Software": f"eebench {commit()}",
+    source = results.resolve()
+    source = source.relative_to(REPOSITORY) if source.is_relative_to(REPOSITORY) else source
+    provenance = {"Source": f"{source} task {args.task}", "Software": f"eebench {commit()}",
                   "Creation Time": date.today().isoformat()}
     for name, chart in charts.items():
         size = save_png(chart, args.out / f"{name}.png", provenance)
