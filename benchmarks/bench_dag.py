@@ -7,12 +7,15 @@
 4. Snakemake's own floor: `snakemake -n` of as many jobs of a rule with one input, one output and a one-word shell
    command (what any workflow of that many jobs pays before its rules add inputs, outputs, params and benchmarks).
 
-Run from the repository root: `python benchmarks/bench_dag.py [--seeds N]`. Timings are wall clock, with the CPU
-time beside them (the machine's load average is printed: on a shared machine CPU time is the steadier figure)."""
+Run from the repository root: `python benchmarks/bench_dag.py [--seeds N --repeats 5] [--markdown FILE]`.
+Timings are wall clock, with the CPU time beside them (the machine's load average is printed: on a shared machine
+CPU time is the steadier figure)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import os
 import re
 import subprocess
@@ -25,6 +28,7 @@ import numpy as np
 import yaml
 
 from eebench.exits import ExitOutputs
+from performance_page import Measurement, add_markdown_option, markdown_table, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 # `snakemake -n` on config/config.yaml with one job per stage (rules fit, evaluate, curve, predict per split, costs;
@@ -34,6 +38,8 @@ JOBS_BEFORE = 493
 OLD_GRID_SEEDS = 82
 CELL_TARGET_S = 0.5
 DRY_RUN_TARGET_S = 20.0
+DRY_RUN_TARGET_JOBS = 20_000
+ONE_JOB, THREE_JOBS = "policy-cell (1 job)", "fit + evaluate + curve (3 jobs)"
 
 
 def job_env() -> dict[str, str]:
@@ -106,44 +112,99 @@ def cell_job_times(folder: Path, env: dict[str, str], repeats: int) -> dict[str,
          "--out", str(folder / "c.csv")],
     ]
     figures = {}
-    for name, commands in (("policy-cell (1 job)", one_job), ("fit + evaluate + curve (3 jobs)", three_jobs)):
+    for name, commands in ((ONE_JOB, one_job), (THREE_JOBS, three_jobs)):
         timed(commands[0], env)  # warm the file cache and the bytecode cache
         runs = [np.sum([timed(command, env)[:2] for command in commands], axis=0) for _ in range(repeats)]
         figures[name] = tuple(np.median(runs, axis=0))
     return figures
 
 
+def dry_run_line(jobs: int, wall: float, cpu: float) -> str:
+    return (f"{jobs:,} jobs, snakemake -n {wall:.1f} s wall, {cpu:.1f} s CPU ({1000 * cpu / jobs:.2f} ms CPU per job; "
+            f"target for {DRY_RUN_TARGET_JOBS:,} jobs < {DRY_RUN_TARGET_S:.0f} s)")
+
+
+def snakemake_setting() -> str:
+    """Snakemake's version and whether the SLURM plugin is installed (where its import stalls, every dry run waits)."""
+    plugin = importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None
+    return f"Snakemake {importlib.metadata.version('snakemake')}, SLURM plugin {'installed' if plugin else 'absent'}"
+
+
+def markdown(figures: dict, repeats: int) -> str:
+    """The page's block: each figure of `main` beside its target."""
+    jobs, wall, _ = figures["default"]
+    cell_wall, cell_cpu = figures["cells"][ONE_JOB]
+    three_wall, three_cpu = figures["cells"][THREE_JOBS]
+    seeds, large_jobs, large_wall, large_cpu = figures["large"]
+    floor_wall, floor_cpu = figures["floor"]
+    old_seeds, old_jobs, old_wall, old_cpu = figures["old grid"]
+    # The dry-run target is for a grid of about 20,000 jobs; a smaller grid (a quick check) is not judged against it.
+    large_target = (f"< {DRY_RUN_TARGET_S:.0f} s: {verdict(large_wall < DRY_RUN_TARGET_S)}"
+                    if large_jobs >= 0.95 * DRY_RUN_TARGET_JOBS
+                    else f"— (the target is for {DRY_RUN_TARGET_JOBS:,} jobs)")
+    rows = [
+        ["default grid's jobs (`snakemake -n`)",
+         f"{jobs}; {JOBS_BEFORE} at `1d2977c` with one job per stage: {jobs / JOBS_BEFORE:.2f}× "
+         f"(dry run {wall:.1f} s wall)",
+         f"≤ 0.5×: {verdict(jobs / JOBS_BEFORE <= 0.5)}"],
+        [f"one policy cell's job (1,000 × 6 × 2 exits, `patience`; median of {repeats})",
+         f"**{cell_wall:.2f} s** wall, {cell_cpu:.2f} s CPU; "
+         f"as three jobs: {three_wall:.2f} s wall, {three_cpu:.2f} s CPU",
+         f"< {CELL_TARGET_S} s: {verdict(cell_wall < CELL_TARGET_S)}"],
+        [f"`snakemake -n`, default runs × {seeds} seeds",
+         f"{large_jobs:,} jobs: **{large_wall:.1f} s** wall, {large_cpu:.1f} s CPU "
+         f"({1000 * large_cpu / large_jobs:.2f} ms CPU per job)", large_target],
+        [f"Snakemake's floor: {large_jobs:,} jobs of a one-input, one-output rule",
+         f"{floor_wall:.1f} s wall, {floor_cpu:.1f} s CPU ({1000 * floor_cpu / large_jobs:.2f} ms CPU per job); "
+         f"the grid takes {large_wall / floor_wall:.1f}× the floor", "—"],
+        [f"`snakemake -n`, default runs × {old_seeds} seeds (the grid that had 19,933 jobs with one job per stage)",
+         f"{old_jobs:,} jobs: {old_wall:.1f} s wall, {old_cpu:.1f} s CPU",
+         f"< {DRY_RUN_TARGET_S:.0f} s for that grid: {verdict(old_wall < DRY_RUN_TARGET_S)}"],
+    ]
+    return f"{figures['setting']}.\n\n" + markdown_table(["figure", "measured", "target"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="policy-cell timings (median)")
-    parser.add_argument("--seeds", type=int, default=220,
-                        help="seeds of the large grid (220: about 20,000 jobs with the default grid's runs)")
+    parser.add_argument("--seeds", type=int,
+                        help="seeds of the large grid (default: as many as give about 20,000 jobs with the default "
+                             "grid's runs)")
+    add_markdown_option(parser)
     args = parser.parse_args()
+    measurement = Measurement.begin()
     env = job_env()
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
+    figures = {"setting": snakemake_setting()}
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start; {figures['setting']}")
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        jobs, wall, cpu = dry_run(default, tmp / "default", env)
+        figures["default"] = jobs, wall, cpu = dry_run(default, tmp / "default", env)
         print(f"default grid: {jobs} jobs (one job per stage: {JOBS_BEFORE}; ratio {jobs / JOBS_BEFORE:.2f}, "
               f"target <= 0.50); dry run {wall:.1f} s wall, {cpu:.1f} s CPU")
 
         (tmp / "cell").mkdir()
-        for name, (wall, cpu) in cell_job_times(tmp / "cell", env, args.repeats).items():
+        figures["cells"] = cell_job_times(tmp / "cell", env, args.repeats)
+        for name, (wall, cpu) in figures["cells"].items():
             print(f"{name}: {wall:.2f} s wall, {cpu:.2f} s CPU (median of {args.repeats}; "
                   f"target for one cell < {CELL_TARGET_S} s on an idle machine)")
 
-        grids = ((args.seeds, "large grid"), (OLD_GRID_SEEDS, "grid that had 19,933 jobs with one job per stage"))
-        for seeds, what in grids:
-            jobs, wall, cpu = dry_run({**default, "seeds": list(range(seeds))}, tmp / f"seeds{seeds}", env)
-            print(f"{what} (default runs × {seeds} seeds): {jobs:,} jobs, snakemake -n {wall:.1f} s wall, "
-                  f"{cpu:.1f} s CPU ({1000 * cpu / jobs:.2f} ms CPU per job; "
-                  f"target for 20,000 jobs < {DRY_RUN_TARGET_S:.0f} s)")
-            if seeds == args.seeds:
-                floor_wall, floor_cpu = floor_dry_run(jobs, tmp / "floor", env)
-                print(f"  Snakemake's floor for {jobs:,} jobs of a one-input, one-output rule: {floor_wall:.1f} s wall, "
-                      f"{floor_cpu:.1f} s CPU ({1000 * floor_cpu / jobs:.2f} ms CPU per job)")
+        old_grid = dry_run({**default, "seeds": list(range(OLD_GRID_SEEDS))}, tmp / "old-grid", env)
+        figures["old grid"] = OLD_GRID_SEEDS, *old_grid
+        print(f"grid that had 19,933 jobs with one job per stage (default runs × {OLD_GRID_SEEDS} seeds): "
+              f"{dry_run_line(*old_grid)}")
+
+        # Unless told, as many seeds as make about 20,000 jobs now: the grid's jobs per seed change as it grows.
+        seeds = args.seeds or round(OLD_GRID_SEEDS * DRY_RUN_TARGET_JOBS / old_grid[0])
+        jobs, wall, cpu = dry_run({**default, "seeds": list(range(seeds))}, tmp / "large", env)
+        figures["large"] = seeds, jobs, wall, cpu
+        print(f"large grid (default runs × {seeds} seeds): {dry_run_line(jobs, wall, cpu)}")
+        figures["floor"] = floor_wall, floor_cpu = floor_dry_run(jobs, tmp / "floor", env)
+        print(f"  Snakemake's floor for {jobs:,} jobs of a one-input, one-output rule: "
+              f"{floor_wall:.1f} s wall, {floor_cpu:.1f} s CPU ({1000 * floor_cpu / jobs:.2f} ms CPU per job)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    if args.markdown:
+        measurement.write(args.markdown, markdown(figures, args.repeats))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ same weights, checked to give the same exits), call by call in the same passes; 
 much eebench is faster or slower.
 
     python benchmarks/bench_early_exit.py [--samples 200 --train 2000 --passes 5 --threads 1 --batch-size 32]
+                                          [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ from eebench.inference.predict import length_sorted_batches
 from eebench.models import build_model
 from eebench.policies import make_policy
 from eebench.policies.sweeps import score_grid
+from performance_page import Measurement, add_markdown_option, markdown_table, verdict
 
-SST2 = Path(os.environ.get("EEBENCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "glue" / "SST-2"
+SHARED = Path(os.environ.get("EEBENCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SST2 = SHARED / "glue" / "SST-2"
 TARGETS = {"batch size 1": 0.92, "batched": 0.85}
 
 
@@ -144,6 +147,29 @@ def measure(model, policy, calls, lengths: np.ndarray, passes: int) -> dict[str,
             "spread": [r / layer_speedup for r in summary["wall_clock_speedup_spread"]]}
 
 
+def markdown(setting: str, figures: list[dict], batch_size: int) -> str:
+    """The page's block: each speed-up and batch size against its target and the zero-overhead bound, then eebench
+    against the user's loop at batch size 1. `figures`: one dict per speed-up and mode, with `measure`'s figures
+    (`now`), the NumPy step's ratio (`numpy`) and, at batch size 1, `against_user_loop`'s figures (`user`)."""
+    rows, user_rows = [], []
+    for figure in figures:
+        now, target = figure["now"], TARGETS[figure["mode"]]
+        rows.append([f"{now['layer']:.2f}x", "1" if figure["mode"] == "batch size 1" else str(batch_size),
+                     f"**{now['ratio']:.3f}**", f"{now['spread'][0]:.3f}–{now['spread'][1]:.3f}",
+                     f"{figure['numpy']:.3f}", f"{now['bound']:.3f}", f"{now['wall'] / now['token']:.3f}",
+                     f"≥ {target}: {verdict(now['ratio'] >= target)}"])
+        if figure.get("user"):
+            user = figure["user"]
+            user_rows.append([f"{now['layer']:.2f}x", f"{user['eebench']:.3f}", f"{user['loop']:.3f}",
+                              f"**{user['ratio']:.3f}**", f"{user['spread'][0]:.3f}–{user['spread'][1]:.3f}"])
+    table = markdown_table(["layer speed-up", "batch size", "now", "range over passes", "NumPy step",
+                            "zero-overhead bound", "÷ token-weighted", "target"], rows)
+    user_table = markdown_table(["layer speed-up", "eebench s per pass", "the loop s per pass", "loop / eebench",
+                                 "range over passes"], user_rows)
+    return (f"{setting}.\n\n{table}\n\nAt batch size 1 against the layer loop a user writes (DeeBERT/PABEE style, "
+            f"same weights, same exits; above 1: eebench is faster):\n\n{user_table}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=200, help="SST-2 dev sentences timed")
@@ -151,7 +177,9 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
+    add_markdown_option(parser)
     args = parser.parse_args()
+    measurement = Measurement.begin()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
@@ -167,12 +195,14 @@ def main() -> None:
         "batched": length_sorted_batches(encoded, args.batch_size),
     }
     print("load average at the start (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
-    print(f"MiniLM-L6, {len(sentences)} SST-2 dev sentences, {args.passes} passes, {args.threads} torch thread(s), "
-          f"batched = {args.batch_size}; figure = wall-clock speed-up / layer speed-up")
     accuracy = (logits.argmax(axis=2) == dev_labels[:, None]).mean(axis=0)
-    print(f"  exit heads fitted on {args.train} SST-2 train sentences; dev accuracy by exit: "
-          + " ".join(f"{a:.3f}" for a in accuracy))
+    setting = (f"MiniLM-L6, {len(sentences)} SST-2 dev sentences, {args.passes} passes, {args.threads} torch "
+               f"thread(s), batched = {args.batch_size}; exit heads fitted on {args.train} SST-2 train sentences, dev "
+               f"accuracy by exit {' '.join(f'{a:.3f}' for a in accuracy)}; figure = wall-clock speed-up / layer "
+               "speed-up (median pass)")
+    print(setting)
     numpy_step = early_exit.device_rule
+    figures = []
     for target_speedup in (1.5, 2.5):
         policy = maxprob_for(logits, target_speedup)
         for mode, batches in modes.items():
@@ -183,6 +213,7 @@ def main() -> None:
                 by_path[path] = measure(model, policy, calls, encoded.lengths(), args.passes)
             early_exit.device_rule = numpy_step
             now, before = by_path["torch"], by_path["numpy"]
+            figures.append({"mode": mode, "now": now, "numpy": before["ratio"]})
             target = TARGETS[mode]
             print(f"  layer speed-up {now['layer']:.2f}x, {mode:>12}: {now['ratio']:.3f} "
                   f"(passes {now['spread'][0]:.3f}-{now['spread'][1]:.3f}; wall-clock {now['wall']:.2f}x)  "
@@ -190,13 +221,15 @@ def main() -> None:
                   f"[zero-overhead bound {now['bound']:.3f}; NumPy step: {before['ratio']:.3f}; "
                   f"wall-clock / token-weighted layer speed-up {now['wall'] / now['token']:.3f}]")
             if mode == "batch size 1":
-                user = against_user_loop(model, policy, calls, args.passes)
+                user = figures[-1]["user"] = against_user_loop(model, policy, calls, args.passes)
                 faster = (user["ratio"] - 1) * 100
                 print(f"    against the layer loop a user writes (DeeBERT/PABEE style, same weights, same exits): "
                       f"eebench {user['eebench']:.3f} s per pass, the loop {user['loop']:.3f} s; eebench is "
                       f"{abs(faster):.1f} % {'faster' if faster >= 0 else 'slower'} (loop / eebench "
                       f"{user['ratio']:.3f}, passes {user['spread'][0]:.3f}-{user['spread'][1]:.3f})")
     print("load average at the end (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
+    if args.markdown:
+        measurement.write(args.markdown, markdown(setting, figures, args.batch_size))
 
 
 if __name__ == "__main__":

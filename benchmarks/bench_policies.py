@@ -17,7 +17,7 @@ Policies: the four whose rule is a few lines of a user's loop — `maxprob`, `pa
 cost-weighted chain of agreeing confidences, w_i = i/L) and `oracle` (knob-free: the earliest correct exit on
 test). Also printed: `ucb`'s fit + simulate (the fast stream path) against its step/observe loop.
 
-    python benchmarks/bench_policies.py [--samples 10000 --exits 12 --classes 2 --repeats 5]
+    python benchmarks/bench_policies.py [--samples 10000 --exits 12 --classes 2 --repeats 5] [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -31,9 +31,12 @@ import time
 import numpy as np
 
 from eebench.policies import make_policy, simulate
+from performance_page import Measurement, add_markdown_option, markdown_table, verdict
 
 TOLERANCE = 0.01  # eebench's default fit tolerance (policy_fit.tolerance)
 GRID_POINTS = 200  # candidate thresholds eebench's fit searches
+UCB_TARGET_S = 0.5
+POLICY_COLUMNS = ["policy", "knob", "mean exit", "eebench s", "loop s", "loop / eebench"]
 
 
 def synthetic(n: int, n_exits: int, n_classes: int, seed: int):
@@ -173,7 +176,7 @@ def bench(policy_id, data, repeats) -> dict:
             "loop / eebench": f"{loop_s / eebench_s:.0f}x"}
 
 
-def bench_ucb_stream(logits, labels, repeats) -> str:
+def bench_ucb_stream(logits, labels, repeats) -> dict:
     """ucb's fit + simulate (the fast stream path) against the incremental step/observe loop real inference uses."""
     times = []
     for _ in range(repeats):
@@ -185,8 +188,30 @@ def bench_ucb_stream(logits, labels, repeats) -> str:
     start = time.perf_counter()
     same = np.array_equal(policy.run_stream_steps(logits), exits)
     loop = time.perf_counter() - start
-    return (f"ucb fit + simulate: {statistics.median(times):.3f} s (target < 0.5 s); the step/observe loop alone "
-            f"(simulate only): {loop:.3f} s; identical decisions: {same}")
+    return {"fit_simulate_s": statistics.median(times), "loop_s": loop, "identical": same}
+
+
+def ucb_line(ucb: dict) -> str:
+    return (f"ucb fit + simulate: {ucb['fit_simulate_s']:.3f} s (target < {UCB_TARGET_S} s); the step/observe loop "
+            f"alone (simulate only): {ucb['loop_s']:.3f} s; identical decisions: {ucb['identical']}")
+
+
+def setting(samples: int, exits: int, classes: int, repeats: int) -> str:
+    return (f"fit on {samples:,} val samples + exits of {samples:,} test samples, {exits} exits x {classes} classes; "
+            f"eebench: median of {repeats} runs, the loop: one run; loop and eebench pick the same knob and the same "
+            "test exits (asserted)")
+
+
+def markdown(ucb: dict, rows: list[dict], setting_line: str) -> str:
+    """The page's block: ucb's stream path beside its target, then eebench against the user's loop per policy."""
+    ucb_table = markdown_table(["figure", "measured", "target"], [
+        ["`ucb` fit + simulate (stream path)", f"{ucb['fit_simulate_s']:.3f} s",
+         f"< {UCB_TARGET_S} s: {verdict(ucb['fit_simulate_s'] < UCB_TARGET_S)}"],
+        ["`ucb` step/observe loop alone (simulate only)", f"{ucb['loop_s']:.3f} s", "—"],
+        ["identical decisions", "yes" if ucb["identical"] else "**no**", "yes"],
+    ])
+    policy_table = markdown_table(POLICY_COLUMNS, [[row[column] for column in POLICY_COLUMNS] for row in rows])
+    return f"{ucb_table}\n\n{setting_line[0].upper()}{setting_line[1:]}:\n\n{policy_table}"
 
 
 def main() -> None:
@@ -195,20 +220,24 @@ def main() -> None:
     parser.add_argument("--exits", type=int, default=12)
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5, help="eebench runs; the median is reported")
+    add_markdown_option(parser)
     args = parser.parse_args()
+    measurement = Measurement.begin()
     val = synthetic(args.samples, args.exits, args.classes, seed=0)
     test = synthetic(args.samples, args.exits, args.classes, seed=1)
     print("load average at the start (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
-    print(bench_ucb_stream(*val, args.repeats), flush=True)
-    print(f"fit on {args.samples} val samples + exits of {args.samples} test samples, {args.exits} exits x "
-          f"{args.classes} classes; loop and eebench pick the same knob and the same test exits (asserted)")
-    header = ["policy", "knob", "mean exit", "eebench s", "loop s", "loop / eebench"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+    ucb = bench_ucb_stream(*val, args.repeats)
+    print(ucb_line(ucb), flush=True)
+    setting_line = setting(args.samples, args.exits, args.classes, args.repeats)
+    print(setting_line)
+    print(markdown_table(POLICY_COLUMNS, []))
+    rows = []
     for policy_id in LOOPS:
-        row = bench(policy_id, (*val, *test), args.repeats)
-        print("| " + " | ".join(row.values()) + " |", flush=True)
+        rows.append(bench(policy_id, (*val, *test), args.repeats))
+        print("| " + " | ".join(rows[-1].values()) + " |", flush=True)
     print("load average at the end (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
+    if args.markdown:
+        measurement.write(args.markdown, markdown(ucb, rows, setting_line))
 
 
 if __name__ == "__main__":

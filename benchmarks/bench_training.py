@@ -9,6 +9,7 @@ With --batch-order it also compares uniformly random batches (`training.group_by
 length-grouped ones (the default), both with the new step in fp32 (target: >= 2x).
 
     python benchmarks/bench_training.py [--sentences 2000 --steps 12 --rounds 2 --threads 1] [--batch-order]
+                                        [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 from eebench.models import build_model
 from eebench.training import loop, make_strategy, training_options
 from eebench.training.precision import resolve_precision
+from performance_page import Measurement, add_markdown_option, markdown_table, verdict
 
 SHARED = Path(os.environ.get("EEBENCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SST2 = SHARED / "glue" / "SST-2" / "train.tsv"
@@ -98,6 +100,29 @@ def cpu_flags() -> str:
     return f"{model}; " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in CPU_FLAGS)
 
 
+def markdown(setting: list[str], rates: dict[str, list[float]], losses: dict[str, np.ndarray],
+             batch_order: tuple[float, float] | None) -> str:
+    """The page's block: the setting, each mode's throughput beside the old fp32 step's, and the targets.
+    `rates`: examples/s per round of each mode of MODES; `losses`: each mode's loss per step; `batch_order`: the
+    median examples/s of random and of length-grouped batches, or None."""
+    baseline, reference = np.median(rates[MODES[0][0]]), losses[MODES[0][0]]
+    rows = [[name, f"{np.median(rates[name]):.1f}", f"{np.median(rates[name]) / baseline:.2f}x",
+             f"{np.abs(losses[name] - reference).max():.1e}", ", ".join(f"{r:.1f}" for r in rates[name])]
+            for name, _, _ in MODES]
+    speedup = np.median(rates[MODES[-1][0]]) / baseline
+    lines = ["; ".join(setting) + ".",
+             markdown_table(["step", "examples/s", "vs old fp32", "largest loss difference from old fp32",
+                             "examples/s by round"], rows),
+             f"New step in `precision: auto` against the old fp32 step: **{speedup:.2f}x** "
+             f"(target ≥ {TARGET}x: {verdict(speedup >= TARGET)})."]
+    if batch_order:
+        random_, grouped = batch_order
+        ratio = grouped / random_
+        lines.append(f"Batch order (new step, fp32): random {random_:.1f} examples/s, length-grouped {grouped:.1f}, "
+                     f"**{ratio:.2f}x** (target ≥ {BATCH_ORDER_TARGET}x: {verdict(ratio >= BATCH_ORDER_TARGET)}).")
+    return "\n\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=2000)
@@ -105,7 +130,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-order", action="store_true", help="also compare random with length-grouped batches")
+    add_markdown_option(parser)
     args = parser.parse_args()
+    measurement = Measurement.begin()
     torch.set_num_threads(args.threads)
     texts, labels, source = sentences(args.sentences)
     load_before = os.getloadavg()
@@ -118,10 +145,14 @@ def main() -> None:
     load_after = os.getloadavg()
     auto = resolve_precision("auto", torch.device("cpu"))
     baseline = np.median(rates[MODES[0][0]])
-    print(f"MiniLM-L6 fine-tuning, joint strategy, batch 32, max length 128, {source}: first {len(texts)} sentences")
-    print(f"  torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, {args.rounds} rounds x "
-          f"{args.steps} steps per mode (first step of each run not timed)")
-    print(f"  CPU: {cpu_flags()}; precision auto -> {auto}")
+    setting = [f"MiniLM-L6 fine-tuning, joint strategy, batch 32, max length 128, {source}: "
+               f"first {len(texts)} sentences",
+               f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, {args.rounds} rounds x "
+               f"{args.steps} steps per mode (first step of each run not timed)",
+               f"CPU: {cpu_flags()}; precision auto -> {auto}"]
+    print(setting[0])
+    for line in setting[1:]:
+        print(f"  {line}")
     print(f"  load average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load_before)}, "
           f"after {', '.join(f'{v:.2f}' for v in load_after)}")
     reference = losses[MODES[0][0]]
@@ -134,16 +165,19 @@ def main() -> None:
     speedup = np.median(rates[MODES[-1][0]]) / baseline
     print(f"  auto + new step vs old fp32 step: {speedup:.2f}x  target >= {TARGET}x  "
           f"{'met' if speedup >= TARGET else 'MISSED'}")
+    batch_order = None
     if args.batch_order:
         order = {False: [], True: []}
         for _ in range(args.rounds):
             for grouped in (False, True):
                 order[grouped].append(run(texts, labels, False, "fp32", args.steps, grouped)[0])
-        random_, grouped_ = np.median(order[False]), np.median(order[True])
+        batch_order = random_, grouped_ = np.median(order[False]), np.median(order[True])
         print(f"  batch order (new step, fp32): random {random_:.1f} examples/s, length-grouped {grouped_:.1f} "
               f"examples/s, {grouped_ / random_:.2f}x  target >= {BATCH_ORDER_TARGET}x  "
               f"{'met' if grouped_ / random_ >= BATCH_ORDER_TARGET else 'MISSED'}; load average now "
               f"{os.getloadavg()[0]:.2f}")
+    if args.markdown:
+        measurement.write(args.markdown, markdown(setting, rates, losses, batch_order))
 
 
 if __name__ == "__main__":
