@@ -31,14 +31,18 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 SCALE = 1.5  # the report's PNG scale: the docs show what the report shows
 
 
+DRAWING_CODE = ["src/eebench/report/charts.py", "src/eebench/report/aggregate.py", "src/eebench/report/leaderboard.py",
+                "scripts/chart_gallery.py"]
+
+
 def commit() -> str:
-    """The commit of the drawing code, marked -dirty where the package or this script differ from it (changes to
-    other files draw nothing)."""
+    """The commit of the drawing code, marked -dirty where DRAWING_CODE differs from it (edits elsewhere in the
+    working tree draw nothing)."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=REPOSITORY, capture_output=True, text=True)
 
     head = git("rev-parse", "--short", "HEAD").stdout.strip()
-    changed = git("diff", "--quiet", "HEAD", "--", "src/eebench", "scripts/chart_gallery.py").returncode != 0
+    changed = git("diff", "--quiet", "HEAD", "--", *DRAWING_CODE).returncode != 0
     return head + ("-dirty" if changed else "")
 
 
