@@ -80,9 +80,7 @@ _ADVANCES = {0.222: "ijl", 0.278: " !,./:;I[]ft", 0.333: "()-`r", 0.5: "Jckvxyzs
 ADVANCE = {ch: width for width, chars in _ADVANCES.items() for ch in chars}
 BOLD_WIDER = 1.1  # Helvetica-Bold's advances against the regular's, roughly
 LINE_HEIGHT = 1.2  # a label's box height per font size
-
-
-SUBTITLE_SIZE = 10
+SUBTITLE_SIZE = 10  # the list of labels with no room, under a panel's title
 
 
 def text_width(text: str, size: float, bold: bool = False) -> float:
@@ -306,8 +304,9 @@ def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str,
     static = (curves[curves["policy"] == "static-k"].groupby(["panel", "knob_value"])[["metric", "layer_speedup"]]
               .mean().reset_index())
     static["label"] = "k=" + static["knob_value"].astype(int).astype(str)
-    fitted = fitted[fitted["policy"].isin(methods)]
-    fitted = fitted.assign(order=fitted["policy"].map(methods.index)).sort_values("order", kind="stable")
+    # in the legend's order, so a label of coinciding points names them in that order
+    fitted = fitted[fitted["policy"].isin(methods)].sort_values("policy", key=lambda p: p.map(methods.index),
+                                                                kind="stable")
     x_domain, y_domain = focus_domains(means, fitted, finals, oracle, tolerance)
     screen = Screen(tuple(x_domain), tuple(y_domain))
     # for a metric that is no sum over samples (CIDEr-D over tokens) the least depth is a reference, not a bound
