@@ -52,6 +52,8 @@ TABLES = {
 PLOTS = {
     "chart": "plots/{task}.html",
     "image": "plots/{task}.png",
+    "sizes": "plots/{task}_sizes.html",  # accuracy against FLOPs across model sizes (PCEE's claim)
+    "sizes_image": "plots/{task}_sizes.png",
     "exits": "plots/{task}_exits.html",
     "exits_image": "plots/{task}_exits.png",
     **{

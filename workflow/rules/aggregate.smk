@@ -15,6 +15,8 @@ rule aggregate:
         paper_table=task_report(results(layout.TABLES["paper_table"]), "paper", "1b. Paper vs eebench"),
         chart=task_report(results(layout.PLOTS["chart"]), "chart", "2. Speed-up vs metric"),
         image=results(layout.PLOTS["image"]),
+        sizes=task_report(results(layout.PLOTS["sizes"]), "sizes", "2b. Accuracy vs FLOPs across sizes"),
+        sizes_image=results(layout.PLOTS["sizes_image"]),
         exits=task_report(results(layout.PLOTS["exits"]), "exits", "3. Exit layers"),
         exits_image=results(layout.PLOTS["exits_image"]),
         errors=task_report(results(layout.PLOTS["errors"]), "errors", "4. Checks"),

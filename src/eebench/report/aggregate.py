@@ -382,7 +382,9 @@ def aggregate_task(
     from .charts import (exit_histogram_chart, exit_histograms, notice_chart, save_chart, speedup_chart,
                          write_check_charts)
     from .leaderboard import task_leaderboard, write_leaderboard
+    from .leaderboard import metric_label
     from .paper_claims import paper_comparison, paper_html, paper_markdown, read_measurements, task_setting
+    from .size_chart import size_chart
     from .published import load_published
 
     records = cell_records(test_paths)
@@ -439,6 +441,7 @@ def aggregate_task(
         + latency_section,
     )
     save_chart(speedup_chart(curves, results, metric_name, tolerance, policies), out["chart"], out["image"])
+    save_chart(size_chart(measured, metric_label(metric_name)), out["sizes"], out["sizes_image"])
     unit = "tokens" if sequence else "samples"
     save_chart(exit_histogram_chart(exit_histograms(test_paths), policies, unit), out["exits"], out["exits_image"])
     write_check_charts(check_paths, out)

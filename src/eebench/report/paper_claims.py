@@ -792,17 +792,34 @@ def _shift_outcome(claim, task, measured, backbone, strategy, model, domain, in_
     return _outcome(ours, where, verdict, why, len(matched_rel), ucb_mean, ucb_std)
 
 
-def rule_larger_vs_smaller(claim, task, measured, published) -> list[dict]:
+def size_pairs(measured: Measurements) -> tuple[list[tuple[str, str, str]], dict]:
+    """The model sizes a task compares: per strategy, its backbones with full-model FLOPs ordered by their mean, each
+    next pair as (strategy, smaller, larger); and the FLOPs per (backbone, strategy) and seed."""
     flops, results = measured.full_model_flops, measured.results
     sizes = {}
     for (backbone, strategy, seed) in results[["backbone", "strategy", "seed"]].drop_duplicates().itertuples(index=False):
         if (backbone, strategy, seed) in flops:
             sizes.setdefault((backbone, strategy), {})[seed] = flops[(backbone, strategy, seed)]
-    outcomes = []
+    pairs = []
     for strategy in dict.fromkeys(s for _, s in sizes):
         models = sorted((b for b, s in sizes if s == strategy), key=lambda b: np.mean(list(sizes[(b, strategy)].values())))
-        for smaller, larger in zip(models, models[1:]):
-            outcomes += _compare_sizes(claim, measured, strategy, smaller, larger, sizes)
+        pairs += [(strategy, smaller, larger) for smaller, larger in zip(models, models[1:])]
+    return pairs, sizes
+
+
+def pcee_policies(curves: pd.DataFrame, backbone: str, strategy: str) -> list[str]:
+    """The pcee policies (any δ, pcee-ws too) swept on a model, in the curves' order."""
+    if curves.empty:
+        return []
+    model = curves[(curves["backbone"] == backbone) & (curves["strategy"] == strategy)]
+    return [p for p in dict.fromkeys(model["policy"]) if str(p).startswith("pcee")]
+
+
+def rule_larger_vs_smaller(claim, task, measured, published) -> list[dict]:
+    pairs, sizes = size_pairs(measured)
+    outcomes = []
+    for strategy, smaller, larger in pairs:
+        outcomes += _compare_sizes(claim, measured, strategy, smaller, larger, sizes)
     if not outcomes:
         return [_outcome("–", "", NOT_COMPARABLE, "needs two backbones of this task with full-model FLOPs (costs.json)")]
     return outcomes
@@ -810,8 +827,7 @@ def rule_larger_vs_smaller(claim, task, measured, published) -> list[dict]:
 
 def _compare_sizes(claim, measured, strategy, smaller, larger, sizes) -> list[dict]:
     results, curves = measured.results, measured.curves
-    larger_curves = curves[(curves["backbone"] == larger) & (curves["strategy"] == strategy)] if len(curves) else curves
-    policies = [p for p in dict.fromkeys(larger_curves.get("policy", [])) if str(p).startswith("pcee")]
+    policies = pcee_policies(curves, larger, strategy)
     if not policies:
         return [_outcome("–", f"{larger} + PCEE vs {smaller}, {strategy}", NOT_COMPARABLE,
                          f"no pcee policy's sweep on {larger}")]
