@@ -21,7 +21,7 @@ from report_tree import TASK, make_results_tree  # noqa: E402
 
 from eebench.report.aggregate import NO_LATENCY  # noqa: E402
 
-CHART_PAGES = ["", "_exits", "_errors", "_reliability", "_categories", "_pcee", "_training"]
+CHART_PAGES = ["", "_sizes", "_exits", "_errors", "_reliability", "_categories", "_pcee", "_training"]
 
 
 def chromium_paths() -> tuple[str, str] | None:
