@@ -11,7 +11,7 @@ import pytest
 
 from eebench.policies.checks import check_stage
 from eebench.report import charts
-from eebench.report.aggregate import training_bands, training_chart
+from eebench.report.aggregate import TRAINING_POINTS, training_bands, training_chart
 
 POLICIES = ["final", "static-k", "maxprob", "patience", "oracle"]
 
@@ -322,6 +322,18 @@ def test_training_bands_smooth_each_seed_over_a_fiftieth_of_its_steps():
     bands = training_bands(losses(0, noisy))
     assert set(bands["window"]) == {4}
     assert bands["loss"].iloc[10:-10].to_numpy() == pytest.approx(2.0)
+
+
+def test_a_full_data_run_is_thinned_to_a_drawable_curve_per_exit():
+    """SST-2 on all of its data logs 1,895 steps per run: 6 exits × 2 models would be 22,740 points, more than
+    altair embeds (5,000 rows); each smoothed curve keeps TRAINING_POINTS evenly spaced steps and its last."""
+    runs = [losses(seed, np.linspace(1.0, 0.1, 1895), panel).assign(exit=exit_)
+            for seed in (0, 1) for panel in ("a / joint", "b / joint") for exit_ in range(1, 7)]
+    bands = training_bands(pd.concat(runs, ignore_index=True))
+    per_curve = bands.groupby(["panel", "exit"])["step"]
+    assert set(per_curve.size()) == {TRAINING_POINTS} and set(per_curve.max()) == {1895}
+    assert set(per_curve.min()) == {1}
+    training_chart(pd.concat(runs, ignore_index=True)).to_dict()  # within altair's row limit
 
 
 def test_training_chart_draws_a_band_and_a_mean_line_per_exit():

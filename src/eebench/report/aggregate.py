@@ -307,6 +307,7 @@ def training_curves(model_dirs: list[Path]) -> pd.DataFrame:
 
 
 TRAINING_WINDOWS = 50  # a run's rolling-mean window is 1/50 of its logged steps
+TRAINING_POINTS = 200  # steps drawn per exit and model (the window spans several of them: the trend is kept)
 
 
 def training_bands(curves: pd.DataFrame) -> pd.DataFrame:
@@ -328,7 +329,16 @@ def training_bands(curves: pd.DataFrame) -> pd.DataFrame:
              .agg(loss=("loss", "mean"), loss_min=("loss", "min"), loss_max=("loss", "max"),
                   n_seeds=("seed", "nunique"), window=("window", "max"))
              .reset_index())
-    return bands[columns]
+    return bands.groupby(["panel", "exit"], group_keys=False)[columns].apply(_thinned)
+
+
+def _thinned(curve: pd.DataFrame) -> pd.DataFrame:
+    """At most TRAINING_POINTS evenly spaced steps of one smoothed curve, its last step kept: a full-data run logs
+    thousands of steps, more than a chart needs (and than altair embeds) once the loss is smoothed."""
+    if len(curve) <= TRAINING_POINTS:
+        return curve
+    keep = np.unique(np.linspace(0, len(curve) - 1, TRAINING_POINTS).round().astype(int))
+    return curve.iloc[keep]
 
 
 def training_chart(curves: pd.DataFrame):
