@@ -109,27 +109,23 @@ def config_notes(config_path: Path) -> str:
 
 
 def targets_table(results_dir: Path, targets: list[dict]) -> str:
-    """The config's `targets`, each beside what the run measured, its verdict, and the published final-layer figures
-    of its task (published.csv's final rows: references such as a fully fine-tuned model's, never judged)."""
+    """The config's `targets`, each beside what the run measured and its verdict; then the published final-layer
+    figures of their tasks (published.csv's final rows, e.g. a fully fine-tuned model's: references, never judged)."""
     from ..io import read_json
     from .published import load_published
 
-    published = load_published()
     rows = []
     for target in targets:
         task, goal = target["task"], target["at_least"]
-        finals = published[(published["task"] == task) & published["method"].str.startswith("final")]
-        references = "; ".join(f"{row['backbone']} {row['value']} ({row['paper']}: {row['source']})"
-                               for _, row in finals.iterrows()) or "–"
         if target["figure"] == "final-exit":
             table = pd.read_csv(results_dir / layout.TABLES["table"].format(task=task))
             metric = read_json(results_dir / layout.DATA.format(task=task) / "info.json")["metric"]
             for _, row in table[table["policy"] == "final"].iterrows():
                 mean = row["metric_mean"]
-                rows.append({"target": f"{task} {metric} at the final exit ({row['backbone']}, "
-                                       f"{row['strategy']}, {row['n_seeds']} seeds)",
+                rows.append({"target": f"{task} {metric} at the final exit ({row['backbone']}, {row['strategy']}, "
+                                       f"{row['n_seeds']} seeds)",
                              "goal": f"≥ {goal:g}", "measured": f"{mean:.4f} ± {row['metric_std']:.4f}",
-                             "verdict": _met(mean >= goal), "published final layer": references})
+                             "verdict": _met(mean >= goal)})
         else:
             for path in sorted(results_dir.glob(layout.CHECKS.format(task=task, backbone="*", strategy="*", seed="*"))):
                 run = layout.parse_run(path)
@@ -137,8 +133,18 @@ def targets_table(results_dir: Path, targets: list[dict]) -> str:
                 rows.append({"target": f"{task} accuracy at every exit ({run['backbone']}, {run['strategy']}, seed "
                                        f"{run['seed']})", "goal": f"≥ {goal:g}",
                              "measured": " ".join(f"{value:.3f}" for value in accuracy),
-                             "verdict": _met(min(accuracy) >= goal), "published final layer": references})
-    return pd.DataFrame(rows).to_markdown(index=False) if rows else "No run of these tasks has finished."
+                             "verdict": _met(min(accuracy) >= goal)})
+    if not rows:
+        return "No run of these tasks has finished."
+    published = load_published()
+    references = []
+    for task in dict.fromkeys(target["task"] for target in targets):
+        finals = published[(published["task"] == task) & published["method"].str.startswith("final")]
+        references += [f"- {task}: {row['backbone']} {row['value']} ({row['paper']}; {row['source']})"
+                       for _, row in finals.iterrows()]
+    return (pd.DataFrame(rows).to_markdown(index=False)
+            + ("\n\nPublished final-layer figures of these tasks (references, never judged):\n\n"
+               + "\n".join(references) if references else ""))
 
 
 def _met(ok: bool) -> str:
