@@ -440,10 +440,10 @@ def test_judge_says_when_seeds_cannot_separate():
     assert judge(Margin("a", [3.0, 3.0]), Margin("b", [-3.0, 2.0]))[0] == FAILS + NOISE
 
 
-def branchynet_rows() -> pd.DataFrame:
-    """The shipped BranchyNet MNIST rows (LeNet, B-LeNet at T = 0.025), as the aggregate reads them."""
+def branchynet_rows(task: str = "mnist") -> pd.DataFrame:
+    """The shipped BranchyNet rows of `task` (MNIST: LeNet, B-LeNet at T = 0.025), as the aggregate reads them."""
     rows = load_published()
-    return rows[rows["paper"].str.startswith("BranchyNet") & (rows["task"] == "mnist")].reset_index(drop=True)
+    return rows[rows["paper"].str.startswith("BranchyNet") & (rows["task"] == task)].reset_index(drop=True)
 
 
 def branchynet_measured(gains) -> Measurements:
@@ -500,3 +500,16 @@ def test_branchynet_gain_above_the_published_holds_and_a_missing_timing_is_not_c
     untimed.latency = untimed.latency.iloc[0:0]
     rows = compare(branchynet_rows(), MNIST, untimed)
     assert set(rows[rows["published"] == "99.25 at 5.4×"]["verdict"]) == {NOT_COMPARABLE}
+
+
+def test_branchynet_rows_of_other_data_or_networks_are_not_judged_on_mnist():
+    # the CIFAR-10 rows (B-AlexNet, B-ResNet) are image claims too, but of another dataset
+    cifar = compare(branchynet_rows("cifar10"), MNIST, branchynet_measured([6.0, 6.1]))
+    assert set(cifar["verdict"]) == {NOT_COMPARABLE} and len(cifar) == 2
+    assert cifar["why / setting"].str.startswith("different data: published on cifar10").all()
+    # PCEE's size pair on MNIST has no B-LeNet: the rows say so rather than read another network
+    other = branchynet_measured([6.0, 6.1])
+    other.results = other.results.assign(backbone="cnn-large")
+    table = compare(branchynet_rows(), MNIST, other)
+    assert set(table["verdict"]) == {NOT_COMPARABLE} and len(table) == 2
+    assert table["why / setting"].str.startswith("needs a b-lenet run").all()

@@ -53,6 +53,7 @@ NOT_A_METHOD = ("final", "static-k", "oracle")  # the full model, a fixed shallo
 DYNAMIC, STATIC_THRESHOLD = "ucb", "maxprob"  # the domain-shift claim: bandit thresholds vs a threshold fitted on val
 BRANCHYNET = "BranchyNet"  # the paper whose MNIST rows the branchynet rule reads
 BRANCHYNET_T = re.compile(r"threshold T = ([0-9.]+)")  # in the B-LeNet row's note: their entropy threshold
+BRANCHED = {"lenet": "b-lenet"}  # a published plain network → eebench's branched twin, whose final exit it is
 BRANCHYNET_SHARE = re.compile(r"([0-9.]+) % of test samples leave at exit 1")  # and the share leaving at the branch
 
 RULE_TEXT = {
@@ -893,12 +894,20 @@ def rule_replication(claim, task, measured, published) -> list[dict]:
 def rule_branchynet(claim, task, measured, published) -> list[dict]:
     """BranchyNet's MNIST rows: LeNet (the final exit alone) as a reference; B-LeNet's entropy row read at their
     T and at the val-fitted T, judged on the CPU wall-clock gain of real early exit at batch size 1."""
+    network = BRANCHED.get(claim["backbone"], claim["backbone"])
+    if claim["task"].strip().lower() != task.name:
+        return [_outcome("–", "", NOT_COMPARABLE, f"different data: published on {claim['task']}, this task is "
+                                                  f"{task.name}")]
+    models = [(key, model) for key, model in _models(measured.results) if key[0] == network]
+    if not models:
+        return [_outcome("–", "", NOT_COMPARABLE, f"needs a {network} run (the authors' network): this grid has none "
+                                                  f"on {task.name}")]
     data = (f"the authors trained on MNIST's 60,000 training images, ours on {task.train_size} "
             f"({'a seeded subset' if task.train_capped else 'carved from the 10,000 test images'}), so the accuracy "
             f"level is not comparable")
     if claim["method"] == "final":
         outcomes = []
-        for (backbone, strategy), model in _models(measured.results):
+        for (backbone, strategy), model in models:
             finals = _finals(model) / POINT
             if len(finals):
                 mean, std = _mean_std(finals)
@@ -918,7 +927,7 @@ def rule_branchynet(claim, task, measured, published) -> list[dict]:
         if threshold is not None and not (fixed_t and math.isclose(threshold, float(fixed_t.group(1)))):
             continue  # a fixed threshold other than the paper's
         reading = f"their T = {threshold:g}" if threshold is not None else "T fitted on val"
-        for (backbone, strategy), model in _models(measured.results):
+        for (backbone, strategy), model in models:
             outcome = _branchynet_outcome(measured, backbone, strategy, model, name)
             if outcome is None:
                 continue
