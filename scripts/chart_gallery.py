@@ -5,7 +5,8 @@
 
 It draws with the report's own functions (eebench.report.charts and aggregate.training_chart), with the policy order
 and tolerance of the config that made the results (the results folder defaults to that config's `results_dir`), and
-writes speedup.png, exits.png, reliability.png, errors.png, categories.png, pcee.png and training.png. Each PNG is
+writes speedup.png, sizes.png, exits.png, reliability.png, errors.png, categories.png, pcee.png and training.png
+(`--only` draws a subset: the docs' sizes.png comes from the CPU reproduction's MNIST size pair). Each PNG is
 reduced to a 256-colour palette (the docs keep every picture under 200 kB) and carries the task, the results folder,
 the commit of the code that drew it and the date in its text chunks. A chart whose files the results folder lacks is
 not drawn; the script names the missing files and exits with status 1."""
@@ -26,13 +27,16 @@ from eebench.io import read_json
 from eebench.report.aggregate import (cell_records, collect_curves, is_sequence_task, results_frame, training_chart,
                                       training_curves)
 from eebench.report.charts import (CHECK_CHARTS, exit_histogram_chart, exit_histograms, read_checks, speedup_chart)
+from eebench.report.leaderboard import metric_label
+from eebench.report.paper_claims import read_measurements
+from eebench.report.size_chart import size_chart
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SCALE = 1.5  # the report's PNG scale: the docs show what the report shows
 
 
 DRAWING_CODE = ["src/eebench/report/charts.py", "src/eebench/report/aggregate.py", "src/eebench/report/leaderboard.py",
-                "scripts/chart_gallery.py"]
+                "src/eebench/report/size_chart.py", "scripts/chart_gallery.py"]
 
 
 def commit() -> str:
@@ -76,6 +80,9 @@ def draw(results: Path, task: str, policies: list[str], tolerance: float) -> tup
                                           policies)
         unit = "tokens" if is_sequence_task(records, info) else "samples"
         charts["exits"] = exit_histogram_chart(exit_histograms(tests), policies, unit)
+        measured = read_measurements(results_frame(records), collect_curves(curves), checks,
+                                     sorted(runs.glob("*/*/seed*/costs.json")), tolerance, records)
+        charts["sizes"] = size_chart(measured, metric_label(metric_name))  # a notice when the task has no size pair
     else:
         missing.append(f"{runs}/*/*/seed*/policies/*/test.json and curve.csv (speed-up and exit-layer charts)")
     if checks:
@@ -97,10 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, help="results folder (default: the config's results_dir)")
     parser.add_argument("--task", default="digits")
     parser.add_argument("--out", type=Path, default=REPOSITORY / "docs" / "images" / "charts")
+    parser.add_argument("--only", nargs="+", metavar="CHART",
+                        help="draw only these charts (e.g. sizes, from a grid with a larger and a smaller model)")
     args = parser.parse_args(argv)
     config = load_config(args.config)
     results = args.results or REPOSITORY / config["results_dir"]
     charts, missing = draw(results, args.task, list(config["policies"]), config["policy_fit"]["tolerance"])
+    if args.only:
+        missing = [] if set(args.only) <= set(charts) else missing
+        charts = {name: chart for name, chart in charts.items() if name in args.only}
     source = results.resolve()
     source = source.relative_to(REPOSITORY) if source.is_relative_to(REPOSITORY) else source
     provenance = {"Source": f"{source} task {args.task}", "Software": f"eebench {commit()}",

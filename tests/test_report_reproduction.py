@@ -110,3 +110,24 @@ def test_targets_sit_beside_the_measured_figures_and_the_published_final_layer(t
     references = table.split("references, never judged):\n\n", 1)[1].splitlines()
     assert "- sst2: minilm-l6-h384 91.5 (MiniLM (Wang et al. 2020); microsoft/unilm minilm/README.md" in "\n".join(
         references)
+
+
+def test_the_commit_stamp_marks_uncommitted_code_not_rewritten_documents(tmp_path):
+    import subprocess
+
+    from eebench.report.reproduction import commit_of
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    for path in ("src/eebench/a.py", "docs/performance.md"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("one\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    (tmp_path / "docs" / "performance.md").write_text("a page the benchmarks rewrite\n")
+    assert commit_of(tmp_path).endswith("`") and "uncommitted" not in commit_of(tmp_path)
+    (tmp_path / "src" / "eebench" / "a.py").write_text("two\n")
+    assert commit_of(tmp_path).endswith(" with uncommitted changes to its code")
+    assert commit_of(tmp_path / "docs").endswith(" with uncommitted changes to its code")  # from any folder of it

@@ -51,17 +51,22 @@ def grid_wall_time(results_dir: Path) -> tuple[float, int, int] | None:
     return float(total + end - start), len(jobs), invocations
 
 
+CODE = ("src", "workflow", "Snakefile", "config", "benchmarks", "scripts", "pyproject.toml")  # what makes a figure
+
+
 def commit_of(checkout: Path) -> str:
-    """The checkout's commit, marked when it had uncommitted changes; 'unknown' outside a git checkout."""
+    """The checkout's commit, marked when its code (CODE: not the documents a run rewrites) had uncommitted changes;
+    'unknown' outside a git checkout."""
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True,
                               check=True).stdout.strip()
 
     try:
-        commit, changes = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "--untracked-files=no")
+        commit = git("rev-parse", "--short", "HEAD")
+        changes = git("status", "--porcelain", "--untracked-files=no", "--", *(f":(top){path}" for path in CODE))
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
-    return f"`{commit}`" + (" with uncommitted changes" if changes else "")
+    return f"`{commit}`" + (" with uncommitted changes to its code" if changes else "")
 
 
 def machine() -> str:
