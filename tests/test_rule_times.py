@@ -51,3 +51,21 @@ def test_format_prints_a_dash_not_zero_for_unsampled_rules(tmp_path):
 def test_no_benchmark_files(tmp_path):
     assert rule_times(tmp_path).empty
     assert "no benchmark files" in format_rule_times(tmp_path)
+
+
+def test_a_partial_rerun_reports_its_own_jobs_and_says_so(tmp_path):
+    import os
+
+    write_benchmark(tmp_path, "train", "seed0", 40.0, 1000.0, 35.0)  # the whole grid, an hour ago
+    write_benchmark(tmp_path, "policy_cell", "a", 0.8, 50.0, 0.6)
+    for name in ("seed0", "a"):
+        rule = "train" if name == "seed0" else "policy_cell"
+        os.utime(tmp_path / layout.BENCHMARKS / rule / f"{name}.tsv", (1000.0, 1000.0))
+    write_benchmark(tmp_path, "policy_cell", "b", 0.9, 51.0, 0.7)  # this invocation's one cell, just now
+    started = (tmp_path / layout.BENCHMARKS / "policy_cell" / "b.tsv").stat().st_mtime - 5
+
+    table = rule_times(tmp_path, since=started)
+    assert table[["rule", "jobs"]].values.tolist() == [["policy_cell", 1]]
+    text = format_rule_times(tmp_path, since=started)
+    assert "this invocation's 1 of the 3 jobs in it" in text and "train" not in text
+    assert "no job ran in this invocation" in format_rule_times(tmp_path, since=started + 3600)

@@ -152,7 +152,7 @@ def test_reproduction_report_is_generated_from_the_results(tiny_run):
     assert document.startswith("# Tiny grid\n")
     for stamp in ("| date ", "| eebench commit ", "| machine ", "| command ", "| wall time "):
         assert stamp in document
-    assert f"--configfile {config}" in document and "jobs (first job's start" in document
+    assert f"--configfile {config}" in document and "first job's start to last job's end" in document
     # the task's own page, one heading level down: leaderboard, verdicts, tables
     assert "\n## digits\n" in document and "\n### Leaderboard\n" in document and "\n### Paper vs eebench\n" in document
     assert "is the fastest method within a drop of" in document

@@ -38,11 +38,13 @@ def benchmark_jobs(results_dir: str | Path) -> pd.DataFrame:
     ])
 
 
-def rule_times(results_dir: str | Path) -> pd.DataFrame:
+def rule_times(results_dir: str | Path, since: float | None = None) -> pd.DataFrame:
     """One row per rule: jobs, summed and largest wall seconds, CPU seconds summed and largest resident memory (MiB)
-    over the jobs Snakemake sampled (NaN when it sampled none), and how many those are. Empty when no job of this
-    results folder has a benchmark file yet."""
+    over the jobs Snakemake sampled (NaN when it sampled none), and how many those are; only the jobs that ended at
+    or after `since` (a Unix time) when given. Empty when no such job has a benchmark file."""
     jobs = benchmark_jobs(results_dir)
+    if since is not None and not jobs.empty:
+        jobs = jobs[jobs["ended"] >= since]
     if jobs.empty:
         return pd.DataFrame(columns=COLUMNS)
     measured = sampled(jobs)
@@ -56,15 +58,19 @@ def rule_times(results_dir: str | Path) -> pd.DataFrame:
     return table.sort_values("wall_s", ascending=False).round(1).reset_index()[COLUMNS]
 
 
-def format_rule_times(results_dir: str | Path) -> str:
-    table = rule_times(results_dir)
+def format_rule_times(results_dir: str | Path, since: float | None = None) -> str:
+    """The per-rule table as text; with `since` (the invocation's start), of that invocation's jobs only, and saying
+    so with the count of jobs in the whole results folder (after a one-cell rerun the table is that cell's)."""
+    table = rule_times(results_dir, since)
     if table.empty:
-        return f"{results_dir}: no benchmark files under {layout.BENCHMARKS}/ yet"
+        return (f"{results_dir}: no job ran in this invocation" if since is not None and len(benchmark_jobs(results_dir))
+                else f"{results_dir}: no benchmark files under {layout.BENCHMARKS}/ yet")
     jobs, measured = int(table["jobs"].sum()), int(table["sampled"].sum())
     cpu = f"{table['cpu_s'].sum():.0f} CPU-s" if measured else "no CPU time"
     unmeasured = f" ({jobs - measured} jobs ended before Snakemake's first sample after {SAMPLING_INTERVAL_S} s and " \
                  f"have none: '–')" if measured < jobs else ""
     total = f"{len(table)} rules, {jobs} jobs: {table['wall_s'].sum():.0f} s of job wall time, {cpu} over the " \
             f"{measured} sampled jobs{unmeasured}"
-    return f"Per-rule times ({results_dir}; summed over jobs, which may run in parallel; CPU and memory over the " \
-           f"jobs Snakemake sampled):\n{table.to_string(index=False, na_rep='–')}\n{total}"
+    scope = "" if since is None else f"this invocation's {jobs} of the {len(benchmark_jobs(results_dir))} jobs in it; "
+    return f"Per-rule times ({results_dir}; {scope}summed over jobs, which may run in parallel; CPU and memory over " \
+           f"the jobs Snakemake sampled):\n{table.to_string(index=False, na_rep='–')}\n{total}"
