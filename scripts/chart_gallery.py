@@ -75,13 +75,13 @@ def draw(results: Path, task: str, policies: list[str], tolerance: float) -> tup
         records = cell_records(tests)
         info_path = results / "data" / task / "info.json"
         info = read_json(info_path) if info_path.is_file() else None
-        metric_name = str(results_frame(records)["metric_name"].iloc[0])
-        charts["speedup"] = speedup_chart(collect_curves(curves), results_frame(records), metric_name, tolerance,
-                                          policies)
+        frame, sweeps = results_frame(records), collect_curves(curves)
+        metric_name = str(frame["metric_name"].iloc[0])
+        charts["speedup"] = speedup_chart(sweeps, frame, metric_name, tolerance, policies)
         unit = "tokens" if is_sequence_task(records, info) else "samples"
         charts["exits"] = exit_histogram_chart(exit_histograms(tests), policies, unit)
-        measured = read_measurements(results_frame(records), collect_curves(curves), checks,
-                                     sorted(runs.glob("*/*/seed*/costs.json")), tolerance, records)
+        measured = read_measurements(frame, sweeps, checks, sorted(runs.glob("*/*/seed*/costs.json")), tolerance,
+                                     records)
         charts["sizes"] = size_chart(measured, metric_label(metric_name))  # a notice when the task has no size pair
     else:
         missing.append(f"{runs}/*/*/seed*/policies/*/test.json and curve.csv (speed-up and exit-layer charts)")

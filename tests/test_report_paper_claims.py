@@ -454,8 +454,8 @@ def branchynet_measured(gains) -> Measurements:
             *result_rows("entropy", [0.975, 0.98], [1.8, 1.6], backbone="b-lenet", strategy="branchynet"),
             *result_rows("entropy-t05", [0.9, 0.9], [3.0, 3.0], backbone="b-lenet", strategy="branchynet")]
     exits = {0: np.array([1, 1, 1, 2]), 1: np.array([1, 1, 2, 2])}
-    exit_layers = {("b-lenet", "branchynet", seed, policy): layers for seed, layers in exits.items()
-                   for policy in ("entropy-t0025", "entropy", "entropy-t05")}
+    samples = {("b-lenet", "branchynet", seed, policy): {"exit_layer": layers} for seed, layers in exits.items()
+               for policy in ("entropy-t0025", "entropy", "entropy-t05")}
     latency = pd.DataFrame([{"backbone": "b-lenet", "strategy": "branchynet", "seed": seed, "policy": policy,
                              "batch_size": batch, "wall_clock_speedup": gain}
                             for seed, gain in enumerate(gains) for policy in ("entropy-t0025", "entropy")
@@ -463,7 +463,7 @@ def branchynet_measured(gains) -> Measurements:
     params = {"final": ("final", {}), "entropy-t0025": ("entropy", {"threshold": 0.025}),
               "entropy": ("entropy", {"threshold": None}), "entropy-t05": ("entropy", {"threshold": 0.5})}
     data = measured(rows)
-    data.exit_layers, data.latency, data.policy_params = exit_layers, latency, params
+    data.samples, data.latency, data.policy_params = samples, latency, params
     return data
 
 

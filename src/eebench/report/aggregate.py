@@ -436,9 +436,10 @@ def aggregate_task(
         if any(DOMAIN_SEPARATOR in column for column in table.columns) else ""
     )
     curves = collect_curves(curve_paths)
-    board = task_leaderboard(results, curves, collect_samples(records), tolerance)
+    samples = collect_samples(records)
+    board = task_leaderboard(results, curves, samples, tolerance)
     leaderboard = write_leaderboard(board, task, metric_name, tolerance, out)
-    measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance, records, latency)
+    measured = read_measurements(results, curves, check_paths, list(cost_paths), tolerance, records, samples, latency)
     claims, not_comparable = paper_comparison(load_published(), task_setting(task, info), measured)
     _write_csv(claims, out["paper_table"])
     write_text(out["paper"], paper_html(claims, not_comparable, task))

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..policies.stages import DOMAIN_SEPARATOR, SAMPLES_FIELD
+from ..policies.stages import DOMAIN_SEPARATOR
 from ..captioning.data import MODALITY as CAPTION_MODALITY
 
 HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
@@ -218,7 +218,7 @@ class Measurements:
     checks: list[tuple[dict, dict]]  # (run, checks.json)
     full_model_flops: dict[tuple, float]
     tolerance: float
-    exit_layers: dict[tuple, np.ndarray] = field(default_factory=dict)  # (backbone, strategy, seed, policy) → test
+    samples: dict[tuple, dict] = field(default_factory=dict)  # aggregate.collect_samples: test samples per cell
     latency: pd.DataFrame = field(default_factory=pd.DataFrame)  # aggregate.latency_table's rows
     policy_params: dict[str, tuple[str, dict]] = field(default_factory=dict)  # policy name → (method, params)
 
@@ -958,8 +958,8 @@ def _branchynet_outcome(measured, backbone, strategy, model, policy):
     rows = model[model["policy"] == policy].set_index("seed")
     if rows.empty:
         return None
-    shares = [float(np.mean(measured.exit_layers[key] == 1)) for seed in rows.index
-              if (key := (backbone, strategy, seed, policy)) in measured.exit_layers]
+    shares = [float(np.mean(measured.samples[key]["exit_layer"] == 1)) for seed in rows.index
+              if (key := (backbone, strategy, seed, policy)) in measured.samples]
     latency = measured.latency
     gains = pd.Series(dtype=float)
     if len(latency):
@@ -1012,11 +1012,11 @@ def paper_markdown(table: pd.DataFrame, skipped: int) -> str:
 
 
 def read_measurements(results: pd.DataFrame, curves: pd.DataFrame, check_paths, cost_paths, tolerance: float,
-                      records=(), latency: pd.DataFrame | None = None) -> Measurements:
+                      records=(), samples: dict | None = None, latency: pd.DataFrame | None = None) -> Measurements:
     """The runs' checks.json and the plain full model's FLOPs from their costs.json (files without that field are
     left out: the larger-vs-smaller rule then says it lacks them); from the cells' outcome records
-    (aggregate.cell_records), each policy's method and parameters and every test sample's exit layer; and the
-    latency rows (aggregate.latency_table)."""
+    (aggregate.cell_records), each policy's method and parameters; and, as the aggregate read them, the test samples
+    (aggregate.collect_samples) and the latency rows (aggregate.latency_table)."""
     from ..io import read_json
     from ..layout import parse_run
 
@@ -1029,13 +1029,9 @@ def read_measurements(results: pd.DataFrame, curves: pd.DataFrame, check_paths, 
         costs = read_json(path)
         if costs.get("full_model_flops"):
             flops[key(parse_run(path))] = float(costs["full_model_flops"])
-    exit_layers, params = {}, {}
-    for _, cell, policy, record in records:
-        if policy == cell["policy"]:  # the fitted knob's record, not an extra row
-            params[policy] = (record.get("policy", policy), record.get("params", {}))
-            if "exit_layer" in record.get(SAMPLES_FIELD, {}):
-                exit_layers[(*key(cell), policy)] = np.asarray(record[SAMPLES_FIELD]["exit_layer"])
-    return Measurements(results, curves, checks, flops, tolerance, exit_layers,
+    params = {policy: (record.get("policy", policy), record.get("params", {}))
+              for _, cell, policy, record in records if policy == cell["policy"]}  # not an extra row's record
+    return Measurements(results, curves, checks, flops, tolerance, samples or {},
                         pd.DataFrame() if latency is None else latency, params)
 
 

@@ -42,15 +42,19 @@ def rule_times(results_dir: str | Path, since: float | None = None) -> pd.DataFr
     """One row per rule: jobs, summed and largest wall seconds, CPU seconds summed and largest resident memory (MiB)
     over the jobs Snakemake sampled (NaN when it sampled none), and how many those are; only the jobs that ended at
     or after `since` (a Unix time) when given. Empty when no such job has a benchmark file."""
-    jobs = benchmark_jobs(results_dir)
-    if since is not None and not jobs.empty:
-        jobs = jobs[jobs["ended"] >= since]
+    return _per_rule(_ended_since(benchmark_jobs(results_dir), since))
+
+
+def _ended_since(jobs: pd.DataFrame, since: float | None) -> pd.DataFrame:
+    return jobs if since is None or jobs.empty else jobs[jobs["ended"] >= since]
+
+
+def _per_rule(jobs: pd.DataFrame) -> pd.DataFrame:
     if jobs.empty:
         return pd.DataFrame(columns=COLUMNS)
     measured = sampled(jobs)
-    jobs["sampled"] = measured
-    jobs["cpu_time"] = pd.to_numeric(jobs["cpu_time"], errors="coerce").where(measured)
-    jobs["max_rss"] = pd.to_numeric(jobs["max_rss"], errors="coerce").where(measured)
+    jobs = jobs.assign(sampled=measured, cpu_time=pd.to_numeric(jobs["cpu_time"], errors="coerce").where(measured),
+                       max_rss=pd.to_numeric(jobs["max_rss"], errors="coerce").where(measured))
     table = jobs.groupby("rule", sort=False).agg(
         jobs=("s", "size"), wall_s=("s", "sum"), max_wall_s=("s", "max"),
         cpu_s=("cpu_time", lambda cpu: cpu.sum(min_count=1)), max_rss_mib=("max_rss", "max"),
@@ -61,9 +65,10 @@ def rule_times(results_dir: str | Path, since: float | None = None) -> pd.DataFr
 def format_rule_times(results_dir: str | Path, since: float | None = None) -> str:
     """The per-rule table as text; with `since` (the invocation's start), of that invocation's jobs only, and saying
     so with the count of jobs in the whole results folder (after a one-cell rerun the table is that cell's)."""
-    table = rule_times(results_dir, since)
+    every = benchmark_jobs(results_dir)  # read once: a large grid has tens of thousands of files
+    table = _per_rule(_ended_since(every, since))
     if table.empty:
-        return (f"{results_dir}: no job ran in this invocation" if since is not None and len(benchmark_jobs(results_dir))
+        return (f"{results_dir}: no job ran in this invocation" if since is not None and len(every)
                 else f"{results_dir}: no benchmark files under {layout.BENCHMARKS}/ yet")
     jobs, measured = int(table["jobs"].sum()), int(table["sampled"].sum())
     cpu = f"{table['cpu_s'].sum():.0f} CPU-s" if measured else "no CPU time"
@@ -71,6 +76,6 @@ def format_rule_times(results_dir: str | Path, since: float | None = None) -> st
                  f"have none: '–')" if measured < jobs else ""
     total = f"{len(table)} rules, {jobs} jobs: {table['wall_s'].sum():.0f} s of job wall time, {cpu} over the " \
             f"{measured} sampled jobs{unmeasured}"
-    scope = "" if since is None else f"this invocation's {jobs} of the {len(benchmark_jobs(results_dir))} jobs in it; "
+    scope = "" if since is None else f"this invocation's {jobs} of the {len(every)} jobs in it; "
     return f"Per-rule times ({results_dir}; {scope}summed over jobs, which may run in parallel; CPU and memory over " \
            f"the jobs Snakemake sampled):\n{table.to_string(index=False, na_rep='–')}\n{total}"
