@@ -42,7 +42,7 @@ def sentences(n: int) -> tuple[list[str], np.ndarray, str]:
     if SST2.is_file():
         with open(SST2, newline="") as fh:
             rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[:n]
-        return [r["sentence"] for r in rows], np.array([int(r["label"]) for r in rows]), f"real SST-2 ({SST2})"
+        return [r["sentence"] for r in rows], np.array([int(r["label"]) for r in rows]), f"real SST-2 ({SST2.relative_to(SHARED)} of the shared data folder)"
     rng = np.random.default_rng(0)
     words = "the a film movie story acting plot was is good bad great dull funny boring and but very not".split()
     texts = [" ".join(rng.choice(words, rng.integers(5, 30))) for _ in range(n)]
