@@ -43,6 +43,7 @@ BENCHMARKS = {
     "bench_dag": ([], ["--seeds", "2", "--repeats", "1"]),
     "bench_early_exit": ([], ["--samples", "16", "--train", "64", "--passes", "1"]),
     "bench_training": (["--batch-order"], ["--sentences", "64", "--steps", "2", "--rounds", "1", "--batch-order"]),
+    "bench_sst2_epoch": ([], ["--max-steps", "3"]),
 }
 QUICK_NOTE = ("**Quick check at reduced size, not the documented measurement** (`--quick`); "
               "`python benchmarks/performance_page.py` regenerates it at full size.")

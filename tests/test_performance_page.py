@@ -167,3 +167,16 @@ def test_bench_early_exit_markdown(scripts):
     assert "| 2.50x | 1 | **0.916** | 0.909–0.916 | 0.869 | 0.917 | 0.966 | ≥ 0.92: **not met** |" in text
     assert "| 2.50x | 32 | **0.860** |" in text and "≥ 0.85: met |" in text
     assert "| 2.50x | 3.720 | 3.750 | **1.008** | 0.890–1.070 |" in text
+
+
+def test_bench_sst2_epoch_markdown_judges_time_and_accuracy_together(scripts):
+    bench = scripts("bench_sst2_epoch")
+    old = {"precision": "fp32", "seconds": 1500.0, "examples_per_second": 40.4, "accuracy": [0.80, 0.88]}
+    new = {"precision": "bf16", "seconds": 600.0, "examples_per_second": 101.0, "accuracy": [0.81, 0.875]}
+    text = bench.markdown(["SST-2 epoch"], {"old": old, "new": new})
+    assert "| new step, auto | bf16 | 10.0 min | 101.0 | 0.810 / 0.875 |" in text
+    assert "**2.50x**; final-exit accuracy new − old: -0.005" in text and "≤ 0.01: met)" in text
+    worse = bench.markdown(["SST-2 epoch"], {"old": old, "new": {**new, "accuracy": [0.81, 0.86]}})
+    assert "≤ 0.01: **not met**)" in worse  # faster, but not at equal accuracy
+    slower = bench.markdown(["SST-2 epoch"], {"old": old, "new": {**new, "seconds": 800.0}})
+    assert "**1.88x**" in slower and "**not met**" in slower
