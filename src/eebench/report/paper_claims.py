@@ -816,6 +816,39 @@ def pcee_policies(curves: pd.DataFrame, backbone: str, strategy: str) -> list[st
     return [p for p in dict.fromkeys(model["policy"]) if str(p).startswith("pcee")]
 
 
+@dataclass
+class MatchedCost:
+    """A larger model's sweep read at exactly a smaller model's full FLOPs, per seed: `values` (seed → metric) where
+    the sweep reaches that cost; otherwise (FLOPs the sweep spends at its nearest end, the budget) in `too_costly`
+    (its cheapest point spends more) or `too_cheap` (its dearest point spends less; no extrapolation)."""
+
+    values: dict
+    too_costly: list
+    too_cheap: list
+
+
+def matched_cost(curves: pd.DataFrame, sizes: dict, strategy: str, smaller: str, larger: str,
+                 policy: str) -> MatchedCost:
+    """`larger`'s `policy` sweep of each seed read at the same seed's full FLOPs of `smaller` (`sizes` as
+    size_pairs gives them): the matched point of PCEE's size claim, in the claim rule and in the size chart."""
+    matched = MatchedCost({}, [], [])
+    for seed, budget in sizes[(smaller, strategy)].items():
+        if seed not in sizes[(larger, strategy)]:
+            continue
+        points, full = _curve(curves, larger, strategy, policy, seed), sizes[(larger, strategy)][seed]
+        lo, hi = sweep_span(points, "flops_speedup")
+        if not np.isfinite(lo):
+            continue
+        value = sweep_at(points, full / budget, "flops_speedup")
+        if np.isfinite(value):
+            matched.values[seed] = value
+        elif full / budget > hi:
+            matched.too_costly.append((full / hi, budget))
+        else:
+            matched.too_cheap.append((full / lo, budget))
+    return matched
+
+
 def rule_larger_vs_smaller(claim, task, measured, published) -> list[dict]:
     pairs, sizes = size_pairs(measured)
     outcomes = []
@@ -834,32 +867,21 @@ def _compare_sizes(claim, measured, strategy, smaller, larger, sizes) -> list[di
                          f"no pcee policy's sweep on {larger}")]
     outcomes = []
     for policy in policies:
-        errors, too_costly, too_cheap = {}, [], []  # per seed: (larger's error at the budget, smaller's error)
-        for seed, budget in sizes[(smaller, strategy)].items():
+        matched = matched_cost(curves, sizes, strategy, smaller, larger, policy)
+        errors = {}  # per seed: (larger's error at the budget, smaller's error)
+        for seed, value in matched.values.items():
             small_final = results[(results["backbone"] == smaller) & (results["strategy"] == strategy)
                                   & (results["seed"] == seed) & (results["policy"] == "final")]["metric"]
-            points = _curve(curves, larger, strategy, policy, seed)
-            if small_final.empty or seed not in sizes[(larger, strategy)]:
-                continue
-            full = sizes[(larger, strategy)][seed]
-            lo, hi = sweep_span(points, "flops_speedup")
-            if not np.isfinite(lo):
-                continue
-            value = sweep_at(points, full / budget, "flops_speedup")
-            if np.isfinite(value):
+            if not small_final.empty:
                 errors[seed] = ((1 - value) / POINT, (1 - small_final.iloc[0]) / POINT)
-            elif full / budget > hi:
-                too_costly.append((full / hi, budget))  # its cheapest point spends more than the budget
-            else:
-                too_cheap.append((full / lo, budget))  # its dearest point spends less than the budget
         setting = f"{larger} + {policy} vs {smaller}, {strategy}"
         if not errors:
-            if too_costly:
-                spent, budget = np.mean(too_costly, axis=0)
+            if matched.too_costly:
+                spent, budget = np.mean(matched.too_costly, axis=0)
                 why = (f"{larger}'s cheapest {policy} point spends {spent:.3g} FLOPs, more than {smaller}'s full model "
                        f"({budget:.3g}): no equal-FLOPs point")
-            elif too_cheap:
-                spent, budget = np.mean(too_cheap, axis=0)
+            elif matched.too_cheap:
+                spent, budget = np.mean(matched.too_cheap, axis=0)
                 why = (f"{NO_CURVE_POINT}: {larger}'s dearest {policy} point spends {spent:.3g} FLOPs, less than "
                        f"{smaller}'s full model ({budget:.3g}), and the curve is not extrapolated")
             else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .paper_claims import Measurements, _curve, pcee_policies, size_pairs, sweep_at, sweep_span
+from .paper_claims import Measurements, _curve, matched_cost, pcee_policies, size_pairs, sweep_at, sweep_span
 
 FLOPS_GRID = 30  # FLOPs values at which the seeds' sweeps are read and averaged
 NO_PAIR = ("No pair of model sizes: accuracy against FLOPs needs two backbones of one strategy with full-model FLOPs "
@@ -38,11 +38,10 @@ def size_frames(measured: Measurements) -> dict[str, pd.DataFrame]:
         for policy in pcee_policies(measured.curves, larger, strategy):
             seeds = {seed: _curve(measured.curves, larger, strategy, policy, seed) for seed in full}
             frames["curves"] += _mean_sweep(panel, policy, seeds, full)
-            matched = [sweep_at(points, full[seed] / budget, "flops_speedup") for seed, points in seeds.items()]
-            matched = [value for value in matched if np.isfinite(value)]
+            matched = matched_cost(measured.curves, sizes, strategy, smaller, larger, policy).values
             if matched:
                 frames["matched"].append({"panel": panel, "policy": policy, "flops": budget,
-                                          "metric": float(np.mean(matched)), "n_seeds": len(matched)})
+                                          "metric": float(np.mean(list(matched.values()))), "n_seeds": len(matched)})
             fitted = results[(results["backbone"] == larger) & (results["strategy"] == strategy)
                              & (results["policy"] == policy)]
             if len(fitted):
