@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,9 +39,8 @@ from eebench.inference.predict import length_sorted_batches
 from eebench.models import build_model
 from eebench.policies import make_policy
 from eebench.policies.sweeps import score_grid
-from performance_page import Measurement, add_markdown_option, markdown_table, verdict
+from performance_page import SHARED_DATA as SHARED, Measurement, add_markdown_option, markdown_table, verdict
 
-SHARED = Path(os.environ.get("EEBENCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SST2 = SHARED / "glue" / "SST-2"
 TARGETS = {"batch size 1": 0.92, "batched": 0.85}
 

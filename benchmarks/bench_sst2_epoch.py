@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
-from performance_page import Measurement, add_markdown_option, markdown_table, verdict
+from performance_page import SHARED_DATA, Measurement, add_markdown_option, markdown_table, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config" / "paper" / "cpu-reproduction.yaml"
@@ -109,7 +108,7 @@ def markdown(setting: list[str], results: dict[str, dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "glue", help="GLUE folder with SST-2/")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "glue", help="GLUE folder with SST-2/")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of each of the two runs")
     parser.add_argument("--max-steps", type=int, help="stop both runs after N steps (a quick check, not an epoch)")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)

@@ -28,9 +28,8 @@ import torch
 from eebench.models import build_model
 from eebench.training import loop, make_strategy, training_options
 from eebench.training.precision import resolve_precision
-from performance_page import Measurement, add_markdown_option, markdown_table, verdict
+from performance_page import SHARED_DATA as SHARED, Measurement, add_markdown_option, markdown_table, verdict
 
-SHARED = Path(os.environ.get("EEBENCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SST2 = SHARED / "glue" / "SST-2" / "train.tsv"
 TARGET = 1.6
 BATCH_ORDER_TARGET = 2.0

@@ -1,11 +1,13 @@
-"""Regenerate the measured figures of docs/performance.md: run every benchmark, one after the other, and replace each
-of the page's generated blocks with that benchmark's Markdown.
+"""Regenerate the measured figures of the documentation: run every benchmark, one after the other, and replace each
+one's generated block with its Markdown. The blocks are on docs/performance.md, except the pooling probe's (on
+docs/models.md, behind `pool: auto`), the smoke runs' costs (on config/README.md) and the default grid's run with its
+headline (on README.md); BENCHMARKS says which is where.
 
     python benchmarks/performance_page.py                        # every benchmark at its documented size
     python benchmarks/performance_page.py --only bench_policies  # a subset
     python benchmarks/performance_page.py --quick                # reduced sizes: checks the machinery, not the figures
 
-The page is hand-written prose around blocks
+A page is hand-written prose around blocks
 
     <!-- generated: bench_policies -->
     ...
@@ -32,18 +34,33 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
+# The real data the benchmarks read (as the tests do: tests/conftest.py): ../shared/data, or EEBENCH_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("EEBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
 PAGE = REPO / "docs" / "performance.md"
 START_PREFIX, END_MARKER = "<!-- generated: ", "<!-- end generated -->"
 
-# Each benchmark's options on the page: at its documented size, and reduced for a quick check of the machinery.
+class Benchmark(NamedTuple):
+    """Where a benchmark's block is and how the page runs it: at its documented size, and reduced for a quick check
+    of the machinery."""
+
+    page: Path
+    options: list[str]
+    quick_options: list[str]
+
+
 BENCHMARKS = {
-    "bench_policies": ([], ["--samples", "300", "--repeats", "1"]),
-    "bench_dag": ([], ["--seeds", "2", "--repeats", "1"]),
-    "bench_early_exit": ([], ["--samples", "16", "--train", "64", "--passes", "1"]),
-    "bench_training": (["--batch-order"], ["--sentences", "64", "--steps", "2", "--rounds", "1", "--batch-order"]),
-    "bench_sst2_epoch": ([], ["--max-steps", "3"]),
+    "bench_policies": Benchmark(PAGE, [], ["--samples", "300", "--repeats", "1"]),
+    "bench_dag": Benchmark(PAGE, [], ["--seeds", "2", "--repeats", "1"]),
+    "bench_early_exit": Benchmark(PAGE, [], ["--samples", "16", "--train", "64", "--passes", "1"]),
+    "bench_training": Benchmark(PAGE, ["--batch-order"],
+                                ["--sentences", "64", "--steps", "2", "--rounds", "1", "--batch-order"]),
+    "bench_sst2_epoch": Benchmark(PAGE, [], ["--max-steps", "3"]),
+    "probe_pooling": Benchmark(REPO / "docs" / "models.md", [], ["--train-size", "64", "--test-size", "64"]),
+    "bench_smoke": Benchmark(REPO / "config" / "README.md", [], ["--only", "survey"]),
+    "bench_default_grid": Benchmark(REPO / "README.md", [], []),
 }
 QUICK_NOTE = ("**Quick check at reduced size, not the documented measurement** (`--quick`); "
               "`python benchmarks/performance_page.py` regenerates it at full size.")
@@ -157,21 +174,23 @@ def run_benchmark(name: str, options: list[str], markdown: Path) -> None:
         raise SystemExit(f"{name} failed (exit status {done.returncode}); the blocks written before it are kept")
 
 
-def regenerate(page: Path, names: list[str], quick: bool) -> None:
+def regenerate(page: Path | None, names: list[str], quick: bool) -> None:
     """Runs the benchmarks `names` one after the other (timings taken side by side would measure each other) and
-    rewrites each one's block of `page` as soon as it finishes."""
+    rewrites each one's block of its page (of `page` instead, when given) as soon as it finishes."""
+    pages = {name: page or BENCHMARKS[name].page for name in names}
     for name in names:  # before any benchmark runs: a broken page should not cost a full run
-        block_span(page.read_text(encoding="utf-8"), name, page)
+        block_span(pages[name].read_text(encoding="utf-8"), name, pages[name])
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            full_size_options, quick_options = BENCHMARKS[name]
+            benchmark = BENCHMARKS[name]
             markdown = Path(tmp) / f"{name}.md"
-            run_benchmark(name, quick_options if quick else full_size_options, markdown)
+            run_benchmark(name, benchmark.quick_options if quick else benchmark.options, markdown)
             block = markdown.read_text(encoding="utf-8")
             if quick:
                 block = f"{QUICK_NOTE}\n\n{block}"
-            page.write_text(splice(page.read_text(encoding="utf-8"), name, block, page), encoding="utf-8")
-            print(f"== {page}: block {name} rewritten", flush=True)
+            target = pages[name]
+            target.write_text(splice(target.read_text(encoding="utf-8"), name, block, target), encoding="utf-8")
+            print(f"== {target}: block {name} rewritten", flush=True)
 
 
 def main() -> None:
@@ -180,7 +199,7 @@ def main() -> None:
                         help=f"run these benchmarks only (of {', '.join(BENCHMARKS)})")
     parser.add_argument("--quick", action="store_true",
                         help="reduced sizes, to check the machinery; the blocks say they are not the measurement")
-    parser.add_argument("--page", type=Path, default=PAGE)
+    parser.add_argument("--page", type=Path, help="write every block to this page instead of each benchmark's own")
     args = parser.parse_args()
     try:
         regenerate(args.page, args.only, args.quick)

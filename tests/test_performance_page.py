@@ -98,15 +98,14 @@ def test_regenerate_writes_each_block_with_the_benchmarks_markdown(page_module, 
     monkeypatch.setattr(page_module, "run_benchmark", fake_benchmark)
     page_module.regenerate(page, ["bench_policies", "bench_dag"], quick=True)
     text = page.read_text(encoding="utf-8")
-    assert ran == [(name, page_module.BENCHMARKS[name][1]) for name in ("bench_policies", "bench_dag")]
+    assert ran == [(name, page_module.BENCHMARKS[name].quick_options) for name in ("bench_policies", "bench_dag")]
     assert "old figures" not in text and "*stamp of bench_dag*" in text and "| bench_policies |" in text
     assert text.count(page_module.QUICK_NOTE) == 2 and "More prose, kept." in text
 
 
-def test_the_performance_page_has_a_block_for_every_benchmark(page_module):
-    text = page_module.PAGE.read_text(encoding="utf-8")
-    for name in page_module.BENCHMARKS:
-        page_module.block_span(text, name, page_module.PAGE)
+def test_every_benchmark_has_its_block_on_its_page(page_module):
+    for name, benchmark in page_module.BENCHMARKS.items():
+        page_module.block_span(benchmark.page.read_text(encoding="utf-8"), name, benchmark.page)
 
 
 def test_the_stamp_names_date_commit_machine_load_and_the_command_without_the_markdown_file(page_module):
@@ -180,3 +179,35 @@ def test_bench_sst2_epoch_markdown_judges_time_and_accuracy_together(scripts):
     assert "≤ 0.01: **not met**)" in worse  # faster, but not at equal accuracy
     slower = bench.markdown(["SST-2 epoch"], {"old": old, "new": {**new, "seconds": 800.0}})
     assert "**1.88x**" in slower and "**not met**" in slower
+
+
+def test_probe_pooling_markdown_has_a_row_per_layer_and_a_column_per_reading(scripts):
+    bench = scripts("probe_pooling")
+    figures = {"probe": {"cls": [0.5, 0.71], "mean": [0.69, 0.9]}, "trained": {"cls": [0.5, 1.0], "mean": [0.62, 0.98]}}
+    text = bench.markdown("synth-sentiment", figures)
+    assert "| layer | probe, [CLS] | probe, mean | trained, [CLS] | trained, mean |" in text
+    assert "| 1 | 0.500 | 0.690 | 0.500 | 0.620 |" in text and "| 2 | 0.710 | 0.900 | 1.000 | 0.980 |" in text
+
+
+def test_bench_smoke_markdown_gives_each_grids_cost_and_the_total(scripts):
+    bench = scripts("bench_smoke")
+    figures = [{"grid": "survey", "runs": 4, "cells": 28, "jobs": 44, "wall": 95.2, "cpu": 88.0,
+                "rules": [("train", 4, 30.4), ("policy_cell", 28, 20.0)]},
+               {"grid": "beem-coco", "runs": 2, "cells": 18, "jobs": 31, "wall": 84.8, "cpu": 125.0, "rules": []}]
+    text = bench.markdown("setting", figures)
+    assert "| `survey` | 4 | 28 | 44 | 95 s | 88 s | 2.0 s | train 4 × → 30 s, policy_cell 28 × → 20 s |" in text
+    assert "All 2 grids: 3.0 min wall, 3.5 CPU-min." in text
+
+
+def test_bench_default_grid_quotes_the_first_sections_headline(scripts, tmp_path):
+    bench = scripts("bench_default_grid")
+    page = tmp_path / "leaderboard.md"
+    page.write_text("# t: leaderboard\n\nHeadline figures: how to read.\n\n## mlp / joint\n\n**pcee** is the fastest"
+                    " method.\n\n| rank |\n\n## mlp / alternating\n\n**final** leads.\n", encoding="utf-8")
+    assert bench.headline(page) == ("mlp / joint", "**pcee** is the fastest method.")
+    text = bench.markdown("The default grid: 226 jobs.", "t", "mlp / joint", "**pcee** is the fastest method.")
+    assert text.endswith("The `t` leaderboard's headline (mlp / joint), as the run wrote it:\n\n> **pcee** is the "
+                         "fastest method.")
+    page.write_text("# t: leaderboard\n\nno sections\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="has no section with a headline"):
+        bench.headline(page)

@@ -1,6 +1,6 @@
 """The ecosystem's own checks, run by the test suite (and so by CI): `snakefmt --check` on the workflow, `snakemake
---lint`, and ruff's conservative rule set (pyflakes F and syntax errors E9, configured in pyproject.toml) over src/ and
-tests/. Each test prints every finding when it fails."""
+--lint`, and ruff's conservative rule set (pyflakes F and syntax errors E9, configured in pyproject.toml) over src/,
+tests/, benchmarks/ and scripts/. Each test prints every finding when it fails."""
 
 from __future__ import annotations
 
@@ -50,9 +50,10 @@ def test_snakemake_lint_finds_nothing_but_the_lint_kept_by_design():
     assert "Lints for" not in output or found, output
 
 
-def test_ruff_finds_nothing_in_src_and_tests():
-    result = run("ruff", "check", "--no-cache", "--output-format", "concise", "src", "tests", timeout=120)
-    assert result.returncode == 0, "ruff check src tests:\n" + result.stdout + result.stderr
+def test_ruff_finds_nothing_in_the_python_code():
+    folders = ("src", "tests", "benchmarks", "scripts")
+    result = run("ruff", "check", "--no-cache", "--output-format", "concise", *folders, timeout=120)
+    assert result.returncode == 0, f"ruff check {' '.join(folders)}:\n" + result.stdout + result.stderr
 
 
 def test_the_slurm_profile_without_the_plugin_fails_with_one_line_naming_the_extra():
