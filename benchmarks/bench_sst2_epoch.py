@@ -3,12 +3,14 @@ before issue 30 (torch's default AdamW after `clip_grad_norm_`, fp32) against th
 folded in, `precision: auto`), then each model's test accuracy at every exit.
 
 Both runs read their settings from `config/paper/cpu-reproduction.yaml` (task split, MiniLM-L6, joint strategy, the
-SST-2 experiment's training options, seed 0: same weights, same batches) and run side by side in two processes with
-the same thread count, as the reproduction's two-job Snakemake run does, so machine load falls on both alike.
-Target (issue 30): the new epoch takes at most half the old one's time at equal accuracy, read as a final-exit test
-accuracy within ACCURACY_TOLERANCE of the old step's.
+SST-2 experiment's training options, seed 0: same weights, same batches) and run one after the other, each alone on
+the machine with the same thread count (the reproduction's jobs have one thread each). `--side-by-side` runs them at
+once instead, as the reproduction's two-job Snakemake run shares the machine; the run that ends first then leaves
+the other the machine to itself, which favours the slower one. Target (issue 30): the new epoch takes at most half
+the old one's time at equal accuracy, read as a final-exit test accuracy within ACCURACY_TOLERANCE of the old
+step's; the test sentences on which the two models' predictions differ are counted at every exit.
 
-    python benchmarks/bench_sst2_epoch.py [--data data/glue] [--threads 1] [--max-steps N] [--markdown FILE]
+    python benchmarks/bench_sst2_epoch.py [--data DIR] [--threads 1] [--side-by-side] [--max-steps N] [--markdown FILE]
 
 `--max-steps` cuts both runs short (a check of the machinery; the figures are then not an epoch's).
 """
@@ -24,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 
 from performance_page import SHARED_DATA, Measurement, add_markdown_option, markdown_table, verdict
 
@@ -62,29 +65,40 @@ def child(mode: str, data_dir: Path, out: Path, training: dict) -> dict:
     record = read_json(out / "model" / "eebench_model.json")["training"]
     predict_split(out / "model", data_dir, "test", out / "test.npz")
     exits = load_exit_outputs(out / "test.npz")
-    accuracy = (exits.logits.argmax(-1) == exits.labels[:, None]).mean(0)
-    return {"seconds": record["seconds_this_process"], "wall": wall, "steps": record["steps"],
+    predictions = exits.logits.argmax(-1)
+    accuracy = (predictions == exits.labels[:, None]).mean(0)
+    return {"predictions": predictions.T.tolist(), "seconds": record["seconds_this_process"], "wall": wall, "steps": record["steps"],
             "examples_per_second": record["examples_per_second"], "train_size": record["train_size"],
             "precision": record["precision"]["dtype"], "accuracy": accuracy.tolist()}
 
 
-def side_by_side(data_dir: Path, tmp: Path, training: dict, threads: int) -> dict[str, dict]:
-    """Both modes at once, each in its own process on `threads` threads; their progress goes to stderr."""
+def run_modes(data_dir: Path, tmp: Path, training: dict, threads: int, together: bool) -> dict[str, dict]:
+    """Both modes, each in its own process on `threads` threads, one after the other or (`together`) at once; their
+    progress goes to stderr."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    processes = {
-        mode: subprocess.Popen(
+
+    def start(mode: str) -> subprocess.Popen:
+        return subprocess.Popen(
             [sys.executable, __file__, "--child", mode, "--data-dir", str(data_dir), "--out", str(tmp / mode),
              "--training", json.dumps(training), "--threads", str(threads)],
             stdout=subprocess.PIPE, env=env, text=True)
-        for mode in MODES
-    }
-    results = {}
-    for mode, process in processes.items():
+
+    def result(mode: str, process: subprocess.Popen) -> dict:
         stdout, _ = process.communicate()
         if process.returncode:
             sys.exit(f"bench_sst2_epoch: the {MODES[mode][0]} run failed (exit {process.returncode}); see above")
-        results[mode] = json.loads(stdout.strip().splitlines()[-1])
-    return results
+        return json.loads(stdout.strip().splitlines()[-1])
+
+    if together:
+        processes = {mode: start(mode) for mode in MODES}
+        return {mode: result(mode, process) for mode, process in processes.items()}
+    return {mode: result(mode, start(mode)) for mode in MODES}
+
+
+def disagreements(results: dict[str, dict]) -> list[int]:
+    """Per exit, the test sentences on which the old and the new model predict different classes."""
+    old, new = (np.array(results[mode]["predictions"]) for mode in MODES)
+    return (old != new).sum(axis=1).tolist()
 
 
 def verdicts(results: dict[str, dict]) -> tuple[float, float]:
@@ -98,6 +112,7 @@ def markdown(setting: list[str], results: dict[str, dict]) -> str:
     rows = [[MODES[mode][0], r["precision"], f"{r['seconds'] / 60:.1f} min", f"{r['examples_per_second']:.1f}",
              " / ".join(f"{a:.3f}" for a in r["accuracy"])] for mode, r in results.items()]
     met = speedup >= TARGET and abs(difference) <= ACCURACY_TOLERANCE
+    rows.append(["predictions that differ", "", "", "", " / ".join(str(n) for n in disagreements(results))])
     return "\n\n".join([
         "; ".join(setting) + ".",
         markdown_table(["step", "precision", "training time", "examples/s", "test accuracy, exit 1 … final"], rows),
@@ -110,6 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "glue", help="GLUE folder with SST-2/")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of each of the two runs")
+    parser.add_argument("--side-by-side", action="store_true", help="run both at once instead of one after the other")
     parser.add_argument("--max-steps", type=int, help="stop both runs after N steps (a quick check, not an epoch)")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
@@ -132,14 +148,15 @@ def main() -> None:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         info = prepare_task(TASK, task_options, Path(tmp) / "data", SEED)
-        results = side_by_side(Path(tmp) / "data", Path(tmp), training, args.threads)
+        results = run_modes(Path(tmp) / "data", Path(tmp), training, args.threads, args.side_by_side)
     load_after = os.getloadavg()
     size = results["new"]["train_size"]
     setting = [f"MiniLM-L6, joint strategy, seed {SEED}, the SST-2 experiment of {CONFIG.relative_to(REPO)} "
                f"({', '.join(f'{k} {v}' for k, v in training.items())}) on its {size:,} training sentences"
                + ("" if not args.max_steps else f", CUT SHORT at {args.max_steps} steps: not an epoch"),
                f"test: the {info['sizes']['test'] if 'sizes' in info else 'GLUE dev'} sentences of GLUE's dev set",
-               f"two runs side by side, {args.threads} thread(s) each, torch {torch.__version__}, {os.cpu_count()} CPUs",
+               f"{'two runs side by side' if args.side_by_side else 'one run after the other'}, {args.threads} "
+               f"thread(s) each, torch {torch.__version__}, {os.cpu_count()} CPUs",
                f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after"]
     print(setting[0])
     for line in setting[1:]:
@@ -147,6 +164,8 @@ def main() -> None:
     for mode, r in results.items():
         print(f"  {MODES[mode][0]:15s} {r['precision']:5s} {r['seconds'] / 60:6.1f} min  {r['examples_per_second']:6.1f}"
               f" examples/s  test accuracy by exit {', '.join(f'{a:.3f}' for a in r['accuracy'])}")
+    print(f"  test sentences whose prediction differs between the two models, by exit: "
+          f"{', '.join(str(n) for n in disagreements(results))} of {len(results['new']['predictions'][0])}")
     speedup, difference = verdicts(results)
     met = speedup >= TARGET and abs(difference) <= ACCURACY_TOLERANCE
     print(f"  epoch time old / new: {speedup:.2f}x, final-exit accuracy new - old {difference:+.3f}  "

@@ -170,10 +170,13 @@ def test_bench_early_exit_markdown(scripts):
 
 def test_bench_sst2_epoch_markdown_judges_time_and_accuracy_together(scripts):
     bench = scripts("bench_sst2_epoch")
-    old = {"precision": "fp32", "seconds": 1500.0, "examples_per_second": 40.4, "accuracy": [0.80, 0.88]}
-    new = {"precision": "bf16", "seconds": 600.0, "examples_per_second": 101.0, "accuracy": [0.81, 0.875]}
+    old = {"precision": "fp32", "seconds": 1500.0, "examples_per_second": 40.4, "accuracy": [0.80, 0.88],
+           "predictions": [[0, 1, 1], [1, 1, 0]]}
+    new = {"precision": "bf16", "seconds": 600.0, "examples_per_second": 101.0, "accuracy": [0.81, 0.875],
+           "predictions": [[0, 1, 0], [0, 0, 0]]}
     text = bench.markdown(["SST-2 epoch"], {"old": old, "new": new})
     assert "| new step, auto | bf16 | 10.0 min | 101.0 | 0.810 / 0.875 |" in text
+    assert "| predictions that differ |  |  |  | 1 / 2 |" in text
     assert "**2.50x**; final-exit accuracy new − old: -0.005" in text and "≤ 0.01: met)" in text
     worse = bench.markdown(["SST-2 epoch"], {"old": old, "new": {**new, "accuracy": [0.81, 0.86]}})
     assert "≤ 0.01: **not met**)" in worse  # faster, but not at equal accuracy
