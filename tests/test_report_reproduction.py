@@ -121,12 +121,13 @@ def test_the_commit_stamp_marks_uncommitted_code_not_rewritten_documents(tmp_pat
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
 
     git("init", "-q")
-    for path in ("src/eebench/a.py", "docs/performance.md"):
+    for path in ("src/eebench/a.py", "docs/performance.md", "config/README.md", "README.md"):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("one\n")
     git("add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
-    (tmp_path / "docs" / "performance.md").write_text("a page the benchmarks rewrite\n")
+    for page in ("docs/performance.md", "config/README.md", "README.md"):
+        (tmp_path / page).write_text("a page the benchmarks rewrite\n")
     assert commit_of(tmp_path).endswith("`") and "uncommitted" not in commit_of(tmp_path)
     (tmp_path / "src" / "eebench" / "a.py").write_text("two\n")
     assert commit_of(tmp_path).endswith(" with uncommitted changes to its code")

@@ -52,6 +52,7 @@ def grid_wall_time(results_dir: Path) -> tuple[float, int, int] | None:
 
 
 CODE = ("src", "workflow", "Snakefile", "config", "benchmarks", "scripts", "pyproject.toml")  # what makes a figure
+DOCUMENTS = "**/*.md"  # inside CODE too (config/README.md): pages the benchmarks rewrite, not code
 
 
 def commit_of(checkout: Path) -> str:
@@ -63,7 +64,8 @@ def commit_of(checkout: Path) -> str:
 
     try:
         commit = git("rev-parse", "--short", "HEAD")
-        changes = git("status", "--porcelain", "--untracked-files=no", "--", *(f":(top){path}" for path in CODE))
+        changes = git("status", "--porcelain", "--untracked-files=no", "--", *(f":(top){path}" for path in CODE),
+                      f":(top,glob,exclude){DOCUMENTS}")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"`{commit}`" + (" with uncommitted changes to its code" if changes else "")
