@@ -343,7 +343,9 @@ def _thinned(curve: pd.DataFrame) -> pd.DataFrame:
 
 def training_chart(curves: pd.DataFrame):
     """One panel per model: each exit's training loss, mean over seeds with the seeds' range as a band, smoothed."""
-    import altair as alt
+    from .charts import load_altair
+
+    alt = load_altair()
 
     bands = training_bands(curves)
     seeds = sorted(curves["seed"].unique())

@@ -43,9 +43,13 @@ HIGHLIGHT_HINT = ("Click a policy in the legend to highlight it (shift-click add
                   "resets); hover over a mark for its numbers.")
 
 
-def _alt():
+def load_altair():
+    """altair with its 5,000-row limit lifted: the report's pages inline their data, and a large grid (many backbones
+    × strategies × exits or policies) passes that limit in its training or speed-up chart; the aggregate must not
+    fail on a grid's size (the frames are already thinned or interpolated to a fixed number of points per line)."""
     import altair as alt
 
+    alt.data_transformers.disable_max_rows()
     return alt
 
 
@@ -60,7 +64,7 @@ def policy_encodings(policies: list[str], legend_columns: int = LEGEND_COLUMNS_P
     """Colour, shape and dash scales that give every policy its own combination, in the order given, with one
     legend below the panels in `legend_columns` columns (a legend beside them would widen the chart past a
     1280-px window)."""
-    alt = _alt()
+    alt = load_altair()
     colours, shapes, dashes = zip(*map(policy_style, range(len(policies)))) if policies else ((), (), ())
     legend = alt.Legend(title="policy", orient="bottom", columns=legend_columns, symbolStrokeWidth=2, labelLimit=220)
     return {
@@ -291,7 +295,7 @@ def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str,
     """One panel per backbone / strategy: one curve per policy (mean over seeds, band = seed range), the fitted
     points labelled (coinciding ones with one label), the final exit and its tolerance as horizontal rules, static-k's
     exits and the oracle as marks. A label with no free place is listed under the panel's title."""
-    alt = _alt()
+    alt = load_altair()
     curves = curves.assign(panel=model_name(curves))
     results = results[~results["policy"].str.endswith(HINDSIGHT)].assign(panel=model_name(results))
     methods = [p for p in policy_order if p not in REFERENCES and p in set(results["policy"])]
@@ -366,7 +370,7 @@ def speedup_chart(curves: pd.DataFrame, results: pd.DataFrame, metric_name: str,
 
 def _text_layer(texts: pd.DataFrame, style: str, x, y):
     """The placed labels of one style, each drawn from its box's top-left corner."""
-    alt = _alt()
+    alt = load_altair()
     size, bold, colour = LABEL_STYLES[style]
     return (alt.Chart(texts[texts["style"] == style])
             .mark_text(align="left", baseline="top", fontSize=size, fontWeight="bold" if bold else "normal",
@@ -377,7 +381,7 @@ def _text_layer(texts: pd.DataFrame, style: str, x, y):
 def _reference_marks(panel, finals, oracle, static, tolerance, x, y) -> list:
     """The final exit's and its tolerance's rules, the fixed exits' squares and the oracle's cross (their texts are
     placed with the policies' labels)."""
-    alt = _alt()
+    alt = load_altair()
     marks = []
     if panel in finals.index:
         level = finals[panel]
@@ -415,7 +419,7 @@ def exit_histograms(test_paths: list[Path]) -> pd.DataFrame:
 
 def exit_histogram_chart(histograms: pd.DataFrame, policy_order: list[str], unit: str = "samples"):
     """One small panel per policy: the share of test `unit` (samples, or a caption task's tokens) at each exit."""
-    alt = _alt()
+    alt = load_altair()
     policies = [p for p in policy_order if p in set(histograms["policy"])]
     several = histograms["panel"].nunique() > 1
     bars = alt.Chart(histograms).mark_bar().encode(
@@ -443,7 +447,7 @@ def _panel(run: dict) -> str:
 
 def notice_chart(text: str):
     """A chart that only says why there is nothing to draw (e.g. calibration of a regression task)."""
-    alt = _alt()
+    alt = load_altair()
     return (alt.Chart(pd.DataFrame({"text": [text]})).mark_text(fontSize=14, color="#555")
             .encode(text="text:N").properties(width=420, height=60))
 
@@ -486,7 +490,7 @@ def reliability_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
 def reliability_chart(frame: pd.DataFrame):
     """One panel per model (its label names the seeds) and exit: accuracy against confidence per bin, each bin's
     marker as large as the test samples (tokens) it holds, before and after temperature scaling, with both ECEs."""
-    alt = _alt()
+    alt = load_altair()
     if frame.empty:
         return notice_chart("no calibration in checks.json (regression outputs have no confidence)")
     scalings = ["before", "after temperature scaling"]
@@ -552,7 +556,7 @@ def monotonicity_verdict(errors: dict) -> str:
 
 
 def error_chart(frame: pd.DataFrame):
-    alt = _alt()
+    alt = load_altair()
     base = alt.Chart().encode(
         x=alt.X("exit:O", title="exit", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("error:Q", title=frame["measure"].iloc[0], scale=alt.Scale(zero=False)),
@@ -587,7 +591,7 @@ def category_frame(checks: list[tuple[dict, dict]]) -> pd.DataFrame:
 
 
 def category_chart(frame: pd.DataFrame):
-    alt = _alt()
+    alt = load_altair()
     if frame.empty:
         return notice_chart("no sample categories in checks.json (regression outputs have no confidence)")
     threshold = frame["threshold"].iloc[0]
@@ -639,7 +643,7 @@ def final_label_sides(frame: pd.DataFrame) -> pd.Series:
 def pcee_chart(frame: pd.DataFrame):
     """One panel per model: each seed's achieved test accuracy against the target δ (marker: the target holds,
     fails or is unattainable), the diagonal accuracy = δ and the final exit's accuracy as labelled rules."""
-    alt = _alt()
+    alt = load_altair()
     if frame.empty:
         return notice_chart("no PCEE targets in checks.json (regression outputs have no confidence; a caption "
                             "task's δ would be on tokens, not on its metric)")

@@ -71,12 +71,12 @@ def _mean_sweep(panel: str, policy: str, seeds: dict, full: dict) -> list[dict]:
 
 def size_chart(measured: Measurements, metric_label: str):
     """Accuracy against FLOPs per sample across model sizes, one panel per pair; a notice without a pair."""
-    from .charts import notice_chart, policy_encodings
+    from .charts import load_altair, notice_chart, policy_encodings
 
     frames = size_frames(measured)
     if frames["curves"].empty and frames["fitted"].empty:
         return notice_chart(NO_PAIR)
-    import altair as alt
+    alt = load_altair()
 
     policies = list(dict.fromkeys([*frames["curves"].get("policy", []), *frames["fitted"].get("policy", [])]))
     enc = policy_encodings(policies)
