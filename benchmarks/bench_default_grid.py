@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench_smoke import children_cpu
+from bench_smoke import run_snakemake
 from performance_page import Measurement, add_markdown_option
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,18 +29,6 @@ def headline(leaderboard: Path) -> tuple[str, str]:
         elif section and line.strip():
             return section, line.strip()
     raise SystemExit(f"bench_default_grid: '{leaderboard}' has no section with a headline")
-
-
-def run_grid(workdir: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of the default grid run in `workdir`."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    cpu, started = children_cpu(), time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-                           str(workdir), "--configfile", str(CONFIG), "--cores", "all", "--scheduler", "greedy",
-                           "--quiet", "rules"], env=env)
-    if done.returncode:
-        sys.exit(f"bench_default_grid: the default grid failed (exit {done.returncode}); see above")
-    return time.perf_counter() - started, children_cpu() - cpu
 
 
 def markdown(setting: str, task: str, section: str, text: str) -> str:
@@ -62,7 +47,7 @@ def main() -> None:
     config = load_config(CONFIG)
     measurement = Measurement.begin()
     with tempfile.TemporaryDirectory() as tmp:
-        wall, cpu = run_grid(Path(tmp))
+        wall, cpu = run_snakemake(Path(tmp), CONFIG, "the default grid", "--cores", "all", "--scheduler", "greedy")
         results = Path(tmp) / config["results_dir"]
         jobs = int(rule_times(results)["jobs"].sum())
         section, text = headline(results / layout.aggregate_outputs(args.task)["leaderboard_markdown"])

@@ -30,6 +30,18 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def run_snakemake(workdir: Path, config: Path, what: str, *options: str) -> tuple[float, float]:
+    """Wall and CPU seconds (every process it started) of `snakemake` on `config` in `workdir`, its progress on this
+    terminal; exits naming `what` when the run fails."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    cpu, started = children_cpu(), time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+                           "--configfile", str(config), "--quiet", "rules", *options], env=env)
+    if done.returncode:
+        sys.exit(f"{Path(sys.argv[0]).stem}: {what} failed (exit {done.returncode}); see above")
+    return time.perf_counter() - started, children_cpu() - cpu
+
+
 def smoke_run(name: str, tmp: Path) -> dict:
     """Shrink grid `name`, run it with Snakemake in `tmp`; its counts, wall and CPU seconds and per-rule times."""
     from eebench.config import cells, load_config, runs
@@ -40,13 +52,7 @@ def smoke_run(name: str, tmp: Path) -> dict:
                     str(tmp / "data"), "--out", str(config), "--results-dir", str(results)], check=True,
                    stdout=subprocess.DEVNULL)
     smoke = load_config(config)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    cpu, started = children_cpu(), time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp),
-                           "--configfile", str(config), "--cores", "2", "--quiet", "rules"], env=env)
-    wall, cpu = time.perf_counter() - started, children_cpu() - cpu
-    if done.returncode:
-        sys.exit(f"bench_smoke: the smoke run of {name} failed (exit {done.returncode}); see above")
+    wall, cpu = run_snakemake(tmp, config, f"the smoke run of {name}", "--cores", "2")
     per_rule = rule_times(results).sort_values("wall_s", ascending=False)
     return {"grid": name, "runs": len(runs(smoke)), "cells": len(cells(smoke, runs(smoke))),
             "jobs": int(per_rule["jobs"].sum()), "wall": wall, "cpu": cpu,

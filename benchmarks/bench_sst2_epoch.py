@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -49,27 +48,33 @@ def settings(data: Path, max_steps: int | None) -> tuple[dict, dict]:
     return {**config["tasks"][TASK], "path": str(data.resolve())}, training
 
 
-def child(mode: str, data_dir: Path, out: Path, training: dict) -> dict:
-    """Train one model with `mode`'s step and precision; its epoch time, throughput and test accuracy per exit."""
-    from bench_training import step_of
+def scored_on_test(model_dir: Path, data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A trained model's predicted class at every exit on the test split ([N, L]) and each exit's accuracy ([L]);
+    the exits file goes beside the model folder."""
     from eebench.exits import load_exit_outputs
     from eebench.inference import predict_split
+
+    exits_path = model_dir.parent / "test.npz"
+    predict_split(model_dir, data_dir, "test", exits_path)
+    exits = load_exit_outputs(exits_path)
+    predictions = exits.logits.argmax(-1)
+    return predictions, (predictions == exits.labels[:, None]).mean(0)
+
+
+def child(mode: str, data_dir: Path, out: Path, training: dict) -> dict:
+    """Train one model with `mode`'s step and precision; its epoch time, throughput and test predictions and accuracy
+    per exit."""
+    from bench_training import step_of
     from eebench.io import read_json
     from eebench.training import train_run
 
-    precision = MODES[mode][1]
-    started = time.perf_counter()
     with step_of(mode == "old"):
-        train_run(data_dir, out / "model", BACKBONE, {}, STRATEGY, {}, {**training, "precision": precision}, SEED)
-    wall = time.perf_counter() - started
+        train_run(data_dir, out / "model", BACKBONE, {}, STRATEGY, {}, {**training, "precision": MODES[mode][1]}, SEED)
     record = read_json(out / "model" / "eebench_model.json")["training"]
-    predict_split(out / "model", data_dir, "test", out / "test.npz")
-    exits = load_exit_outputs(out / "test.npz")
-    predictions = exits.logits.argmax(-1)
-    accuracy = (predictions == exits.labels[:, None]).mean(0)
-    return {"predictions": predictions.T.tolist(), "seconds": record["seconds_this_process"], "wall": wall, "steps": record["steps"],
-            "examples_per_second": record["examples_per_second"], "train_size": record["train_size"],
-            "precision": record["precision"]["dtype"], "accuracy": accuracy.tolist()}
+    predictions, accuracy = scored_on_test(out / "model", data_dir)
+    return {"predictions": predictions.T.tolist(), "accuracy": accuracy.tolist(),
+            "seconds": record["seconds_this_process"], "examples_per_second": record["examples_per_second"],
+            "train_size": record["train_size"], "precision": record["precision"]["dtype"]}
 
 
 def run_modes(data_dir: Path, tmp: Path, training: dict, threads: int, together: bool) -> dict[str, dict]:

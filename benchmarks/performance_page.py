@@ -42,6 +42,7 @@ SHARED_DATA = Path(os.environ.get("EEBENCH_SHARED_DATA", REPO.parent / "shared" 
 PAGE = REPO / "docs" / "performance.md"
 START_PREFIX, END_MARKER = "<!-- generated: ", "<!-- end generated -->"
 
+
 class Benchmark(NamedTuple):
     """Where a benchmark's block is and how the page runs it: at its documented size, and reduced for a quick check
     of the machinery."""

@@ -55,14 +55,11 @@ def probe(pool: str, train, test) -> list[float]:
 
 def trained(pool: str, data: Path, out: Path) -> list[float]:
     """Test accuracy of every exit after one epoch of `joint` training with exits reading `pool`."""
-    from eebench.exits import load_exit_outputs
-    from eebench.inference import predict_split
+    from bench_sst2_epoch import scored_on_test
     from eebench.training import train_run
 
     train_run(data, out / "model", BACKBONE, {"pool": pool}, "joint", {}, TRAINING, SEED)
-    predict_split(out / "model", data, "test", out / "test.npz")
-    exits = load_exit_outputs(out / "test.npz")
-    return (exits.logits.argmax(-1) == exits.labels[:, None]).mean(0).tolist()
+    return scored_on_test(out / "model", data)[1].tolist()
 
 
 def markdown(setting: str, figures: dict[str, dict[str, list[float]]]) -> str:
