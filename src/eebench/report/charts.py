@@ -10,6 +10,7 @@ seeds; the spread over seeds is a band."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -43,6 +44,7 @@ HIGHLIGHT_HINT = ("Click a policy in the legend to highlight it (shift-click add
                   "resets); hover over a mark for its numbers.")
 
 
+@functools.cache
 def load_altair():
     """altair with its 5,000-row limit lifted: the report's pages inline their data, and a large grid (many backbones
     × strategies × exits or policies) passes that limit in its training or speed-up chart; the aggregate must not
