@@ -28,18 +28,3 @@ def test_the_site_builds_strictly_with_generated_reference_and_configuration(tmp
 def test_the_readme_stays_short():
     assert len((REPO / "README.md").read_text(encoding="utf-8").splitlines()) <= 250
 
-
-def test_every_generated_block_in_the_docs_holds_a_stamped_measurement():
-    """A block of benchmarks/performance_page.py is written by its benchmark, never left empty or by hand without
-    the stamp that says when, at which commit and on which machine it was measured."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import performance_page as page
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    for name, benchmark in page.BENCHMARKS.items():
-        text = benchmark.page.read_text(encoding="utf-8")
-        content, end = page.block_span(text, name, benchmark.page)
-        block = text[content:end].strip()
-        assert block.startswith("*Measured "), f"{benchmark.page.relative_to(REPO)}: block {name} has no measurement"
-        assert "at eebench `" in block.split("\n", 1)[0], name

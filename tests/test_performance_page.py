@@ -103,9 +103,15 @@ def test_regenerate_writes_each_block_with_the_benchmarks_markdown(page_module, 
     assert text.count(page_module.QUICK_NOTE) == 2 and "More prose, kept." in text
 
 
-def test_every_benchmark_has_its_block_on_its_page(page_module):
+def test_every_benchmark_has_its_block_on_its_page_holding_a_stamped_measurement(page_module):
+    """Each block is written by its benchmark, never left empty or by hand without the stamp that says when, at which
+    commit and on which machine it was measured."""
     for name, benchmark in page_module.BENCHMARKS.items():
-        page_module.block_span(benchmark.page.read_text(encoding="utf-8"), name, benchmark.page)
+        text = benchmark.page.read_text(encoding="utf-8")
+        content, end = page_module.block_span(text, name, benchmark.page)
+        block = text[content:end].strip()
+        assert block.startswith("*Measured "), f"{benchmark.page}: block {name} has no measurement"
+        assert "at eebench `" in block.split("\n", 1)[0], name
 
 
 def test_the_stamp_names_date_commit_machine_load_and_the_command_without_the_markdown_file(page_module):
