@@ -1,6 +1,7 @@
 """Benchmark: one epoch of the CPU reproduction's SST-2 training on all its data, with the training step eebench had
-before issue 30 (torch's default AdamW after `clip_grad_norm_`, fp32) against the step now (fused AdamW with the clip
-folded in, `precision: auto`), then each model's test accuracy at every exit.
+before issue 30 (torch's default AdamW after `clip_grad_norm_`, torch's dropout, NaN-filled new tensors; fp32)
+against the step now (fused AdamW with the clip folded in, cheaper dropout masks, no NaN fill, `precision: auto`;
+see bench_training.step_of), then each model's test accuracy at every exit.
 
 Both runs read their settings from `config/paper/cpu-reproduction.yaml` (task split, MiniLM-L6, joint strategy, the
 SST-2 experiment's training options, seed 0: same weights, same batches) and run one after the other, each alone on

@@ -158,7 +158,8 @@ def test_bench_training_markdown(scripts):
     losses = dict(zip(names, (np.array([0.7, 0.6]), np.array([0.7, 0.6]), np.array([0.7, 0.6002]))))
     text = bench.markdown(["MiniLM-L6 fine-tuning", "1 thread(s)"], rates, losses, batch_order=(20.0, 50.0))
     assert text.startswith("MiniLM-L6 fine-tuning; 1 thread(s).")
-    assert "| new step, auto | 105.0 | 2.50x | 2.0e-04 | 100.0, 110.0 |" in text
+    assert "| new step, auto | 105.0 | 2.50x | 0.6501 | 2.0e-04 | 100.0, 110.0 |" in text
+    assert "another random stream" in text  # why the new step's losses are not the old one's step by step
     assert "**2.50x** (target ≥ 1.6x: met)" in text and "**2.50x** (target ≥ 2.0x: met)" in text
 
 

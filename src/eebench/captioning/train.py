@@ -31,6 +31,7 @@ from ..models.multi_exit import MultiExitOutput
 from ..models.runtime import threads_for
 from ..training.checkpoint import (checkpoint_root, latest_checkpoint, read_state, remove_checkpoints,
                                    restore_checkpoint, save_checkpoint, trainer_lock)
+from ..training.dropout import use_fast_dropout
 from ..training.optim import adamw, clipped_step
 from ..training.strategies import distillation_losses, make_strategy, task_losses
 from . import data, model as captioner_model
@@ -113,6 +114,7 @@ def train_captioner(data_dir, out_dir, backbone: str, backbone_options: dict | N
     torch.manual_seed(seed)
     rows = data.read_split(data_dir, "train")
     captioner, tokenizer = captioner_model.build(options, [c for r in rows for c in r["captions"]])
+    use_fast_dropout(captioner)
     processor = captioner_model.image_processor(options)
     pixels = PixelCache(rows, processor, keep=len(rows) <= 20000)
     examples = token_examples(rows, tokenizer, options["max_length"])

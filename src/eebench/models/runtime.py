@@ -46,6 +46,9 @@ def autocast(precision: str, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+FILL_UNINITIALIZED_MEMORY = False  # torch's default True under deterministic algorithms; see seed_everything
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch and ask torch for deterministic kernels (same seed → same logits on CPU)."""
     # cuBLAS is deterministic only with a fixed workspace; it must be set before the first CUDA matmul.
@@ -55,6 +58,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     # warn_only: a few CUDA kernels have no deterministic version; on the CPU every kernel used here does.
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # ... without its debugging aid that fills every new tensor with NaN (results do not depend on it): 12 % of a
+    # MiniLM-L6 training step on the CPU.
+    torch.utils.deterministic.fill_uninitialized_memory = FILL_UNINITIALIZED_MEMORY
 
 
 def progress_bar(iterable=None, **kwargs):

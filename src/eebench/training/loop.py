@@ -1,5 +1,6 @@
 """The training loop: phases of a strategy, length-grouped batches, linear warm-up/decay, fused AdamW with the
-clip folded in (`optim`), mixed precision (`precision`), progress bars, a JSONL log (with examples per second),
+clip folded in (`optim`), mixed precision (`precision`), dropout with cheaper CPU masks (`dropout`), progress
+bars, a JSONL log (with examples per second),
 periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends SIGTERM at the
 time limit and on preemption), so rerunning the same command resumes where it stopped.
 
@@ -30,6 +31,7 @@ from ..errors import EEBenchError
 from .checkpoint import (
     latest_checkpoint, orphaned, read_state, release_lock, restore_checkpoint, save_checkpoint, snakemake_ancestor,
 )
+from .dropout import use_fast_dropout
 from .optim import adamw, clipped_step
 from .options import TrainingOptions
 from .precision import apply_matmul_precision, resolve_precision
@@ -63,6 +65,7 @@ class Trainer:
         self.precision = resolve_precision(opts.precision, device)
         self.phases = strategy.phases(opts.epochs)
         strategy.bind(model)
+        use_fast_dropout(model)
         self.steps_per_epoch = math.ceil(len(data) / opts.batch_size)
         self.lengths = data.lengths() if opts.group_by_length else None
         self._epoch: tuple[tuple[int, int], list[np.ndarray]] | None = None  # ((phase, epoch), its batches)
