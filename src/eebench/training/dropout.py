@@ -3,7 +3,7 @@
 
 torch's CPU `bernoulli_` draws every element from MT19937, ~10 ns each on the development machine: a tenth of a
 MiniLM-L6 training step at SST-2's short sentences. Here each mask comes from NumPy's SFC64 generator as raw 32-bit
-integers compared with (1 − p)·2³², about four times faster. The generator is seeded per call from torch's default
+integers compared with (1 − p)·2³², several times faster. The generator is seeded per call from torch's default
 generator, so `torch.manual_seed` and the RNG state a checkpoint saves still fix every mask (resumed runs see the
 masks an uninterrupted run would). GPUs, other dtypes, `inplace` and p = 1 keep torch's own dropout."""
 
