@@ -159,6 +159,20 @@ def test_the_verdict_compares_the_leader_with_the_best_baseline_and_says_when_se
     assert "best on test sweep — optimistic" in text
 
 
+def test_the_verdict_names_the_limit_even_when_the_leader_has_no_share_of_it():
+    # `m` sends samples 6 and 7 out at exit 1 in seed 0 (both wrong there: accuracy 0.7, drop 0.2 > 0.1) and runs
+    # to the final exit in seeds 1 and 2 (drop 0): mean drop 0.067, within the tolerance, so it leads; not within
+    # it in every run, so it has no oracle share. The limit (exits 1,1,1,1,1,1,2,2,1,1) is 3 / 1.2 = 2.5x.
+    decisions = {**{(policy, seed): exits for seed in range(3)
+                    for policy, exits in (("final", [3] * 10), (LIMIT, LIMIT_EXITS))},
+                 ("m", 0): [1, 1, 1, 1, 1, 1, 1, 1, 3, 3], ("m", 1): [3] * 10, ("m", 2): [3] * 10}
+    board = board_of(decisions, resamples=100)
+    assert board.loc["m", "rank"] == 1 and pd.isna(board.loc["m", "oracle_share"])
+    text = leaderboard_markdown(board.reset_index(), "accuracy", TOLERANCE)
+    assert ("The oracle's least depth within the tolerance reaches 2.50×; no share of its saved layers for the "
+            "leader, whose drop exceeds the tolerance in some run.") in text
+
+
 def test_bootstrap_p_is_two_sided():
     assert bootstrap_p(np.array([1.0, 2.0, 3.0])) == 0.0
     assert bootstrap_p(np.array([-1.0, 1.0])) == 1.0
