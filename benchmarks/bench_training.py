@@ -81,13 +81,12 @@ def step_of(old: bool):
 
 def run(texts, labels, old: bool, precision: str, steps: int, group_by_length: bool = True) -> tuple[float, np.ndarray]:
     """Examples/s (first step excluded: it builds the optimizer state) and the loss of every step."""
-    with step_of(old):
-        runtime.seed_everything(0)  # as `eebench train` does: deterministic kernels (and, before, their NaN fill)
-    bundle = build_model("minilm-l6", {}, 2, "text", texts)
-    encoded = bundle.encoder.encode(texts)
     opts = training_options({"max_steps": steps, "batch_size": 32, "device": "cpu", "precision": precision,
                              "checkpoint_every": 10**6, "group_by_length": group_by_length})
     with tempfile.TemporaryDirectory() as tmp, step_of(old):
+        runtime.seed_everything(0)  # as `eebench train` does: deterministic kernels (and, before, their NaN fill)
+        bundle = build_model("minilm-l6", {}, 2, "text", texts)
+        encoded = bundle.encoder.encode(texts)
         trainer = loop.Trainer(bundle.model, make_strategy("joint", {}), opts, torch.device("cpu"), 0, encoded,
                                torch.as_tensor(labels), Path(tmp) / "checkpoints", "bench")
         result = trainer.run()

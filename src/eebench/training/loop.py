@@ -1,8 +1,8 @@
 """The training loop: phases of a strategy, length-grouped batches, linear warm-up/decay, fused AdamW with the
 clip folded in (`optim`), mixed precision (`precision`), dropout with cheaper CPU masks (`dropout`), progress
-bars, a JSONL log (with examples per second),
-periodic checkpoints, and a SIGTERM handler that checkpoints before the process ends (SLURM sends SIGTERM at the
-time limit and on preemption), so rerunning the same command resumes where it stopped.
+bars, a JSONL log (with examples per second), periodic checkpoints, and a SIGTERM handler that checkpoints before
+the process ends (SLURM sends SIGTERM at the time limit and on preemption), so rerunning the same command resumes
+where it stopped.
 
 On a GPU the loop never waits for the device inside a step: batches go from pinned memory with non-blocking
 copies, and the log's figures stay on the device until the log is read, every `LOG_EVERY` steps, at a checkpoint
